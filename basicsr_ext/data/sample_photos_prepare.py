@@ -1,0 +1,56 @@
+"""Paired SR data cut from the photos that ship inside scikit-image (a BasicSR dependency).
+
+It lets every SR option file run on a fresh clone with no download. HR images are mod-cropped to the scale and the
+LR images are made with BasicSR's MATLAB-compatible bicubic ``imresize``, the usual DIV2K/Set5 convention, so the
+folders are read by BasicSR's own ``PairedImageDataset``. Switch to DIV2K or your own folders by changing
+``dataroot_gt``/``dataroot_lq`` (see datasets/README.md).
+"""
+import os
+from os import path as osp
+
+import cv2
+import numpy as np
+from basicsr.utils.matlab_functions import imresize
+
+from basicsr_ext.data.prepare import PREPARE_REGISTRY, build_atomically
+
+# colour photos bundled in skimage/data (files inside the wheel, no network); chelsea and coffee are held out
+TRAIN_PHOTOS = ('astronaut.png', 'rocket.jpg', 'motorcycle_left.png', 'hubble_deep_field.jpg', 'retina.jpg', 'ihc.png')
+VAL_PHOTOS = ('chelsea.png', 'coffee.png')
+
+
+def load_photo(filename):
+    """A BGR uint8 photo from scikit-image's bundled data folder."""
+    import skimage.data
+
+    path = osp.join(osp.dirname(skimage.data.__file__), filename)
+    img = cv2.imread(path, cv2.IMREAD_COLOR)
+    if img is None:
+        raise FileNotFoundError(f'scikit-image sample photo not found or unreadable: {path}')
+    return img
+
+
+def write_sr_pair(img, scale, hr_dir, lr_dir, name):
+    """Mod-crop ``img`` to ``scale`` and write it with its MATLAB-bicubic downscale as ``name.png``."""
+    h, w = img.shape[:2]
+    hr = img[:h - h % scale, :w - w % scale]
+    lr = imresize(hr.astype(np.float32) / 255., 1 / scale)
+    lr = np.clip(np.round(lr * 255.), 0, 255).astype(np.uint8)
+    cv2.imwrite(osp.join(hr_dir, f'{name}.png'), hr)
+    cv2.imwrite(osp.join(lr_dir, f'{name}.png'), lr)
+
+
+@PREPARE_REGISTRY.register()
+def sample_photos_sr(root, scale=2, train=TRAIN_PHOTOS, val=VAL_PHOTOS):
+    """Write ``root/{train,val}/HR`` and ``root/{train,val}/LR_bicubic/X{scale}`` from scikit-image's photos."""
+
+    def build(tmp):
+        for split, names in (('train', train), ('val', val)):
+            hr_dir = osp.join(tmp, split, 'HR')
+            lr_dir = osp.join(tmp, split, 'LR_bicubic', f'X{scale}')
+            os.makedirs(hr_dir)
+            os.makedirs(lr_dir)
+            for filename in names:
+                write_sr_pair(load_photo(filename), scale, hr_dir, lr_dir, osp.splitext(filename)[0])
+
+    return build_atomically(root, build)

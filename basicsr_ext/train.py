@@ -1,0 +1,149 @@
+"""Train a model from a BasicSR option file: ``python basicsr_ext/train.py -opt options/train_srcnn.yml``.
+
+BasicSR's training loop (basicsr/train.py) with basicsr-ext's option resolution (``_base_``, ``--cfg-options``),
+data preparation on first use (``prepare_data``), CPU-safe resume, and a check that distributed replicas stayed in
+sync. Multi-GPU: ``torchrun --nproc_per_node=N basicsr_ext/train.py -opt ... --launcher pytorch``.
+"""
+import datetime
+import os
+import sys
+import time
+from os import path as osp
+
+if __package__ in (None, ''):  # run as a script from a checkout that is not installed
+    sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def train_pipeline(argv=None):
+    import torch
+
+    import basicsr_ext  # noqa: F401  (compat + registration)
+    import basicsr.train as bs_train
+    from basicsr.data.prefetch_dataloader import CPUPrefetcher, CUDAPrefetcher
+    from basicsr.models import build_model
+    from basicsr.utils import AvgTimer, MessageLogger, get_env_info, get_time_str, make_exp_dirs, mkdir_and_rename
+    from basicsr.utils.options import dict2str
+
+    from basicsr_ext.data.prepare import run_prepare
+    from basicsr_ext.utils.dist import barrier, check_replicas_in_sync
+    from basicsr_ext.utils.errors import UserError
+    from basicsr_ext.utils.logger import setup_logger
+    from basicsr_ext.utils.options import check_paths, parse_options, save_resolved_options
+
+    opt, args, resolved = parse_options(is_train=True, argv=argv)
+    torch.backends.cudnn.benchmark = True
+    setup_logger()  # console logging for data preparation; the log file is added below
+
+    # data an option file asks for is generated once, by rank 0, before anything reads it
+    if opt.get('prepare_data') and opt['rank'] == 0:
+        run_prepare(opt['prepare_data'], args.opt)
+    barrier(opt)
+    check_paths(opt, args.opt)
+
+    resume_state = bs_train.load_resume_state(opt)
+    if resume_state is None:
+        make_exp_dirs(opt)
+        if opt['logger'].get('use_tb_logger') and 'debug' not in opt['name'] and opt['rank'] == 0:
+            mkdir_and_rename(osp.join(opt['root_path'], 'tb_logger', opt['name']))
+    if opt['rank'] == 0:
+        save_resolved_options(resolved, args.opt, opt['path']['experiments_root'])
+    barrier(opt)
+
+    log_file = osp.join(opt['path']['log'], f"train_{opt['name']}_{get_time_str()}.log")
+    logger = setup_logger(log_file)
+    logger.info(get_env_info())
+    logger.info(dict2str(opt))
+    tb_logger = bs_train.init_tb_loggers(opt)
+
+    train_loader, train_sampler, val_loaders, total_epochs, total_iters = bs_train.create_train_val_dataloader(
+        opt, logger)
+    if train_loader is None:
+        raise UserError(f'{args.opt}: datasets: a train dataset (key datasets.train) is required for training')
+
+    model = build_model(opt)
+    if resume_state:
+        model.resume_training(resume_state)
+        logger.info(f"Resuming training from epoch: {resume_state['epoch']}, iter: {resume_state['iter']}.")
+        start_epoch = resume_state['epoch']
+        current_iter = resume_state['iter']
+    else:
+        start_epoch = 0
+        current_iter = 0
+
+    msg_logger = MessageLogger(opt, current_iter, tb_logger)
+    prefetch_mode = opt['datasets']['train'].get('prefetch_mode')
+    if prefetch_mode is None or prefetch_mode == 'cpu':
+        prefetcher = CPUPrefetcher(train_loader)
+    elif prefetch_mode == 'cuda':
+        if opt['datasets']['train'].get('pin_memory') is not True:
+            raise UserError('datasets.train.pin_memory: must be true with prefetch_mode: cuda')
+        prefetcher = CUDAPrefetcher(train_loader, opt)
+    else:
+        raise UserError(f"datasets.train.prefetch_mode: expected ~, 'cpu' or 'cuda', got {prefetch_mode!r}")
+
+    val_opt = opt.get('val')
+    logger.info(f'Start training from epoch: {start_epoch}, iter: {current_iter}')
+    data_timer, iter_timer = AvgTimer(), AvgTimer()
+    start_time = time.time()
+    epoch = start_epoch
+    for epoch in range(start_epoch, total_epochs + 1):
+        if current_iter >= total_iters:
+            break
+        train_sampler.set_epoch(epoch)
+        prefetcher.reset()
+        train_data = prefetcher.next()
+        while train_data is not None and current_iter < total_iters:
+            data_timer.record()
+            current_iter += 1
+            model.update_learning_rate(current_iter, warmup_iter=opt['train'].get('warmup_iter', -1))
+            model.feed_data(train_data)
+            model.optimize_parameters(current_iter)
+            iter_timer.record()
+            if current_iter == 1:
+                msg_logger.reset_start_time()
+            if current_iter % opt['logger']['print_freq'] == 0:
+                log_vars = {'epoch': epoch, 'iter': current_iter, 'lrs': model.get_current_learning_rate(),
+                            'time': iter_timer.get_avg_time(), 'data_time': data_timer.get_avg_time()}
+                log_vars.update(model.get_current_log())
+                msg_logger(log_vars)
+            if current_iter % opt['logger']['save_checkpoint_freq'] == 0:
+                logger.info('Saving models and training states.')
+                model.save(epoch, current_iter)
+            if val_opt is not None and current_iter % val_opt['val_freq'] == 0:
+                for val_loader in val_loaders:
+                    model.validation(val_loader, current_iter, tb_logger, val_opt.get('save_img', False))
+            data_timer.start()
+            iter_timer.start()
+            train_data = prefetcher.next()
+
+    consumed_time = str(datetime.timedelta(seconds=int(time.time() - start_time)))
+    logger.info(f'End of training. Time consumed: {consumed_time}')
+    logger.info('Save the latest model.')
+    model.save(epoch=-1, current_iter=-1)  # -1 stands for the latest
+    if val_opt is not None:
+        for val_loader in val_loaders:
+            model.validation(val_loader, current_iter, tb_logger, val_opt.get('save_img', False))
+    if opt['dist']:
+        check_replicas_in_sync(model, logger)
+    if tb_logger:
+        tb_logger.close()
+    return model
+
+
+def main(argv=None):
+    from basicsr_ext.utils.errors import UserError
+
+    try:
+        train_pipeline(argv)
+    except UserError as err:
+        print(f'basicsr-ext: error: {err}', file=sys.stderr)
+        sys.exit(2)
+    finally:
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized():
+            dist.destroy_process_group()
+
+
+if __name__ == '__main__':
+    main()

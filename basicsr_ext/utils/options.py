@@ -1,0 +1,275 @@
+"""Option files: BasicSR's flags and dict, plus ``_base_`` inheritance and ``--cfg-options`` overrides.
+
+The dict BasicSR receives is exactly the one it would get from a flat YAML: every BasicSR key keeps its meaning.
+Resolution happens before BasicSR sees anything:
+
+1. every file of the ``_base_`` chain is read with the safe YAML loader (a ``!!python/...`` tag is refused);
+2. mmengine's ``Config`` merges the chain (``_base_`` may be a path or a list; ``_delete_: true`` replaces a
+   mapping instead of merging into it);
+3. ``--cfg-options a.b=1`` (and BasicSR's ``--force_yml a:b=1``) override existing keys; an unknown key path is
+   an error, ``+a.b=1`` adds a new key;
+4. ``type:`` names are checked against BasicSR's registries, with the closest registered names on a miss.
+"""
+import argparse
+import difflib
+import os
+import random
+import sys
+import time
+from os import path as osp
+
+import yaml
+
+from basicsr_ext.utils.errors import UserError
+from basicsr_ext.utils.yaml_io import SafeLoader, describe_yaml_error, dump_yaml, load_yaml
+
+
+def build_parser(is_train=True):
+    """BasicSR's command-line flags plus ``--cfg-options``."""
+    parser = argparse.ArgumentParser(
+        prog='basicsr_ext/train.py' if is_train else 'basicsr_ext/test.py',
+        description=('Train' if is_train else 'Test') + ' a model from a BasicSR option file.')
+    parser.add_argument('-opt', type=str, required=True, help='Path to option YAML file.')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none', help='job launcher')
+    parser.add_argument('--auto_resume', action='store_true', help='resume from the newest training state')
+    parser.add_argument('--debug', action='store_true', help='debug mode: name gets a debug_ prefix')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0, dest='local_rank',
+                        help='set by torch.distributed.launch; torchrun uses the LOCAL_RANK variable')
+    parser.add_argument('--force_yml', nargs='+', default=None, metavar='A:B=V',
+                        help="BasicSR's override syntax, e.g. train:ema_decay=0.999")
+    parser.add_argument('--cfg-options', '--cfg_options', nargs='+', default=None, metavar='A.B=V',
+                        dest='cfg_options', help='override keys, e.g. train.total_iter=4; +a.b=v adds a new key')
+    return parser
+
+
+# ----------------------------------------------------------------------------------------------- resolution
+def _check_chain(path, seen=()):
+    """Read every file of the ``_base_`` chain safely so errors name the file at fault."""
+    path = osp.abspath(path)
+    if path in seen:
+        raise UserError(f'{path}: _base_ inheritance loops back to this file')
+    data = load_yaml(path)
+    bases = data.get('_base_', [])
+    for base in [bases] if isinstance(bases, str) else list(bases):
+        if not isinstance(base, str):
+            raise UserError(f'{path}: _base_ must be a path or a list of paths, got {base!r}')
+        base_path = osp.join(osp.dirname(path), base)
+        if not osp.isfile(base_path):
+            raise UserError(f'{path}: _base_ file not found: {base} (looked for {base_path})')
+        _check_chain(base_path, seen + (path,))
+
+
+def _plain(obj):
+    """mmengine ConfigDict/list/tuple -> plain dict/list (what BasicSR expects)."""
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    return obj
+
+
+def parse_value(text):
+    """Value of a ``--cfg-options`` entry: int, float (``1e-4`` too), bool, null, list or string."""
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    try:
+        return yaml.load(text, Loader=SafeLoader)
+    except yaml.YAMLError as err:
+        raise UserError(describe_yaml_error(err, f'value {text!r}')) from None
+
+
+def apply_overrides(opt, entries, sep='.', flag='--cfg-options'):
+    """Apply ``key.sub=value`` entries in place. Unknown key paths are errors unless prefixed with ``+``."""
+    for entry in entries or []:
+        if '=' not in entry:
+            raise UserError(f'{flag} {entry!r}: expected KEY{sep}SUB=VALUE')
+        key_path, value = entry.split('=', 1)
+        key_path = key_path.strip()
+        create = key_path.startswith('+')
+        keys = key_path.lstrip('+').split(sep)
+        node, walked = opt, []
+        for i, key in enumerate(keys):
+            last = i == len(keys) - 1
+            if isinstance(node, list):
+                if not key.lstrip('-').isdigit() or not -len(node) <= int(key) < len(node):
+                    raise UserError(f'{flag} {key_path}: {sep.join(walked) or "<root>"} is a list of {len(node)} '
+                                    f'items, {key!r} is not an index into it')
+                key = int(key)
+            elif not isinstance(node, dict):
+                raise UserError(f'{flag} {key_path}: {sep.join(walked)} is a value, not a mapping')
+            elif key not in node and not (create and last):
+                close = difflib.get_close_matches(key, [str(k) for k in node], n=3, cutoff=0.5)
+                hint = f'; did you mean {", ".join(close)}?' if close else f'; keys there: {", ".join(map(str, node))}'
+                raise UserError(f'{flag} {key_path}: unknown key {key!r} under {sep.join(walked) or "the top level"}'
+                                f'{hint} (prefix with + to add a new key)')
+            if last:
+                node[key] = parse_value(value.strip())
+            else:
+                node = node[key]
+                walked.append(str(key))
+
+
+def resolve_options(opt_path, cfg_options=None, force_yml=None):
+    """Option file (with its ``_base_`` chain) + overrides -> plain dict, before any runtime keys are added."""
+    from mmengine.config import Config
+
+    _check_chain(opt_path)
+    try:
+        cfg = Config.fromfile(opt_path)
+    except yaml.YAMLError as err:  # the safe loader refused something the first pass did not see
+        raise UserError(describe_yaml_error(err, opt_path)) from None
+    except (KeyError, TypeError) as err:
+        raise UserError(f'{opt_path}: cannot merge _base_ chain: {err}') from None
+    opt = _plain(cfg.to_dict())
+    opt.pop('_base_', None)
+    apply_overrides(opt, cfg_options)
+    apply_overrides(opt, force_yml, sep=':', flag='--force_yml')
+    return opt
+
+
+# ----------------------------------------------------------------------------------------------- validation
+def _registry_check(opt_file, key, name, registry, kind):
+    names = sorted(registry._obj_map.keys())
+    if name in names:
+        return
+    close = difflib.get_close_matches(name, names, n=5, cutoff=0.4)
+    close += [n for n in names if n.lower() == str(name).lower() and n not in close]
+    hint = f' Closest registered names: {", ".join(close)}.' if close else f' Registered: {", ".join(names)}.'
+    raise UserError(f'{opt_file}: {key}: unknown {kind} {name!r}.{hint}')
+
+
+def check_types(opt, opt_file):
+    """Check every ``type:`` against BasicSR's registries (after ``import basicsr_ext`` registered ours)."""
+    from basicsr.utils.registry import ARCH_REGISTRY, DATASET_REGISTRY, LOSS_REGISTRY, METRIC_REGISTRY, \
+        MODEL_REGISTRY
+
+    if 'model_type' not in opt:
+        raise UserError(f'{opt_file}: missing required key model_type (e.g. ExtSRModel)')
+    _registry_check(opt_file, 'model_type', opt['model_type'], MODEL_REGISTRY, 'model')
+    for key, value in opt.items():
+        if key.startswith('network_') and isinstance(value, dict):
+            if 'type' not in value:
+                raise UserError(f'{opt_file}: {key}: missing required key type')
+            _registry_check(opt_file, f'{key}.type', value['type'], ARCH_REGISTRY, 'arch')
+    for phase, dataset in (opt.get('datasets') or {}).items():
+        if not isinstance(dataset, dict) or 'type' not in dataset:
+            raise UserError(f'{opt_file}: datasets.{phase}: expected a mapping with a type key')
+        _registry_check(opt_file, f'datasets.{phase}.type', dataset['type'], DATASET_REGISTRY, 'dataset')
+    for key, value in (opt.get('train') or {}).items():
+        if key.endswith('_opt') and isinstance(value, dict) and 'type' in value:
+            _registry_check(opt_file, f'train.{key}.type', value['type'], LOSS_REGISTRY, 'loss')
+    for name, metric in ((opt.get('val') or {}).get('metrics') or {}).items():
+        if isinstance(metric, dict) and 'type' in metric:
+            _registry_check(opt_file, f'val.metrics.{name}.type', metric['type'], METRIC_REGISTRY, 'metric')
+
+
+def check_paths(opt, opt_file):
+    """Input paths must exist; the error names the option key and the path."""
+    for phase, dataset in (opt.get('datasets') or {}).items():
+        for key, value in dataset.items():
+            if (key.startswith('dataroot') or key == 'meta_info_file') and value is not None:
+                for path in value if isinstance(value, list) else [value]:
+                    if not osp.exists(path):
+                        raise UserError(f'{opt_file}: datasets.{phase}.{key}: path not found: {path}')
+    for key, value in (opt.get('path') or {}).items():
+        if key.startswith('pretrain_network') and value is not None and not osp.isfile(value):
+            raise UserError(f'{opt_file}: path.{key}: pretrained network not found: {value}')
+        if key == 'resume_state' and value is not None and not osp.isfile(value):
+            raise UserError(f'{opt_file}: path.resume_state: training state not found: {value}')
+
+
+# ----------------------------------------------------------------------------------------------- runtime
+def parse_options(is_train=True, argv=None):
+    """What ``basicsr.utils.options.parse_options`` does, on a resolved option dict.
+
+    Returns ``(opt, args, resolved)``: the runtime option dict BasicSR's models read, the parsed flags, and the
+    resolved user-level options (written to the experiment folder so the run can be repeated).
+    """
+    import torch
+    from basicsr.utils import set_random_seed
+    from basicsr.utils.dist_util import get_dist_info, init_dist
+
+    args = build_parser(is_train).parse_args(argv)
+    resolved = resolve_options(args.opt, args.cfg_options, args.force_yml)
+    opt = _plain(resolved)  # deep copy: models pop keys from their option dicts
+    for key in ('name',) + (('datasets', 'train') if is_train else ('datasets',)):
+        if key not in opt:
+            raise UserError(f'{args.opt}: missing required key {key}')
+    check_types(opt, args.opt)
+    opt.setdefault('num_gpu', 'auto')
+    opt.setdefault('path', {})
+    logger_opt = opt.setdefault('logger', {})
+    logger_opt.setdefault('print_freq', 100)
+    logger_opt.setdefault('save_checkpoint_freq', 5000)
+
+    # distributed settings
+    if args.launcher == 'none':
+        opt['dist'] = False
+    else:
+        opt['dist'] = True
+        dist_params = dict(opt.get('dist_params') or {})
+        backend = dist_params.pop('backend', None) or ('nccl' if torch.cuda.is_available() else 'gloo')
+        if args.launcher == 'slurm':
+            init_dist('slurm', backend=backend, port=dist_params.get('port'))
+        else:
+            init_dist('pytorch', backend=backend)
+    opt['rank'], opt['world_size'] = get_dist_info()
+
+    seed = opt.get('manual_seed')
+    if seed is None:
+        seed = random.randint(1, 10000)
+        opt['manual_seed'] = seed
+    set_random_seed(seed + opt['rank'])
+
+    opt['auto_resume'] = args.auto_resume
+    opt['is_train'] = is_train
+    if args.debug and not opt['name'].startswith('debug'):
+        opt['name'] = 'debug_' + opt['name']
+    if opt['num_gpu'] == 'auto':
+        opt['num_gpu'] = torch.cuda.device_count()
+    elif opt['num_gpu'] > torch.cuda.device_count():
+        raise UserError(f'{args.opt}: num_gpu: {opt["num_gpu"]} requested but {torch.cuda.device_count()} CUDA '
+                        'devices are visible (use num_gpu: auto, or 0 for CPU)')
+
+    for phase, dataset in opt['datasets'].items():
+        dataset['phase'] = phase.split('_')[0]  # val_1, val_2 -> val
+        if 'scale' in opt:
+            dataset['scale'] = opt['scale']
+        for key in ('dataroot_gt', 'dataroot_lq'):
+            if isinstance(dataset.get(key), str):
+                dataset[key] = osp.expanduser(dataset[key])
+    for key, val in opt['path'].items():
+        if isinstance(val, str) and ('resume_state' in key or 'pretrain_network' in key):
+            opt['path'][key] = osp.expanduser(val)
+
+    # experiments go under path.root (default: the directory the user runs from), never inside site-packages
+    root = osp.abspath(osp.expanduser(opt['path'].get('root') or os.getcwd()))
+    opt['root_path'] = opt['path']['root'] = root
+    if is_train:
+        experiments_root = osp.join(root, 'experiments', opt['name'])
+        opt['path']['experiments_root'] = experiments_root
+        opt['path']['models'] = osp.join(experiments_root, 'models')
+        opt['path']['training_states'] = osp.join(experiments_root, 'training_states')
+        opt['path']['log'] = experiments_root
+        opt['path']['visualization'] = osp.join(experiments_root, 'visualization')
+        if 'debug' in opt['name']:
+            if 'val' in opt:
+                opt['val']['val_freq'] = 8
+            opt['logger']['print_freq'] = 1
+            opt['logger']['save_checkpoint_freq'] = 8
+    else:
+        results_root = osp.join(root, 'results', opt['name'])
+        opt['path']['results_root'] = results_root
+        opt['path']['log'] = results_root
+        opt['path']['visualization'] = osp.join(results_root, 'visualization')
+    return opt, args, resolved
+
+
+def save_resolved_options(resolved, opt_file, folder):
+    """Write the fully resolved option file (``_base_`` merged, overrides applied) into ``folder``."""
+    header = (f'# Resolved from {opt_file} on {time.asctime()}\n# CMD: {" ".join(sys.argv)}\n'
+              '# _base_ files merged and --cfg-options applied: this file alone reproduces the run.\n\n')
+    dump_yaml(resolved, osp.join(folder, osp.basename(opt_file)), header=header)

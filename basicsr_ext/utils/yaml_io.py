@@ -1,0 +1,84 @@
+"""Safe YAML reading and writing for option files.
+
+BasicSR 1.4.2 and mmengine both parse YAML with PyYAML's full ``Loader``, which constructs arbitrary Python
+objects (``!!python/object/apply:os.system [...]`` runs a command). Option files are shared between people, so
+every YAML we read goes through :class:`SafeLoader`, which knows only the standard tags.
+"""
+import os
+import tempfile
+
+import yaml
+
+from basicsr_ext.utils.errors import UserError
+
+try:  # the C loaders are ~10x faster and behave the same
+    _BaseSafeLoader = yaml.CSafeLoader
+    _BaseSafeDumper = yaml.CSafeDumper
+except AttributeError:  # pragma: no cover - PyYAML built without libyaml
+    _BaseSafeLoader = yaml.SafeLoader
+    _BaseSafeDumper = yaml.SafeDumper
+
+
+class SafeLoader(_BaseSafeLoader):
+    """PyYAML's safe loader: standard tags only (``!!float 1e-4`` works, ``!!python/...`` is refused)."""
+
+
+class SafeDumper(_BaseSafeDumper):
+    """Safe dumper that keeps key order (BasicSR option files read top to bottom)."""
+
+
+def _represent_ordered(dumper, data):
+    return dumper.represent_dict(data.items())
+
+
+SafeDumper.add_representer(dict, _represent_ordered)
+try:
+    from collections import OrderedDict
+
+    SafeDumper.add_representer(OrderedDict, _represent_ordered)
+except ImportError:  # pragma: no cover
+    pass
+
+
+def describe_yaml_error(err, path):
+    """One-line description of a PyYAML error, naming the file and line."""
+    mark = getattr(err, 'problem_mark', None) or getattr(err, 'context_mark', None)
+    where = f'{path}, line {mark.line + 1}' if mark is not None else str(path)
+    problem = getattr(err, 'problem', None) or str(err).splitlines()[0]
+    if 'python/' in problem:
+        return (f'{where}: {problem}. Option files are read with a safe YAML loader; '
+                'Python object tags (!!python/...) are not allowed.')
+    return f'{where}: invalid YAML: {problem}'
+
+
+def load_yaml(path):
+    """Read a YAML file with the safe loader; errors become :class:`UserError` naming the file and line."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise UserError(f'option file not found: {path}')
+    with open(path, encoding='utf-8') as f:
+        try:
+            data = yaml.load(f, Loader=SafeLoader)
+        except yaml.YAMLError as err:
+            raise UserError(describe_yaml_error(err, path)) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise UserError(f'{path}: expected a mapping of option keys at the top level, got {type(data).__name__}')
+    return data
+
+
+def dump_yaml(data, path, header=''):
+    """Write ``data`` as YAML atomically (temp file in the same folder, then rename)."""
+    text = header + yaml.dump(data, Dumper=SafeDumper, sort_keys=False, default_flow_style=None, width=120)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix='.tmp-', suffix='.yml', dir=folder)
+    try:
+        with os.fdopen(fd, 'w', encoding='utf-8') as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
