@@ -14,6 +14,28 @@ if __package__ in (None, ''):  # run as a script from a checkout that is not ins
     sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
+def _skip_first_batches(train_loader, num_batches):
+    """Make the next pass over ``train_loader`` start after its first ``num_batches`` batches, without loading them
+    (loading would draw augmentation randomness the resumed run must not consume)."""
+    import itertools
+
+    from torch.utils.data import Sampler
+
+    class SkipOnce(Sampler):
+        def __init__(self, sampler, skip):
+            self.sampler, self.skip = sampler, skip
+
+        def __iter__(self):
+            skip, self.skip = self.skip, 0
+            return itertools.islice(iter(self.sampler), skip, None)
+
+        def __len__(self):
+            return len(self.sampler)
+
+    batch_sampler = train_loader.batch_sampler
+    batch_sampler.sampler = SkipOnce(batch_sampler.sampler, num_batches * batch_sampler.batch_size)
+
+
 def train_pipeline(argv=None):
     import torch
 
@@ -27,6 +49,7 @@ def train_pipeline(argv=None):
     from basicsr_ext.data.prepare import run_prepare
     from basicsr_ext.utils.dist import barrier, check_replicas_in_sync
     from basicsr_ext.utils.errors import UserError
+    from basicsr_ext.utils.file_io import remove_stale_temp_files
     from basicsr_ext.utils.logger import setup_logger
     from basicsr_ext.utils.options import check_paths, parse_options, save_resolved_options
 
@@ -45,6 +68,9 @@ def train_pipeline(argv=None):
         make_exp_dirs(opt)
         if opt['logger'].get('use_tb_logger') and 'debug' not in opt['name'] and opt['rank'] == 0:
             mkdir_and_rename(osp.join(opt['root_path'], 'tb_logger', opt['name']))
+    elif opt['rank'] == 0:  # temp files of a save the previous run was killed in
+        for folder in (opt['path']['models'], opt['path']['training_states']):
+            remove_stale_temp_files(folder)
     if opt['rank'] == 0:
         save_resolved_options(resolved, args.opt, opt['path']['experiments_root'])
     barrier(opt)
@@ -59,6 +85,9 @@ def train_pipeline(argv=None):
         opt, logger)
     if train_loader is None:
         raise UserError(f'{args.opt}: datasets: a train dataset (key datasets.train) is required for training')
+    # iterators draw their base seed from the loader's generator instead of torch's global RNG: a resumed run makes
+    # them at other points than an uninterrupted one and must not shift the global stream the training state restored
+    train_loader.generator = torch.Generator().manual_seed(opt['manual_seed'] + opt['rank'])
 
     model = build_model(opt)
     if resume_state:
@@ -66,6 +95,16 @@ def train_pipeline(argv=None):
         logger.info(f"Resuming training from epoch: {resume_state['epoch']}, iter: {resume_state['iter']}.")
         start_epoch = resume_state['epoch']
         current_iter = resume_state['iter']
+        # BasicSR restarts the saved epoch from its first batch and trains again on the batches seen before the save;
+        # continue after them instead (with the next epoch when the state was saved at the end of one)
+        done = current_iter - start_epoch * len(train_loader)
+        if done == len(train_loader):
+            start_epoch += 1
+        elif 0 < done < len(train_loader):
+            _skip_first_batches(train_loader, done)
+        elif done != 0:
+            logger.warning(f'Iter {current_iter} does not lie in epoch {start_epoch} with {len(train_loader)} '
+                           'iters per epoch (batch size or data changed?): the epoch restarts from its first batch.')
     else:
         start_epoch = 0
         current_iter = 0

@@ -210,7 +210,7 @@ class ExtSRModel(SRModel):
             if self.scaler.is_enabled():
                 self.scaler.update()
             self.nonfinite_steps += 1
-            losses = ', '.join(f'{n}={float(v):.4g}' for n, v in loss_dict.items())
+            losses = ', '.join(f'{n}={float(v.detach()):.4g}' for n, v in loss_dict.items())
             get_root_logger().warning(f'iter {current_iter}: non-finite loss or gradient ({losses}); step skipped '
                                       f'({self.nonfinite_steps}/{self.max_nonfinite_steps} in a row)')
             if self.nonfinite_steps >= self.max_nonfinite_steps:

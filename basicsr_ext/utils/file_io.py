@@ -27,6 +27,16 @@ def atomic_torch_save(obj, path):
         raise
 
 
+def remove_stale_temp_files(folder):
+    """Remove the temp files ``atomic_torch_save`` leaves when its process is killed mid-write (``<name>.tmp<pid>``)."""
+    if not os.path.isdir(folder):
+        return
+    for name in os.listdir(folder):
+        stem, sep, pid = name.rpartition('.tmp')
+        if sep and stem and pid.isdigit():
+            os.remove(os.path.join(folder, name))
+
+
 def safe_torch_load(path, map_location='cpu', what='checkpoint'):
     """Load a checkpoint with ``weights_only=True``: tensors and plain containers only, no code execution.
 

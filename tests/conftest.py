@@ -1,0 +1,103 @@
+"""Shared fixtures: tiny paired-image data and option files made by the tests, and a runner for the entry points."""
+import os
+import subprocess
+import sys
+from os import path as osp
+
+import cv2
+import numpy as np
+import pytest
+import yaml
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+TRAIN_PY = osp.join(REPO, 'basicsr_ext', 'train.py')
+TEST_PY = osp.join(REPO, 'basicsr_ext', 'test.py')
+
+
+def make_pairs(root, n, size, scale=2, seed=0):
+    """``n`` smooth random colour images (size x size) as HR, with cv2-bicubic LR at 1/scale."""
+    rng = np.random.default_rng(seed)
+    hr_dir, lr_dir = osp.join(root, 'HR'), osp.join(root, 'LR')
+    os.makedirs(hr_dir)
+    os.makedirs(lr_dir)
+    for i in range(n):
+        small = rng.integers(0, 256, (size // 4, size // 4, 3), dtype=np.uint8)
+        hr = cv2.resize(small, (size, size), interpolation=cv2.INTER_CUBIC)
+        lr = cv2.resize(hr, (size // scale, size // scale), interpolation=cv2.INTER_AREA)
+        cv2.imwrite(osp.join(hr_dir, f'img{i:03d}.png'), hr)
+        cv2.imwrite(osp.join(lr_dir, f'img{i:03d}.png'), lr)
+    return hr_dir, lr_dir
+
+
+def tiny_options(data_root, name='tiny', total_iter=4, **train_extra):
+    """A complete option dict: a tiny SRCNN (3x3 kernels, 8/4 filters) on the tiny pairs, CPU, no workers."""
+    train_gt, train_lq = osp.join(data_root, 'train', 'HR'), osp.join(data_root, 'train', 'LR')
+    val_gt, val_lq = osp.join(data_root, 'val', 'HR'), osp.join(data_root, 'val', 'LR')
+    train = {
+        'optim_g': {'type': 'Adam', 'lr': 1e-3},
+        'scheduler': {'type': 'MultiStepLR', 'milestones': [1000], 'gamma': 0.5},
+        'total_iter': total_iter,
+        'warmup_iter': -1,
+        'pixel_opt': {'type': 'L1Loss', 'loss_weight': 1.0, 'reduction': 'mean'},
+    }
+    train.update(train_extra)
+    return {
+        'name': name,
+        'model_type': 'ExtSRModel',
+        'scale': 2,
+        'num_gpu': 0,
+        'manual_seed': 0,
+        'datasets': {
+            'train': {'name': 'TinyTrain', 'type': 'PairedImageDataset', 'dataroot_gt': train_gt,
+                      'dataroot_lq': train_lq, 'io_backend': {'type': 'disk'}, 'gt_size': 16, 'use_hflip': True,
+                      'use_rot': True, 'num_worker_per_gpu': 0, 'batch_size_per_gpu': 2,
+                      'dataset_enlarge_ratio': 1},
+            'val': {'name': 'TinyVal', 'type': 'PairedImageDataset', 'dataroot_gt': val_gt, 'dataroot_lq': val_lq,
+                    'io_backend': {'type': 'disk'}},
+        },
+        'network_g': {'type': 'SRCNN', 'num_in_ch': 3, 'num_out_ch': 3, 'upscale': 2, 'num_feat': [8, 4],
+                      'kernel_sizes': [3, 3, 3]},
+        'path': {'pretrain_network_g': None, 'strict_load_g': True, 'resume_state': None},
+        'train': train,
+        'val': {'val_freq': 2, 'save_img': False,
+                'metrics': {'psnr': {'type': 'calculate_psnr', 'crop_border': 2, 'test_y_channel': False}}},
+        'logger': {'print_freq': 1, 'save_checkpoint_freq': 2, 'use_tb_logger': False},
+    }
+
+
+def write_yaml(path, data):
+    with open(path, 'w') as f:
+        yaml.safe_dump(data, f, sort_keys=False)
+    return str(path)
+
+
+@pytest.fixture
+def tiny_data(tmp_path):
+    """``tmp_path/data/{train,val}/{HR,LR}``: 8 train images of 32x32, 2 val images of 24x24 (x2 pairs)."""
+    root = tmp_path / 'data'
+    make_pairs(str(root / 'train'), 8, 32, seed=1)
+    make_pairs(str(root / 'val'), 2, 24, seed=2)
+    return str(root)
+
+
+@pytest.fixture
+def tiny_opt_file(tmp_path, tiny_data):
+    return write_yaml(tmp_path / 'tiny.yml', tiny_options(tiny_data))
+
+
+def run_entry(script, args, cwd, timeout=300, env_extra=None):
+    """Run ``python <script> <args>`` in ``cwd`` and return the CompletedProcess (text output)."""
+    env = dict(os.environ)
+    env['PYTHONPATH'] = REPO + os.pathsep + env.get('PYTHONPATH', '')
+    env.setdefault('OMP_NUM_THREADS', '1')
+    env.update(env_extra or {})
+    return subprocess.run([sys.executable, script, *args], cwd=str(cwd), capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def run_train(args, cwd, **kwargs):
+    return run_entry(TRAIN_PY, args, cwd, **kwargs)
+
+
+def run_test(args, cwd, **kwargs):
+    return run_entry(TEST_PY, args, cwd, **kwargs)

@@ -1,0 +1,139 @@
+"""Option resolution: _base_ inheritance, --cfg-options, registry checks, path checks, shipped option files."""
+import glob
+from os import path as osp
+
+import pytest
+import yaml
+
+import basicsr_ext  # noqa: F401  (registration)
+from basicsr_ext.utils.errors import UserError
+from basicsr_ext.utils.options import apply_overrides, check_paths, check_types, parse_value, resolve_options
+from conftest import REPO, tiny_options, write_yaml
+
+
+def test_base_inheritance_changes_only_what_the_child_states(tmp_path):
+    write_yaml(tmp_path / 'base.yml', {'name': 'base', 'train': {'lr': 1e-3, 'total_iter': 100,
+                                                                 'scheduler': {'type': 'A', 'x': 1}}})
+    write_yaml(tmp_path / 'child.yml', {'_base_': 'base.yml', 'name': 'child',
+                                        'train': {'lr': 5e-4, 'scheduler': {'_delete_': True, 'type': 'B'}}})
+    opt = resolve_options(str(tmp_path / 'child.yml'))
+    assert opt == {'name': 'child', 'train': {'lr': 5e-4, 'total_iter': 100, 'scheduler': {'type': 'B'}}}
+
+
+def test_base_list_and_nested_chain(tmp_path):
+    write_yaml(tmp_path / 'a.yml', {'x': 1, 'y': {'p': 1}})
+    write_yaml(tmp_path / 'b.yml', {'z': 3})
+    sub = tmp_path / 'sub'
+    sub.mkdir()
+    write_yaml(sub / 'c.yml', {'_base_': ['../a.yml', '../b.yml'], 'y': {'q': 2}})
+    write_yaml(tmp_path / 'd.yml', {'_base_': 'sub/c.yml', 'x': 10})
+    assert resolve_options(str(tmp_path / 'd.yml')) == {'x': 10, 'y': {'p': 1, 'q': 2}, 'z': 3}
+
+
+def test_missing_base_and_loops_are_reported(tmp_path):
+    write_yaml(tmp_path / 'child.yml', {'_base_': 'nope.yml', 'a': 1})
+    with pytest.raises(UserError, match=r'child\.yml: _base_ file not found: nope\.yml'):
+        resolve_options(str(tmp_path / 'child.yml'))
+    write_yaml(tmp_path / 'p.yml', {'_base_': 'q.yml'})
+    write_yaml(tmp_path / 'q.yml', {'_base_': 'p.yml'})
+    with pytest.raises(UserError, match='loops'):
+        resolve_options(str(tmp_path / 'p.yml'))
+
+
+def test_missing_option_file_and_bad_yaml(tmp_path):
+    with pytest.raises(UserError, match='option file not found'):
+        resolve_options(str(tmp_path / 'absent.yml'))
+    (tmp_path / 'bad.yml').write_text('name: x\n  bad: [1, 2\n')
+    with pytest.raises(UserError, match=r'bad\.yml, line \d+: invalid YAML'):
+        resolve_options(str(tmp_path / 'bad.yml'))
+
+
+@pytest.mark.parametrize('text,value', [('4', 4), ('1e-4', 1e-4), ('0.5', 0.5), ('true', True), ('~', None),
+                                        ('[1, 2]', [1, 2]), ('abc', 'abc'), ('{a: 1}', {'a': 1})])
+def test_cfg_option_values(text, value):
+    assert parse_value(text) == value
+
+
+def test_cfg_options_override_nested_keys_and_list_items():
+    opt = {'train': {'total_iter': 10, 'optim_g': {'lr': 1.0, 'betas': [0.9, 0.99]}}, 'val': {'val_freq': 5}}
+    apply_overrides(opt, ['train.total_iter=4', 'val.val_freq=2', 'train.optim_g.lr=2e-4',
+                          'train.optim_g.betas.1=0.999'])
+    assert opt == {'train': {'total_iter': 4, 'optim_g': {'lr': 2e-4, 'betas': [0.9, 0.999]}}, 'val': {'val_freq': 2}}
+
+
+def test_unknown_cfg_option_key_is_reported_with_suggestion():
+    opt = {'train': {'total_iter': 10}}
+    with pytest.raises(UserError, match=r"train\.total_iters: unknown key 'total_iters' under train; did you mean "
+                                        r'total_iter'):
+        apply_overrides(opt, ['train.total_iters=4'])
+    with pytest.raises(UserError, match="unknown key 'nope' under the top level"):
+        apply_overrides(opt, ['nope.a=1'])
+    with pytest.raises(UserError, match='expected KEY.SUB=VALUE'):
+        apply_overrides(opt, ['train.total_iter'])
+    assert opt == {'train': {'total_iter': 10}}
+
+
+def test_plus_prefix_adds_a_key_and_force_yml_syntax():
+    opt = {'train': {'total_iter': 10}}
+    apply_overrides(opt, ['+train.ema_decay=0.999'])
+    apply_overrides(opt, ['train:total_iter=3'], sep=':', flag='--force_yml')
+    assert opt == {'train': {'total_iter': 3, 'ema_decay': 0.999}}
+
+
+def test_resolve_applies_cfg_options_after_inheritance(tmp_path):
+    write_yaml(tmp_path / 'base.yml', {'train': {'total_iter': 100}, 'val': {'val_freq': 10}})
+    write_yaml(tmp_path / 'child.yml', {'_base_': 'base.yml', 'name': 'c'})
+    opt = resolve_options(str(tmp_path / 'child.yml'), ['train.total_iter=4'], ['val:val_freq=2'])
+    assert opt == {'train': {'total_iter': 4}, 'val': {'val_freq': 2}, 'name': 'c'}
+
+
+@pytest.mark.parametrize('key,value,kind,suggestion', [
+    ('network_g.type', 'SRCN', 'arch', 'SRCNN'),
+    ('model_type', 'ExtSRModle', 'model', 'ExtSRModel'),
+    ('train.pixel_opt.type', 'L1loss', 'loss', 'L1Loss'),
+    ('datasets.train.type', 'PairedImageDatset', 'dataset', 'PairedImageDataset'),
+    ('val.metrics.psnr.type', 'calculate_pnsr', 'metric', 'calculate_psnr'),
+])
+def test_unknown_type_lists_closest_registered_names(tiny_data, key, value, kind, suggestion):
+    opt = tiny_options(tiny_data)
+    apply_overrides(opt, [f'{key}={value}'])
+    with pytest.raises(UserError) as err:
+        check_types(opt, 'my.yml')
+    msg = str(err.value)
+    assert msg.startswith(f'my.yml: {key}: unknown {kind} {value!r}.')
+    assert suggestion in msg.split('Closest registered names:')[1]
+
+
+def test_missing_dataroot_and_pretrained_paths_name_the_key(tiny_data):
+    opt = tiny_options(tiny_data)
+    opt['datasets']['val']['dataroot_lq'] = '/nonexistent/lq'
+    with pytest.raises(UserError, match=r'my\.yml: datasets\.val\.dataroot_lq: path not found: /nonexistent/lq'):
+        check_paths(opt, 'my.yml')
+    opt = tiny_options(tiny_data)
+    opt['path']['pretrain_network_g'] = '/nonexistent/net.pth'
+    with pytest.raises(UserError, match=r'path\.pretrain_network_g: pretrained network not found: /nonexistent'):
+        check_paths(opt, 'my.yml')
+
+
+def test_registration_scans_the_package_folders():
+    from basicsr.utils.registry import ARCH_REGISTRY, MODEL_REGISTRY
+
+    from basicsr_ext.data.prepare import PREPARE_REGISTRY
+
+    assert ARCH_REGISTRY.get('SRCNN').__module__ == 'basicsr_ext.archs.srcnn_arch'
+    assert MODEL_REGISTRY.get('ExtSRModel').__module__ == 'basicsr_ext.models.ext_sr_model'
+    assert 'sample_photos_sr' in PREPARE_REGISTRY._obj_map
+    # every module found by the scan was imported
+    for sub, suffix in (('archs', '_arch.py'), ('models', '_model.py'), ('losses', '_loss.py')):
+        files = sorted(osp.basename(p)[:-3] for p in glob.glob(osp.join(REPO, 'basicsr_ext', sub, f'*{suffix}')))
+        pkg = getattr(basicsr_ext, sub)
+        assert [m.__name__.rsplit('.', 1)[1] for m in pkg._modules] == files
+
+
+@pytest.mark.parametrize('opt_file', sorted(glob.glob(osp.join(REPO, 'options', '*.yml'))))
+def test_shipped_option_files_resolve_and_name_registered_types(opt_file):
+    opt = resolve_options(opt_file)
+    check_types(opt, opt_file)
+    assert opt['name'] and '_base_' not in opt
+    with open(opt_file) as f:  # every shipped file is readable by the safe loader on its own too
+        assert isinstance(yaml.safe_load(f), dict)
