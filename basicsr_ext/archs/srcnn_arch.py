@@ -21,10 +21,13 @@ class SRCNN(nn.Module):
             original paper's base model. Default: (9, 5, 5).
         upsample (str): 'bicubic' to upsample the input inside the net, 'none' when the input is already at the
             output size. Default: 'bicubic'.
+        residual (bool): Add the (upsampled) input to the output, so the three layers learn only the missing detail
+            (VDSR's global skip). Not in the original SRCNN; it reaches the bicubic baseline in a few hundred
+            iterations instead of thousands. Default: False.
     """
 
     def __init__(self, num_in_ch=3, num_out_ch=3, upscale=2, num_feat=(64, 32), kernel_sizes=(9, 5, 5),
-                 upsample='bicubic'):
+                 upsample='bicubic', residual=False):
         super().__init__()
         if upsample not in ('bicubic', 'none'):
             raise ValueError(f"SRCNN upsample must be 'bicubic' or 'none', got {upsample!r}")
@@ -32,6 +35,9 @@ class SRCNN(nn.Module):
             raise ValueError('SRCNN needs num_feat of length 2 and kernel_sizes of length 3')
         self.upscale = upscale
         self.upsample = upsample
+        self.residual = residual
+        if residual and num_in_ch != num_out_ch:
+            raise ValueError('SRCNN residual=True needs num_in_ch == num_out_ch')
         k1, k2, k3 = kernel_sizes
         self.conv1 = nn.Conv2d(num_in_ch, num_feat[0], k1, padding=k1 // 2)
         self.conv2 = nn.Conv2d(num_feat[0], num_feat[1], k2, padding=k2 // 2)
@@ -41,6 +47,7 @@ class SRCNN(nn.Module):
     def forward(self, x):
         if self.upsample == 'bicubic' and self.upscale != 1:
             x = F.interpolate(x, scale_factor=self.upscale, mode='bicubic', align_corners=False)
-        x = self.relu(self.conv1(x))
-        x = self.relu(self.conv2(x))
-        return self.conv3(x)
+        out = self.relu(self.conv1(x))
+        out = self.relu(self.conv2(out))
+        out = self.conv3(out)
+        return out + x if self.residual else out
