@@ -1,5 +1,6 @@
 """basicsr-ext: registered BasicSR extensions. Importing the package adapts basicsr 1.4.2 to the current stack
 (:mod:`basicsr_ext.compat`) and registers every arch, dataset, loss and model of the package."""
+
 from basicsr_ext import compat
 
 compat.apply()

@@ -23,6 +23,7 @@ dist_on_cpu                    ``_init_dist_pytorch``/``_init_dist_slurm`` call 
                                ``device_ids=[cuda device]``: distributed runs on CPU (gloo) fail.
 =============================  ======================================================================
 """
+
 import importlib
 import os
 import sys
@@ -84,12 +85,13 @@ def resume_on_cpu():
         """
         resume_state_path = None
         if opt.get('auto_resume'):
-            state_dir = opt['path'].get('training_states') or os.path.join('experiments', opt['name'],
-                                                                            'training_states')
+            state_dir = opt['path'].get('training_states') or os.path.join(
+                'experiments', opt['name'], 'training_states'
+            )
             if os.path.isdir(state_dir):
                 iters = []
                 for name in scandir(state_dir, suffix='.state', recursive=False, full_path=False):
-                    stem = name[:-len('.state')]
+                    stem = name[: -len('.state')]
                     if stem.isdigit():
                         iters.append(int(stem))
                 if iters:
@@ -101,6 +103,7 @@ def resume_on_cpu():
         if resume_state_path is None:
             return None
         import torch
+
         if opt.get('num_gpu', 0) != 0 and torch.cuda.is_available():
             device = torch.device('cuda', torch.cuda.current_device())
         else:
@@ -132,8 +135,10 @@ def load_network_weights_only():
                 param_key = 'params'
             if param_key not in load_net:
                 keys = [k for k in load_net if not hasattr(load_net[k], 'shape')][:8] or list(load_net)[:8]
-                raise UserError(f'{load_path} has no parameter group {param_key!r} (top-level keys: {keys}); set '
-                                'path.param_key_g to one of them, or to ~ for a bare state dict')
+                raise UserError(
+                    f'{load_path} has no parameter group {param_key!r} (top-level keys: {keys}); set '
+                    'path.param_key_g to one of them, or to ~ for a bare state dict'
+                )
             load_net = load_net[param_key]
         logger.info(f'Loading {net.__class__.__name__} model from {load_path}, with param key: [{param_key}].')
         for k, v in deepcopy(load_net).items():  # remove unnecessary 'module.' (DDP)
@@ -145,9 +150,10 @@ def load_network_weights_only():
             net.load_state_dict(load_net, strict=strict)
         except RuntimeError as err:
             summary = ' '.join(str(err).split())[:400]
-            raise UserError(f'{load_path} does not fit {net.__class__.__name__} (strict={strict}): {summary}. '
-                            'Check network options against the checkpoint, or set path.strict_load_g: false') \
-                from None
+            raise UserError(
+                f'{load_path} does not fit {net.__class__.__name__} (strict={strict}): {summary}. '
+                'Check network options against the checkpoint, or set path.strict_load_g: false'
+            ) from None
 
     BaseModel.load_network = load_network
 

@@ -3,17 +3,18 @@
 BasicSR's test pipeline (basicsr/test.py) with basicsr-ext's option resolution; results go to
 ``<path.root or cwd>/results/<name>/``.
 """
+
 import sys
 from os import path as osp
 
 if __package__ in (None, ''):  # run as a script from a checkout that is not installed
     sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+import basicsr_ext  # noqa: E402,F401  (first: applies compat before anything imports basicsr, then registers)
+
 
 def test_pipeline(argv=None):
     import torch
-
-    import basicsr_ext  # noqa: F401  (compat + registration)
     from basicsr.data import build_dataloader, build_dataset
     from basicsr.models import build_model
     from basicsr.utils import get_env_info, get_time_str, make_exp_dirs
@@ -33,7 +34,7 @@ def test_pipeline(argv=None):
     make_exp_dirs(opt)
     if opt['rank'] == 0:
         save_resolved_options(resolved, args.opt, opt['path']['results_root'])
-    log_file = osp.join(opt['path']['log'], f"test_{opt['name']}_{get_time_str()}.log")
+    log_file = osp.join(opt['path']['log'], f'test_{opt["name"]}_{get_time_str()}.log')
     logger = setup_logger(log_file)
     logger.info(get_env_info())
     logger.info(dict2str(opt))
@@ -41,16 +42,18 @@ def test_pipeline(argv=None):
     test_loaders = []
     for _, dataset_opt in sorted(opt['datasets'].items()):
         test_set = build_dataset(dataset_opt)
-        test_loader = build_dataloader(test_set, dataset_opt, num_gpu=opt['num_gpu'], dist=opt['dist'],
-                                       sampler=None, seed=opt['manual_seed'])
-        logger.info(f"Number of test images in {dataset_opt['name']}: {len(test_set)}")
+        test_loader = build_dataloader(
+            test_set, dataset_opt, num_gpu=opt['num_gpu'], dist=opt['dist'], sampler=None, seed=opt['manual_seed']
+        )
+        logger.info(f'Number of test images in {dataset_opt["name"]}: {len(test_set)}')
         test_loaders.append(test_loader)
 
     model = build_model(opt)
     for test_loader in test_loaders:
-        logger.info(f"Testing {test_loader.dataset.opt['name']}...")
-        model.validation(test_loader, current_iter=opt['name'], tb_logger=None,
-                         save_img=opt.get('val', {}).get('save_img', True))
+        logger.info(f'Testing {test_loader.dataset.opt["name"]}...')
+        model.validation(
+            test_loader, current_iter=opt['name'], tb_logger=None, save_img=opt.get('val', {}).get('save_img', True)
+        )
     return model
 
 

@@ -4,14 +4,16 @@ BasicSR's training loop (basicsr/train.py) with basicsr-ext's option resolution 
 data preparation on first use (``prepare_data``), CPU-safe resume, and a check that distributed replicas stayed in
 sync. Multi-GPU: ``torchrun --nproc_per_node=N basicsr_ext/train.py -opt ... --launcher pytorch``.
 """
+
 import datetime
-import os
 import sys
 import time
 from os import path as osp
 
 if __package__ in (None, ''):  # run as a script from a checkout that is not installed
     sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import basicsr_ext  # noqa: E402,F401  (first: applies compat before anything imports basicsr, then registers)
 
 
 def _skip_first_batches(train_loader, num_batches):
@@ -37,10 +39,8 @@ def _skip_first_batches(train_loader, num_batches):
 
 
 def train_pipeline(argv=None):
-    import torch
-
-    import basicsr_ext  # noqa: F401  (compat + registration)
     import basicsr.train as bs_train
+    import torch
     from basicsr.data.prefetch_dataloader import CPUPrefetcher, CUDAPrefetcher
     from basicsr.models import build_model
     from basicsr.utils import AvgTimer, MessageLogger, get_env_info, get_time_str, make_exp_dirs, mkdir_and_rename
@@ -75,14 +75,13 @@ def train_pipeline(argv=None):
         save_resolved_options(resolved, args.opt, opt['path']['experiments_root'])
     barrier(opt)
 
-    log_file = osp.join(opt['path']['log'], f"train_{opt['name']}_{get_time_str()}.log")
+    log_file = osp.join(opt['path']['log'], f'train_{opt["name"]}_{get_time_str()}.log')
     logger = setup_logger(log_file)
     logger.info(get_env_info())
     logger.info(dict2str(opt))
     tb_logger = bs_train.init_tb_loggers(opt)
 
-    train_loader, train_sampler, val_loaders, total_epochs, total_iters = bs_train.create_train_val_dataloader(
-        opt, logger)
+    train_loader, train_sampler, val_loaders, _, total_iters = bs_train.create_train_val_dataloader(opt, logger)
     if train_loader is None:
         raise UserError(f'{args.opt}: datasets: a train dataset (key datasets.train) is required for training')
     # iterators draw their base seed from the loader's generator instead of torch's global RNG: a resumed run makes
@@ -92,7 +91,7 @@ def train_pipeline(argv=None):
     model = build_model(opt)
     if resume_state:
         model.resume_training(resume_state)
-        logger.info(f"Resuming training from epoch: {resume_state['epoch']}, iter: {resume_state['iter']}.")
+        logger.info(f'Resuming training from epoch: {resume_state["epoch"]}, iter: {resume_state["iter"]}.')
         start_epoch = resume_state['epoch']
         current_iter = resume_state['iter']
         # BasicSR restarts the saved epoch from its first batch and trains again on the batches seen before the save;
@@ -103,8 +102,10 @@ def train_pipeline(argv=None):
         elif 0 < done < len(train_loader):
             _skip_first_batches(train_loader, done)
         elif done != 0:
-            logger.warning(f'Iter {current_iter} does not lie in epoch {start_epoch} with {len(train_loader)} '
-                           'iters per epoch (batch size or data changed?): the epoch restarts from its first batch.')
+            logger.warning(
+                f'Iter {current_iter} does not lie in epoch {start_epoch} with {len(train_loader)} '
+                'iters per epoch (batch size or data changed?): the epoch restarts from its first batch.'
+            )
     else:
         start_epoch = 0
         current_iter = 0
@@ -124,13 +125,19 @@ def train_pipeline(argv=None):
     logger.info(f'Start training from epoch: {start_epoch}, iter: {current_iter}')
     data_timer, iter_timer = AvgTimer(), AvgTimer()
     start_time = time.time()
+    # epochs run until total_iter is reached: BasicSR's epoch count rounds iters per epoch up while the loader drops
+    # the last partial batch, so with small datasets its loop ends early
     epoch = start_epoch
-    for epoch in range(start_epoch, total_epochs + 1):
-        if current_iter >= total_iters:
-            break
+    while current_iter < total_iters:
         train_sampler.set_epoch(epoch)
         prefetcher.reset()
         train_data = prefetcher.next()
+        if train_data is None:
+            raise UserError(
+                f'datasets.train: {len(train_loader.dataset)} samples give no full batch of '
+                f'batch_size_per_gpu={opt["datasets"]["train"]["batch_size_per_gpu"]} per rank '
+                f'(world size {opt["world_size"]}); lower the batch size or raise dataset_enlarge_ratio'
+            )
         while train_data is not None and current_iter < total_iters:
             data_timer.record()
             current_iter += 1
@@ -141,8 +148,13 @@ def train_pipeline(argv=None):
             if current_iter == 1:
                 msg_logger.reset_start_time()
             if current_iter % opt['logger']['print_freq'] == 0:
-                log_vars = {'epoch': epoch, 'iter': current_iter, 'lrs': model.get_current_learning_rate(),
-                            'time': iter_timer.get_avg_time(), 'data_time': data_timer.get_avg_time()}
+                log_vars = {
+                    'epoch': epoch,
+                    'iter': current_iter,
+                    'lrs': model.get_current_learning_rate(),
+                    'time': iter_timer.get_avg_time(),
+                    'data_time': data_timer.get_avg_time(),
+                }
                 log_vars.update(model.get_current_log())
                 msg_logger(log_vars)
             if current_iter % opt['logger']['save_checkpoint_freq'] == 0:
@@ -154,6 +166,7 @@ def train_pipeline(argv=None):
             data_timer.start()
             iter_timer.start()
             train_data = prefetcher.next()
+        epoch += 1
 
     consumed_time = str(datetime.timedelta(seconds=int(time.time() - start_time)))
     logger.info(f'End of training. Time consumed: {consumed_time}')

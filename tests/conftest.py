@@ -1,4 +1,5 @@
 """Shared fixtures: tiny paired-image data and option files made by the tests, and a runner for the entry points."""
+
 import os
 import subprocess
 import sys
@@ -8,6 +9,8 @@ import cv2
 import numpy as np
 import pytest
 import yaml
+
+import basicsr_ext  # noqa: F401  (applies compat before any test imports basicsr)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TRAIN_PY = osp.join(REPO, 'basicsr_ext', 'train.py')
@@ -48,19 +51,42 @@ def tiny_options(data_root, name='tiny', total_iter=4, **train_extra):
         'num_gpu': 0,
         'manual_seed': 0,
         'datasets': {
-            'train': {'name': 'TinyTrain', 'type': 'PairedImageDataset', 'dataroot_gt': train_gt,
-                      'dataroot_lq': train_lq, 'io_backend': {'type': 'disk'}, 'gt_size': 16, 'use_hflip': True,
-                      'use_rot': True, 'num_worker_per_gpu': 0, 'batch_size_per_gpu': 2,
-                      'dataset_enlarge_ratio': 1},
-            'val': {'name': 'TinyVal', 'type': 'PairedImageDataset', 'dataroot_gt': val_gt, 'dataroot_lq': val_lq,
-                    'io_backend': {'type': 'disk'}},
+            'train': {
+                'name': 'TinyTrain',
+                'type': 'PairedImageDataset',
+                'dataroot_gt': train_gt,
+                'dataroot_lq': train_lq,
+                'io_backend': {'type': 'disk'},
+                'gt_size': 16,
+                'use_hflip': True,
+                'use_rot': True,
+                'num_worker_per_gpu': 0,
+                'batch_size_per_gpu': 2,
+                'dataset_enlarge_ratio': 1,
+            },
+            'val': {
+                'name': 'TinyVal',
+                'type': 'PairedImageDataset',
+                'dataroot_gt': val_gt,
+                'dataroot_lq': val_lq,
+                'io_backend': {'type': 'disk'},
+            },
         },
-        'network_g': {'type': 'SRCNN', 'num_in_ch': 3, 'num_out_ch': 3, 'upscale': 2, 'num_feat': [8, 4],
-                      'kernel_sizes': [3, 3, 3]},
+        'network_g': {
+            'type': 'SRCNN',
+            'num_in_ch': 3,
+            'num_out_ch': 3,
+            'upscale': 2,
+            'num_feat': [8, 4],
+            'kernel_sizes': [3, 3, 3],
+        },
         'path': {'pretrain_network_g': None, 'strict_load_g': True, 'resume_state': None},
         'train': train,
-        'val': {'val_freq': 2, 'save_img': False,
-                'metrics': {'psnr': {'type': 'calculate_psnr', 'crop_border': 2, 'test_y_channel': False}}},
+        'val': {
+            'val_freq': 2,
+            'save_img': False,
+            'metrics': {'psnr': {'type': 'calculate_psnr', 'crop_border': 2, 'test_y_channel': False}},
+        },
         'logger': {'print_freq': 1, 'save_checkpoint_freq': 2, 'use_tb_logger': False},
     }
 
@@ -91,8 +117,9 @@ def run_entry(script, args, cwd, timeout=300, env_extra=None):
     env['PYTHONPATH'] = REPO + os.pathsep + env.get('PYTHONPATH', '')
     env.setdefault('OMP_NUM_THREADS', '1')
     env.update(env_extra or {})
-    return subprocess.run([sys.executable, script, *args], cwd=str(cwd), capture_output=True, text=True,
-                          timeout=timeout, env=env)
+    return subprocess.run(
+        [sys.executable, script, *args], cwd=str(cwd), capture_output=True, text=True, timeout=timeout, env=env
+    )
 
 
 def run_train(args, cwd, **kwargs):

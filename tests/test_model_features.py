@@ -1,13 +1,14 @@
 """The shared training features of ExtSRModel, exercised in-process on a tiny SRCNN."""
+
 import os
 from copy import deepcopy
 
 import numpy as np
 import pytest
 import torch
+from basicsr.models import build_model
 
 import basicsr_ext  # noqa: F401  (registration)
-from basicsr.models import build_model
 from basicsr_ext.models.ext_sr_model import TrainingDiverged
 from basicsr_ext.utils.errors import UserError
 
@@ -20,8 +21,14 @@ def make_opt(tmp_path, **train):
     train_opt = {'optim_g': {'type': 'SGD', 'lr': 0.1}, 'pixel_opt': {'type': 'L1Loss', 'loss_weight': 1.0}}
     train_opt.update(train)
     return {
-        'name': 'unit', 'model_type': 'ExtSRModel', 'num_gpu': 0, 'is_train': True, 'dist': False, 'rank': 0,
-        'world_size': 1, 'scale': 2,
+        'name': 'unit',
+        'model_type': 'ExtSRModel',
+        'num_gpu': 0,
+        'is_train': True,
+        'dist': False,
+        'rank': 0,
+        'world_size': 1,
+        'scale': 2,
         'network_g': {'type': 'SRCNN', 'num_feat': [4, 4], 'kernel_sizes': [3, 3, 3], 'upscale': 2},
         'path': {'models': str(models), 'training_states': str(states)},
         'datasets': {'val': {'name': 'V'}},
@@ -72,7 +79,7 @@ def test_grad_clip_norm_bounds_the_update_and_logs_the_norm(tmp_path):
     model.feed_data(batch())
     model.optimize_parameters(1)
     after = weights(model)
-    step = torch.sqrt(sum(((after[k] - before[k])**2).sum() for k in before))
+    step = torch.sqrt(sum(((after[k] - before[k]) ** 2).sum() for k in before))
     assert step <= 1e-3 * 1.001
     assert model.log_dict['grad_norm'] > 1e-3  # the logged norm is the one before clipping
 
@@ -110,8 +117,11 @@ def test_amp_on_cpu(tmp_path, amp_dtype, scaler):
 
 
 def test_optimizer_and_scheduler_by_name(tmp_path):
-    model = make_model(tmp_path, optim_g={'type': 'AdamW', 'lr': 1e-3, 'weight_decay': 0.01},
-                       scheduler={'type': 'CosineAnnealingLR', 'T_max': 10, 'eta_min': 0})
+    model = make_model(
+        tmp_path,
+        optim_g={'type': 'AdamW', 'lr': 1e-3, 'weight_decay': 0.01},
+        scheduler={'type': 'CosineAnnealingLR', 'T_max': 10, 'eta_min': 0},
+    )
     assert type(model.optimizer_g).__name__ == 'AdamW'
     assert type(model.schedulers[0]).__name__ == 'CosineAnnealingLR'
     for it in range(1, 7):
@@ -119,23 +129,31 @@ def test_optimizer_and_scheduler_by_name(tmp_path):
     assert model.get_current_learning_rate()[0] == pytest.approx(1e-3 * (1 + np.cos(np.pi * 5 / 10)) / 2)
 
 
-@pytest.mark.parametrize('train,match', [
-    ({'optim_g': {'type': 'Adamm', 'lr': 1}}, r"train\.optim_g\.type: unknown optimizer 'Adamm'"),
-    ({'scheduler': {'type': 'CosineAnealingLR'}}, r"unknown scheduler 'CosineAnealingLR'\. Closest: CosineAnnealingLR"),
-    ({'scheduler': {'type': 'ReduceLROnPlateau'}}, r'train\.scheduler\.monitor: ReduceLROnPlateau needs'),
-    ({'accumulate_grad_batches': 0}, r'train\.accumulate_grad_batches: expected a positive int, got 0'),
-    ({'amp_dtype': 'fp8', 'use_amp': True}, r"train\.amp_dtype: expected one of .*got 'fp8'"),
-    ({'grad_clip_norm': -1}, r'train\.grad_clip_norm: expected a positive float'),
-])
+@pytest.mark.parametrize(
+    'train,match',
+    [
+        ({'optim_g': {'type': 'Adamm', 'lr': 1}}, r"train\.optim_g\.type: unknown optimizer 'Adamm'"),
+        (
+            {'scheduler': {'type': 'CosineAnealingLR'}},
+            r"unknown scheduler 'CosineAnealingLR'\. Closest: CosineAnnealingLR",
+        ),
+        ({'scheduler': {'type': 'ReduceLROnPlateau'}}, r'train\.scheduler\.monitor: ReduceLROnPlateau needs'),
+        ({'accumulate_grad_batches': 0}, r'train\.accumulate_grad_batches: expected a positive int, got 0'),
+        ({'amp_dtype': 'fp8', 'use_amp': True}, r"train\.amp_dtype: expected one of .*got 'fp8'"),
+        ({'grad_clip_norm': -1}, r'train\.grad_clip_norm: expected a positive float'),
+    ],
+)
 def test_bad_training_options_name_the_key(tmp_path, train, match):
     with pytest.raises(UserError, match=match):
         make_model(tmp_path, **train)
 
 
 def test_reduce_lr_on_plateau_steps_on_the_monitored_metric(tmp_path):
-    model = make_model(tmp_path, optim_g={'type': 'Adam', 'lr': 1e-3},
-                       scheduler={'type': 'ReduceLROnPlateau', 'monitor': 'psnr', 'mode': 'max', 'factor': 0.5,
-                                  'patience': 1})
+    model = make_model(
+        tmp_path,
+        optim_g={'type': 'Adam', 'lr': 1e-3},
+        scheduler={'type': 'ReduceLROnPlateau', 'monitor': 'psnr', 'mode': 'max', 'factor': 0.5, 'patience': 1},
+    )
     for it in range(1, 5):  # per-iteration stepping leaves a plateau scheduler alone
         model.update_learning_rate(it)
     assert model.get_current_learning_rate()[0] == 1e-3
@@ -173,8 +191,13 @@ def test_validation_loss_is_reported_next_to_metrics(tmp_path):
 
 
 def test_training_state_round_trip_restores_everything(tmp_path):
-    model = make_model(tmp_path, optim_g={'type': 'Adam', 'lr': 1e-3}, use_amp=True, amp_dtype='fp16',
-                       scheduler={'type': 'MultiStepLR', 'milestones': [2, 4], 'gamma': 0.5})
+    model = make_model(
+        tmp_path,
+        optim_g={'type': 'Adam', 'lr': 1e-3},
+        use_amp=True,
+        amp_dtype='fp16',
+        scheduler={'type': 'MultiStepLR', 'milestones': [2, 4], 'gamma': 0.5},
+    )
     for it in range(1, 4):
         model.update_learning_rate(it)
         model.feed_data(batch(seed=it))
@@ -188,8 +211,14 @@ def test_training_state_round_trip_restores_everything(tmp_path):
     torch.manual_seed(123)
     np.random.seed(123)
 
-    other = make_model(tmp_path, seed=1, optim_g={'type': 'Adam', 'lr': 1e-3}, use_amp=True, amp_dtype='fp16',
-                       scheduler={'type': 'MultiStepLR', 'milestones': [2, 4], 'gamma': 0.5})
+    other = make_model(
+        tmp_path,
+        seed=1,
+        optim_g={'type': 'Adam', 'lr': 1e-3},
+        use_amp=True,
+        amp_dtype='fp16',
+        scheduler={'type': 'MultiStepLR', 'milestones': [2, 4], 'gamma': 0.5},
+    )
     other.resume_training(state)
     got = (torch.rand(3), np.random.rand(3), __import__('random').random())
     assert torch.equal(expected[0], got[0]) and np.array_equal(expected[1], got[1]) and expected[2] == got[2]

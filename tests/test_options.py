@@ -1,4 +1,5 @@
 """Option resolution: _base_ inheritance, --cfg-options, registry checks, path checks, shipped option files."""
+
 import glob
 from os import path as osp
 
@@ -8,14 +9,19 @@ import yaml
 import basicsr_ext  # noqa: F401  (registration)
 from basicsr_ext.utils.errors import UserError
 from basicsr_ext.utils.options import apply_overrides, check_paths, check_types, parse_value, resolve_options
+
 from conftest import REPO, tiny_options, write_yaml
 
 
 def test_base_inheritance_changes_only_what_the_child_states(tmp_path):
-    write_yaml(tmp_path / 'base.yml', {'name': 'base', 'train': {'lr': 1e-3, 'total_iter': 100,
-                                                                 'scheduler': {'type': 'A', 'x': 1}}})
-    write_yaml(tmp_path / 'child.yml', {'_base_': 'base.yml', 'name': 'child',
-                                        'train': {'lr': 5e-4, 'scheduler': {'_delete_': True, 'type': 'B'}}})
+    write_yaml(
+        tmp_path / 'base.yml',
+        {'name': 'base', 'train': {'lr': 1e-3, 'total_iter': 100, 'scheduler': {'type': 'A', 'x': 1}}},
+    )
+    write_yaml(
+        tmp_path / 'child.yml',
+        {'_base_': 'base.yml', 'name': 'child', 'train': {'lr': 5e-4, 'scheduler': {'_delete_': True, 'type': 'B'}}},
+    )
     opt = resolve_options(str(tmp_path / 'child.yml'))
     assert opt == {'name': 'child', 'train': {'lr': 5e-4, 'total_iter': 100, 'scheduler': {'type': 'B'}}}
 
@@ -48,23 +54,38 @@ def test_missing_option_file_and_bad_yaml(tmp_path):
         resolve_options(str(tmp_path / 'bad.yml'))
 
 
-@pytest.mark.parametrize('text,value', [('4', 4), ('1e-4', 1e-4), ('0.5', 0.5), ('true', True), ('~', None),
-                                        ('[1, 2]', [1, 2]), ('abc', 'abc'), ('{a: 1}', {'a': 1})])
+@pytest.mark.parametrize(
+    'text,value',
+    [
+        ('4', 4),
+        ('1e-4', 1e-4),
+        ('0.5', 0.5),
+        ('true', True),
+        ('~', None),
+        ('[1, 2]', [1, 2]),
+        ('abc', 'abc'),
+        ('{a: 1}', {'a': 1}),
+    ],
+)
 def test_cfg_option_values(text, value):
     assert parse_value(text) == value
 
 
 def test_cfg_options_override_nested_keys_and_list_items():
     opt = {'train': {'total_iter': 10, 'optim_g': {'lr': 1.0, 'betas': [0.9, 0.99]}}, 'val': {'val_freq': 5}}
-    apply_overrides(opt, ['train.total_iter=4', 'val.val_freq=2', 'train.optim_g.lr=2e-4',
-                          'train.optim_g.betas.1=0.999'])
+    apply_overrides(
+        opt, ['train.total_iter=4', 'val.val_freq=2', 'train.optim_g.lr=2e-4', 'train.optim_g.betas.1=0.999']
+    )
     assert opt == {'train': {'total_iter': 4, 'optim_g': {'lr': 2e-4, 'betas': [0.9, 0.999]}}, 'val': {'val_freq': 2}}
 
 
 def test_unknown_cfg_option_key_is_reported_with_suggestion():
     opt = {'train': {'total_iter': 10}}
-    with pytest.raises(UserError, match=r"train\.total_iters: unknown key 'total_iters' under train; did you mean "
-                                        r'total_iter'):
+    with pytest.raises(
+        UserError,
+        match=r"train\.total_iters: unknown key 'total_iters' under train; did you mean "
+        r'total_iter',
+    ):
         apply_overrides(opt, ['train.total_iters=4'])
     with pytest.raises(UserError, match="unknown key 'nope' under the top level"):
         apply_overrides(opt, ['nope.a=1'])
@@ -87,13 +108,16 @@ def test_resolve_applies_cfg_options_after_inheritance(tmp_path):
     assert opt == {'train': {'total_iter': 4}, 'val': {'val_freq': 2}, 'name': 'c'}
 
 
-@pytest.mark.parametrize('key,value,kind,suggestion', [
-    ('network_g.type', 'SRCN', 'arch', 'SRCNN'),
-    ('model_type', 'ExtSRModle', 'model', 'ExtSRModel'),
-    ('train.pixel_opt.type', 'L1loss', 'loss', 'L1Loss'),
-    ('datasets.train.type', 'PairedImageDatset', 'dataset', 'PairedImageDataset'),
-    ('val.metrics.psnr.type', 'calculate_pnsr', 'metric', 'calculate_psnr'),
-])
+@pytest.mark.parametrize(
+    'key,value,kind,suggestion',
+    [
+        ('network_g.type', 'SRCN', 'arch', 'SRCNN'),
+        ('model_type', 'ExtSRModle', 'model', 'ExtSRModel'),
+        ('train.pixel_opt.type', 'L1loss', 'loss', 'L1Loss'),
+        ('datasets.train.type', 'PairedImageDatset', 'dataset', 'PairedImageDataset'),
+        ('val.metrics.psnr.type', 'calculate_pnsr', 'metric', 'calculate_psnr'),
+    ],
+)
 def test_unknown_type_lists_closest_registered_names(tiny_data, key, value, kind, suggestion):
     opt = tiny_options(tiny_data)
     apply_overrides(opt, [f'{key}={value}'])

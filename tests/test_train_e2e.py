@@ -1,4 +1,5 @@
 """The real entry points in subprocesses: shipped option files, _base_ variants, test.py, and user errors."""
+
 import glob
 import os
 import shutil
@@ -13,12 +14,17 @@ from conftest import REPO, run_test, run_train, tiny_options, write_yaml
 SHIPPED = osp.join(REPO, 'options', 'train_srcnn.yml')
 
 
-def one_line_error(result):
+def one_line_error(result, after_logging=False):
+    """The run ended with exit 2 and one error line, no traceback. Errors found before training starts are the only
+    stderr line; ``after_logging`` errors come after BasicSR's log lines (its logger writes to stderr)."""
     assert result.returncode == 2, result.stderr[-2000:]
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert 'Traceback' not in result.stderr
-    assert len(lines) == 1 and lines[0].startswith('basicsr-ext: error: '), result.stderr[-2000:]
-    return lines[0]
+    assert [line for line in lines if 'error: ' in line and line.startswith('basicsr-ext')] == lines[-1:]
+    assert lines[-1].startswith('basicsr-ext: error: '), result.stderr[-2000:]
+    if not after_logging:
+        assert len(lines) == 1, result.stderr[-2000:]
+    return lines[-1]
 
 
 @pytest.fixture(scope='module')
@@ -80,12 +86,16 @@ def test_test_runner_writes_results_and_metrics(tmp_path, shipped_run):
     shipped_cwd, _ = shipped_run
     shutil.copytree(shipped_cwd / 'datasets', tmp_path / 'datasets')
     net = shipped_cwd / 'experiments' / 'train_SRCNNx2_sample_photos' / 'models' / 'net_g_best.pth'
-    result = run_test(['-opt', osp.join(REPO, 'options', 'test_srcnn.yml'), '--cfg-options',
-                       f'path.pretrain_network_g={net}'], tmp_path)
+    result = run_test(
+        ['-opt', osp.join(REPO, 'options', 'test_srcnn.yml'), '--cfg-options', f'path.pretrain_network_g={net}'],
+        tmp_path,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     out = tmp_path / 'results' / 'test_SRCNNx2_sample_photos'
     assert sorted(os.listdir(out / 'visualization' / 'SamplePhotosVal')) == [
-        'chelsea_test_SRCNNx2_sample_photos.png', 'coffee_test_SRCNNx2_sample_photos.png']
+        'chelsea_test_SRCNNx2_sample_photos.png',
+        'coffee_test_SRCNNx2_sample_photos.png',
+    ]
     log = open(glob.glob(str(out / 'test_*.log'))[0]).read()
     assert '# psnr:' in log and '# ssim:' in log and 'val_loss' not in log
 
@@ -116,8 +126,9 @@ def test_missing_dataroot_names_key_and_path(tmp_path, tiny_data):
 
 
 def test_missing_pretrained_network_names_key(tmp_path, tiny_opt_file):
-    line = one_line_error(run_train(['-opt', tiny_opt_file, '--cfg-options', 'path.pretrain_network_g=/no/net.pth'],
-                                    tmp_path))
+    line = one_line_error(
+        run_train(['-opt', tiny_opt_file, '--cfg-options', 'path.pretrain_network_g=/no/net.pth'], tmp_path)
+    )
     assert 'path.pretrain_network_g: pretrained network not found: /no/net.pth' in line
 
 
@@ -132,3 +143,27 @@ def test_unknown_cfg_option_and_missing_file(tmp_path, tiny_opt_file):
 def test_console_script_is_installed():
     exe = shutil.which('basicsr-ext-train')
     assert exe is not None, 'pip install -e . provides basicsr-ext-train'
+
+
+def test_small_dataset_still_reaches_total_iter(tmp_path):
+    from conftest import make_pairs
+
+    make_pairs(str(tmp_path / 'd' / 'train'), 3, 32, seed=3)  # 3 images, batch 2: one batch per epoch
+    make_pairs(str(tmp_path / 'd' / 'val'), 1, 24, seed=4)
+    opt = tiny_options(str(tmp_path / 'd'), total_iter=7)
+    opt['logger']['save_checkpoint_freq'] = 100
+    result = run_train(['-opt', write_yaml(tmp_path / 'o.yml', opt)], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = open(glob.glob(str(tmp_path / 'experiments' / 'tiny' / 'train_*.log'))[0]).read()
+    assert 'iter:       7,' in log and 'iter:       8,' not in log
+    assert 'epoch:  6, iter:       7,' in log  # one iteration per epoch, epochs counted from 0
+
+
+def test_dataset_smaller_than_a_batch_is_one_line(tmp_path):
+    from conftest import make_pairs
+
+    make_pairs(str(tmp_path / 'd' / 'train'), 1, 32, seed=3)
+    make_pairs(str(tmp_path / 'd' / 'val'), 1, 24, seed=4)
+    opt = tiny_options(str(tmp_path / 'd'))
+    line = one_line_error(run_train(['-opt', write_yaml(tmp_path / 'o.yml', opt)], tmp_path), after_logging=True)
+    assert 'datasets.train: 1 samples give no full batch of batch_size_per_gpu=2' in line

@@ -1,7 +1,6 @@
+from basicsr.utils.registry import ARCH_REGISTRY
 from torch import nn
 from torch.nn import functional as F
-
-from basicsr.utils.registry import ARCH_REGISTRY
 
 
 @ARCH_REGISTRY.register()
@@ -26,8 +25,16 @@ class SRCNN(nn.Module):
             iterations instead of thousands. Default: False.
     """
 
-    def __init__(self, num_in_ch=3, num_out_ch=3, upscale=2, num_feat=(64, 32), kernel_sizes=(9, 5, 5),
-                 upsample='bicubic', residual=False):
+    def __init__(
+        self,
+        num_in_ch=3,
+        num_out_ch=3,
+        upscale=2,
+        num_feat=(64, 32),
+        kernel_sizes=(9, 5, 5),
+        upsample='bicubic',
+        residual=False,
+    ):
         super().__init__()
         if upsample not in ('bicubic', 'none'):
             raise ValueError(f"SRCNN upsample must be 'bicubic' or 'none', got {upsample!r}")

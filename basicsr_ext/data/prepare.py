@@ -5,6 +5,7 @@ idempotent (a finished dataset has a ``.complete`` marker and is left alone) and
 and renames it into place), so an interrupted run never leaves a half-written dataset behind. The runner calls
 preparers on rank 0 only; the other ranks wait at a barrier.
 """
+
 import os
 import shutil
 import tempfile
@@ -28,8 +29,10 @@ def build_atomically(root, build):
     if is_complete(root):
         return False
     if osp.exists(root):
-        raise UserError(f'{root} exists but is not a complete generated dataset (no {COMPLETE_MARKER}); '
-                        'remove it or point the option file elsewhere')
+        raise UserError(
+            f'{root} exists but is not a complete generated dataset (no {COMPLETE_MARKER}); '
+            'remove it or point the option file elsewhere'
+        )
     parent = osp.dirname(osp.abspath(root))
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=f'.{osp.basename(root)}.tmp-', dir=parent)
@@ -50,7 +53,9 @@ def run_prepare(entries, opt_file='options'):
         entry = dict(entry)
         name = entry.pop('type', None)
         if name not in PREPARE_REGISTRY._obj_map:
-            raise UserError(f'{opt_file}: prepare_data[{i}].type: unknown data preparer {name!r}; registered: '
-                            f'{", ".join(sorted(PREPARE_REGISTRY._obj_map))}')
+            raise UserError(
+                f'{opt_file}: prepare_data[{i}].type: unknown data preparer {name!r}; registered: '
+                f'{", ".join(sorted(PREPARE_REGISTRY._obj_map))}'
+            )
         if PREPARE_REGISTRY.get(name)(**entry):
             logger.info(f'Prepared data: {name} {entry}')

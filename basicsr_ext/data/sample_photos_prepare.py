@@ -5,6 +5,7 @@ LR images are made with BasicSR's MATLAB-compatible bicubic ``imresize``, the us
 folders are read by BasicSR's own ``PairedImageDataset``. Switch to DIV2K or your own folders by changing
 ``dataroot_gt``/``dataroot_lq`` (see datasets/README.md).
 """
+
 import os
 from os import path as osp
 
@@ -33,9 +34,9 @@ def load_photo(filename):
 def write_sr_pair(img, scale, hr_dir, lr_dir, name):
     """Mod-crop ``img`` to ``scale`` and write it with its MATLAB-bicubic downscale as ``name.png``."""
     h, w = img.shape[:2]
-    hr = img[:h - h % scale, :w - w % scale]
-    lr = imresize(hr.astype(np.float32) / 255., 1 / scale)
-    lr = np.clip(np.round(lr * 255.), 0, 255).astype(np.uint8)
+    hr = img[: h - h % scale, : w - w % scale]
+    lr = imresize(hr.astype(np.float32) / 255.0, 1 / scale)
+    lr = np.clip(np.round(lr * 255.0), 0, 255).astype(np.uint8)
     cv2.imwrite(osp.join(hr_dir, f'{name}.png'), hr)
     cv2.imwrite(osp.join(lr_dir, f'{name}.png'), lr)
 

@@ -19,6 +19,7 @@ All features are driven by options (``options/train_srcnn.yml`` shows each key w
 - checkpoints and training states are written atomically; training states carry the RNG states of every rank, the
   GradScaler, the best-metric records and the guard counters, so ``--auto_resume`` continues exactly.
 """
+
 import random
 from collections import OrderedDict
 from contextlib import nullcontext
@@ -50,8 +51,12 @@ def _rng_state():
     np_state = np.random.get_state()
     state = {
         'python': random.getstate(),
-        'numpy': {'keys': torch.from_numpy(np_state[1].astype(np.int64)), 'pos': int(np_state[2]),
-                  'has_gauss': int(np_state[3]), 'cached_gaussian': float(np_state[4])},
+        'numpy': {
+            'keys': torch.from_numpy(np_state[1].astype(np.int64)),
+            'pos': int(np_state[2]),
+            'has_gauss': int(np_state[3]),
+            'cached_gaussian': float(np_state[4]),
+        },
         'torch': torch.get_rng_state(),
     }
     if torch.cuda.is_available():
@@ -62,8 +67,15 @@ def _rng_state():
 def _set_rng_state(state):
     random.setstate(state['python'])
     np_state = state['numpy']
-    np.random.set_state(('MT19937', np_state['keys'].numpy().astype(np.uint32), np_state['pos'],
-                         np_state['has_gauss'], np_state['cached_gaussian']))
+    np.random.set_state(
+        (
+            'MT19937',
+            np_state['keys'].numpy().astype(np.uint32),
+            np_state['pos'],
+            np_state['has_gauss'],
+            np_state['cached_gaussian'],
+        )
+    )
     torch.set_rng_state(state['torch'].cpu())
     if 'cuda' in state and torch.cuda.is_available() and len(state['cuda']) == torch.cuda.device_count():
         torch.cuda.set_rng_state_all([s.cpu() for s in state['cuda']])
@@ -88,8 +100,9 @@ class ExtSRModel(SRModel):
     # ------------------------------------------------------------------------------------------- setup
     def init_training_settings(self):
         train_opt = self.opt['train']
-        self.accumulate_grad_batches = _positive(train_opt.get('accumulate_grad_batches', 1),
-                                                 'train.accumulate_grad_batches')
+        self.accumulate_grad_batches = _positive(
+            train_opt.get('accumulate_grad_batches', 1), 'train.accumulate_grad_batches'
+        )
         self.grad_clip_norm = _positive(train_opt.get('grad_clip_norm'), 'train.grad_clip_norm', float, True)
         self.use_amp = bool(train_opt.get('use_amp', False))
         amp_dtype = train_opt.get('amp_dtype') or ('fp16' if self.device.type == 'cuda' else 'bf16')
@@ -112,15 +125,22 @@ class ExtSRModel(SRModel):
             self.best_checkpoint = {'metric': save_best['metric'], 'mode': mode, 'value': None, 'iter': -1}
         super().init_training_settings()
         logger = get_root_logger()
-        logger.info(f'Training features: accumulate_grad_batches={self.accumulate_grad_batches}, '
-                    f'use_amp={self.use_amp} ({amp_dtype if self.use_amp else "-"}), '
-                    f'grad_clip_norm={self.grad_clip_norm}, max_nonfinite_steps={self.max_nonfinite_steps}')
+        logger.info(
+            f'Training features: accumulate_grad_batches={self.accumulate_grad_batches}, '
+            f'use_amp={self.use_amp} ({amp_dtype if self.use_amp else "-"}), '
+            f'grad_clip_norm={self.grad_clip_norm}, max_nonfinite_steps={self.max_nonfinite_steps}'
+        )
 
     def get_optimizer(self, optim_type, params, lr, **kwargs):
         cls = getattr(torch.optim, str(optim_type), None)
         if not (isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer)):
-            known = sorted(n for n in dir(torch.optim) if isinstance(getattr(torch.optim, n), type)
-                           and issubclass(getattr(torch.optim, n), torch.optim.Optimizer) and n != 'Optimizer')
+            known = sorted(
+                n
+                for n in dir(torch.optim)
+                if isinstance(getattr(torch.optim, n), type)
+                and issubclass(getattr(torch.optim, n), torch.optim.Optimizer)
+                and n != 'Optimizer'
+            )
             raise UserError(f'train.optim_g.type: unknown optimizer {optim_type!r}; torch.optim has {", ".join(known)}')
         try:
             return cls(params, lr, **kwargs)
@@ -137,8 +157,10 @@ class ExtSRModel(SRModel):
         if issubclass(cls, torch.optim.lr_scheduler.ReduceLROnPlateau):
             self.plateau_monitor = sched_opt.pop('monitor', None)
             if not self.plateau_monitor:
-                raise UserError('train.scheduler.monitor: ReduceLROnPlateau needs the validation metric to watch '
-                                '(e.g. monitor: psnr with mode: max, or monitor: val_loss with mode: min)')
+                raise UserError(
+                    'train.scheduler.monitor: ReduceLROnPlateau needs the validation metric to watch '
+                    '(e.g. monitor: psnr with mode: max, or monitor: val_loss with mode: min)'
+                )
         for optimizer in self.optimizers:
             for group in optimizer.param_groups:
                 group.setdefault('initial_lr', group['lr'])  # BasicSR's warm-up reads it
@@ -211,13 +233,16 @@ class ExtSRModel(SRModel):
                 self.scaler.update()
             self.nonfinite_steps += 1
             losses = ', '.join(f'{n}={float(v.detach()):.4g}' for n, v in loss_dict.items())
-            get_root_logger().warning(f'iter {current_iter}: non-finite loss or gradient ({losses}); step skipped '
-                                      f'({self.nonfinite_steps}/{self.max_nonfinite_steps} in a row)')
+            get_root_logger().warning(
+                f'iter {current_iter}: non-finite loss or gradient ({losses}); step skipped '
+                f'({self.nonfinite_steps}/{self.max_nonfinite_steps} in a row)'
+            )
             if self.nonfinite_steps >= self.max_nonfinite_steps:
                 raise TrainingDiverged(
                     f'training diverged: {self.nonfinite_steps} consecutive steps with non-finite loss or gradients '
                     f'up to iter {current_iter} ({losses}). Lower train.optim_g.lr, set train.grad_clip_norm, or '
-                    'check the data; train.max_nonfinite_steps sets this limit')
+                    'check the data; train.max_nonfinite_steps sets this limit'
+                )
             return None
         self.nonfinite_steps = 0
         self.scaler.step(self.optimizer_g)
@@ -312,13 +337,14 @@ class ExtSRModel(SRModel):
     def dist_validation(self, dataloader, current_iter, tb_logger, save_img):
         # rank 0 validates (as BasicSR does); results are broadcast so every rank steps its schedulers alike
         names = self._val_result_names()
-        values = torch.full((len(names), ), float('nan'), dtype=torch.float64, device=self.device)
+        values = torch.full((len(names),), float('nan'), dtype=torch.float64, device=self.device)
         if self.opt['rank'] == 0:
             results = self.validate_loop(dataloader, current_iter, save_img)
             values = torch.tensor([results[n] for n in names], dtype=torch.float64, device=self.device)
         dist.broadcast(values, src=0)
-        self.after_validation(dataloader.dataset.opt['name'], dict(zip(names, values.tolist())), current_iter,
-                              tb_logger)
+        self.after_validation(
+            dataloader.dataset.opt['name'], dict(zip(names, values.tolist())), current_iter, tb_logger
+        )
 
     def after_validation(self, dataset_name, results, current_iter, tb_logger):
         """Record best values, log, step ReduceLROnPlateau and keep the best checkpoint."""
@@ -331,19 +357,24 @@ class ExtSRModel(SRModel):
             return
         if self.plateau_monitor is not None:
             if self.plateau_monitor not in results:
-                raise UserError(f'train.scheduler.monitor: {self.plateau_monitor!r} is not a validation result; '
-                                f'available: {", ".join(results)}')
+                raise UserError(
+                    f'train.scheduler.monitor: {self.plateau_monitor!r} is not a validation result; '
+                    f'available: {", ".join(results)}'
+                )
             for scheduler in self.schedulers:
                 if is_plateau(scheduler):
                     scheduler.step(results[self.plateau_monitor])
         best = self.best_checkpoint
         if best is not None:
             if best['metric'] not in results:
-                raise UserError(f'val.save_best.metric: {best["metric"]!r} is not a validation result; '
-                                f'available: {", ".join(results)}')
+                raise UserError(
+                    f'val.save_best.metric: {best["metric"]!r} is not a validation result; '
+                    f'available: {", ".join(results)}'
+                )
             value = results[best['metric']]
-            improved = best['value'] is None or (value > best['value'] if best['mode'] == 'max' else
-                                                 value < best['value'])
+            improved = best['value'] is None or (
+                value > best['value'] if best['mode'] == 'max' else value < best['value']
+            )
             if improved and np.isfinite(value):
                 best.update(value=value, iter=current_iter)
                 self.save_best_network()
@@ -379,7 +410,8 @@ class ExtSRModel(SRModel):
         for net_, param_key_ in zip(nets, param_keys):
             state_dict = self.get_bare_model(net_).state_dict()
             save_dict[param_key_] = OrderedDict(
-                (key[7:] if key.startswith('module.') else key, param.cpu()) for key, param in state_dict.items())
+                (key[7:] if key.startswith('module.') else key, param.cpu()) for key, param in state_dict.items()
+            )
         atomic_torch_save(save_dict, osp.join(self.opt['path']['models'], f'{net_label}_{current_iter}.pth'))
 
     @master_only
@@ -407,14 +439,17 @@ class ExtSRModel(SRModel):
         if resume_state.get('best_metric_results'):
             self.best_metric_results = resume_state['best_metric_results']
         if resume_state.get('best_checkpoint') and self.best_checkpoint is not None:
-            self.best_checkpoint.update(value=resume_state['best_checkpoint']['value'],
-                                        iter=resume_state['best_checkpoint']['iter'])
+            self.best_checkpoint.update(
+                value=resume_state['best_checkpoint']['value'], iter=resume_state['best_checkpoint']['iter']
+            )
         self.nonfinite_steps = resume_state.get('nonfinite_steps', 0)
         self.optimizer_steps = resume_state.get('optimizer_steps', 0)
         rng = resume_state.get('rng')
         if rng:
             rank = self.opt.get('rank', 0)
             if len(rng) != self.opt.get('world_size', 1):
-                get_root_logger().warning(f'Training state has RNG states of {len(rng)} ranks, this run has '
-                                          f'{self.opt.get("world_size", 1)}: random streams will differ.')
+                get_root_logger().warning(
+                    f'Training state has RNG states of {len(rng)} ranks, this run has '
+                    f'{self.opt.get("world_size", 1)}: random streams will differ.'
+                )
             _set_rng_state(rng[rank % len(rng)])

@@ -5,6 +5,7 @@ schedulers registered here by basicsr-ext, then any class in ``torch.optim.lr_sc
 ``OneCycleLR``, ``ReduceLROnPlateau``, ...). Schedulers step once per iteration, except ``ReduceLROnPlateau``, which
 steps after each validation on the metric named by ``monitor``.
 """
+
 import difflib
 
 import torch
@@ -37,8 +38,10 @@ def get_scheduler_class(name, key='train.scheduler.type'):
             return table[name]
     known = sorted(set(BASICSR_SCHEDULERS) | set(EXTRA_SCHEDULERS) | set(_torch_schedulers()))
     close = difflib.get_close_matches(str(name), known, n=5, cutoff=0.4)
-    raise UserError(f'{key}: unknown scheduler {name!r}. ' +
-                    (f'Closest: {", ".join(close)}.' if close else f'Known: {", ".join(known)}.'))
+    raise UserError(
+        f'{key}: unknown scheduler {name!r}. '
+        + (f'Closest: {", ".join(close)}.' if close else f'Known: {", ".join(known)}.')
+    )
 
 
 def is_plateau(scheduler):

@@ -1,4 +1,5 @@
 """Distributed helpers BasicSR lacks."""
+
 import torch
 import torch.distributed as dist
 
@@ -30,15 +31,20 @@ def check_replicas_in_sync(model, logger):
     """
     net = model.get_bare_model(model.net_g)
     device = next(net.parameters()).device
-    local = torch.cat([torch.tensor([float(getattr(model, 'optimizer_steps', -1))], dtype=torch.float64),
-                       weight_fingerprint(net)]).to(device)
+    local = torch.cat(
+        [torch.tensor([float(getattr(model, 'optimizer_steps', -1))], dtype=torch.float64), weight_fingerprint(net)]
+    ).to(device)
     gathered = [torch.zeros_like(local) for _ in range(dist.get_world_size())]
     dist.all_gather(gathered, local)
     steps = [int(g[0].item()) for g in gathered]
     identical = all(torch.equal(g[1:], gathered[0][1:]) for g in gathered)
-    logger.info(f'Distributed check: {len(gathered)} ranks, optimizer steps per rank {steps}, '
-                f'weights identical on all ranks: {identical}')
+    logger.info(
+        f'Distributed check: {len(gathered)} ranks, optimizer steps per rank {steps}, '
+        f'weights identical on all ranks: {identical}'
+    )
     if not identical or len(set(steps)) != 1:
-        raise UserError(f'distributed replicas diverged: optimizer steps per rank {steps}, weights identical: '
-                        f'{identical}. Gradients were not synchronised (check find_unused_parameters and any '
-                        'rank-dependent code in the model)')
+        raise UserError(
+            f'distributed replicas diverged: optimizer steps per rank {steps}, weights identical: '
+            f'{identical}. Gradients were not synchronised (check find_unused_parameters and any '
+            'rank-dependent code in the model)'
+        )

@@ -1,4 +1,5 @@
 """Atomic writes and safe loading of torch checkpoints."""
+
 import os
 import pickle
 
@@ -53,10 +54,13 @@ def safe_torch_load(path, map_location='cpu', what='checkpoint'):
         detail = next((line for line in lines if 'Unsupported global' in line or 'GLOBAL' in line), None)
         if detail is None:  # not a refused object: garbage or a damaged file ("Unsupported operand 110")
             after = [lines[i + 1] for i, line in enumerate(lines[:-1]) if 'WeightsUnpickler error' in line]
-            raise UserError(f'cannot read {what} {path}: not a torch checkpoint, or a damaged one '
-                            f'({(after or lines)[0]})') from None
-        raise UserError(f'refusing to load {what} {path}: it contains pickled Python objects that are not '
-                        f'tensors or plain containers ({detail.strip()}); only weights are loaded '
-                        '(torch.load weights_only=True). Re-save it as a state dict if you trust it.') from None
+            raise UserError(
+                f'cannot read {what} {path}: not a torch checkpoint, or a damaged one ({(after or lines)[0]})'
+            ) from None
+        raise UserError(
+            f'refusing to load {what} {path}: it contains pickled Python objects that are not '
+            f'tensors or plain containers ({detail.strip()}); only weights are loaded '
+            '(torch.load weights_only=True). Re-save it as a state dict if you trust it.'
+        ) from None
     except (RuntimeError, EOFError, OSError) as err:
         raise UserError(f'cannot read {what} {path}: {str(err).splitlines()[0]}') from None

@@ -10,6 +10,7 @@ Resolution happens before BasicSR sees anything:
    an error, ``+a.b=1`` adds a new key;
 4. ``type:`` names are checked against BasicSR's registries, with the closest registered names on a miss.
 """
+
 import argparse
 import difflib
 import os
@@ -28,17 +29,36 @@ def build_parser(is_train=True):
     """BasicSR's command-line flags plus ``--cfg-options``."""
     parser = argparse.ArgumentParser(
         prog='basicsr_ext/train.py' if is_train else 'basicsr_ext/test.py',
-        description=('Train' if is_train else 'Test') + ' a model from a BasicSR option file.')
+        description=('Train' if is_train else 'Test') + ' a model from a BasicSR option file.',
+    )
     parser.add_argument('-opt', type=str, required=True, help='Path to option YAML file.')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none', help='job launcher')
     parser.add_argument('--auto_resume', action='store_true', help='resume from the newest training state')
     parser.add_argument('--debug', action='store_true', help='debug mode: name gets a debug_ prefix')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0, dest='local_rank',
-                        help='set by torch.distributed.launch; torchrun uses the LOCAL_RANK variable')
-    parser.add_argument('--force_yml', nargs='+', default=None, metavar='A:B=V',
-                        help="BasicSR's override syntax, e.g. train:ema_decay=0.999")
-    parser.add_argument('--cfg-options', '--cfg_options', nargs='+', default=None, metavar='A.B=V',
-                        dest='cfg_options', help='override keys, e.g. train.total_iter=4; +a.b=v adds a new key')
+    parser.add_argument(
+        '--local_rank',
+        '--local-rank',
+        type=int,
+        default=0,
+        dest='local_rank',
+        help='set by torch.distributed.launch; torchrun uses the LOCAL_RANK variable',
+    )
+    parser.add_argument(
+        '--force_yml',
+        nargs='+',
+        default=None,
+        metavar='A:B=V',
+        help="BasicSR's override syntax, e.g. train:ema_decay=0.999",
+    )
+    parser.add_argument(
+        '--cfg-options',
+        '--cfg_options',
+        nargs='+',
+        default=None,
+        metavar='A.B=V',
+        dest='cfg_options',
+        help='override keys, e.g. train.total_iter=4; +a.b=v adds a new key',
+    )
     return parser
 
 
@@ -95,16 +115,20 @@ def apply_overrides(opt, entries, sep='.', flag='--cfg-options'):
             last = i == len(keys) - 1
             if isinstance(node, list):
                 if not key.lstrip('-').isdigit() or not -len(node) <= int(key) < len(node):
-                    raise UserError(f'{flag} {key_path}: {sep.join(walked) or "<root>"} is a list of {len(node)} '
-                                    f'items, {key!r} is not an index into it')
+                    raise UserError(
+                        f'{flag} {key_path}: {sep.join(walked) or "<root>"} is a list of {len(node)} '
+                        f'items, {key!r} is not an index into it'
+                    )
                 key = int(key)
             elif not isinstance(node, dict):
                 raise UserError(f'{flag} {key_path}: {sep.join(walked)} is a value, not a mapping')
             elif key not in node and not (create and last):
                 close = difflib.get_close_matches(key, [str(k) for k in node], n=3, cutoff=0.5)
                 hint = f'; did you mean {", ".join(close)}?' if close else f'; keys there: {", ".join(map(str, node))}'
-                raise UserError(f'{flag} {key_path}: unknown key {key!r} under {sep.join(walked) or "the top level"}'
-                                f'{hint} (prefix with + to add a new key)')
+                raise UserError(
+                    f'{flag} {key_path}: unknown key {key!r} under {sep.join(walked) or "the top level"}'
+                    f'{hint} (prefix with + to add a new key)'
+                )
             if last:
                 node[key] = parse_value(value.strip())
             else:
@@ -143,8 +167,7 @@ def _registry_check(opt_file, key, name, registry, kind):
 
 def check_types(opt, opt_file):
     """Check every ``type:`` against BasicSR's registries (after ``import basicsr_ext`` registered ours)."""
-    from basicsr.utils.registry import ARCH_REGISTRY, DATASET_REGISTRY, LOSS_REGISTRY, METRIC_REGISTRY, \
-        MODEL_REGISTRY
+    from basicsr.utils.registry import ARCH_REGISTRY, DATASET_REGISTRY, LOSS_REGISTRY, METRIC_REGISTRY, MODEL_REGISTRY
 
     if 'model_type' not in opt:
         raise UserError(f'{opt_file}: missing required key model_type (e.g. ExtSRModel)')
@@ -231,8 +254,10 @@ def parse_options(is_train=True, argv=None):
     if opt['num_gpu'] == 'auto':
         opt['num_gpu'] = torch.cuda.device_count()
     elif opt['num_gpu'] > torch.cuda.device_count():
-        raise UserError(f'{args.opt}: num_gpu: {opt["num_gpu"]} requested but {torch.cuda.device_count()} CUDA '
-                        'devices are visible (use num_gpu: auto, or 0 for CPU)')
+        raise UserError(
+            f'{args.opt}: num_gpu: {opt["num_gpu"]} requested but {torch.cuda.device_count()} CUDA '
+            'devices are visible (use num_gpu: auto, or 0 for CPU)'
+        )
 
     for phase, dataset in opt['datasets'].items():
         dataset['phase'] = phase.split('_')[0]  # val_1, val_2 -> val
@@ -270,6 +295,8 @@ def parse_options(is_train=True, argv=None):
 
 def save_resolved_options(resolved, opt_file, folder):
     """Write the fully resolved option file (``_base_`` merged, overrides applied) into ``folder``."""
-    header = (f'# Resolved from {opt_file} on {time.asctime()}\n# CMD: {" ".join(sys.argv)}\n'
-              '# _base_ files merged and --cfg-options applied: this file alone reproduces the run.\n\n')
+    header = (
+        f'# Resolved from {opt_file} on {time.asctime()}\n# CMD: {" ".join(sys.argv)}\n'
+        '# _base_ files merged and --cfg-options applied: this file alone reproduces the run.\n\n'
+    )
     dump_yaml(resolved, osp.join(folder, osp.basename(opt_file)), header=header)

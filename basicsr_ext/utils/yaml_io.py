@@ -4,6 +4,7 @@ BasicSR 1.4.2 and mmengine both parse YAML with PyYAML's full ``Loader``, which 
 objects (``!!python/object/apply:os.system [...]`` runs a command). Option files are shared between people, so
 every YAML we read goes through :class:`SafeLoader`, which knows only the standard tags.
 """
+
 import os
 import tempfile
 
@@ -46,8 +47,10 @@ def describe_yaml_error(err, path):
     where = f'{path}, line {mark.line + 1}' if mark is not None else str(path)
     problem = getattr(err, 'problem', None) or str(err).splitlines()[0]
     if 'python/' in problem:
-        return (f'{where}: {problem}. Option files are read with a safe YAML loader; '
-                'Python object tags (!!python/...) are not allowed.')
+        return (
+            f'{where}: {problem}. Option files are read with a safe YAML loader; '
+            'Python object tags (!!python/...) are not allowed.'
+        )
     return f'{where}: invalid YAML: {problem}'
 
 
