@@ -380,6 +380,17 @@ class ExtSRModel(SRModel):
                 self.save_best_network()
                 get_root_logger().info(f'Saved best checkpoint: {best["metric"]} = {value:.4f} @ {current_iter} iter')
 
+    def _log_validation_metric_values(self, current_iter, dataset_name, tb_logger):
+        # SRModel's layout, plus the iteration on the header line so curves can be read back from the log
+        log_str = f'Validation {dataset_name} @ {current_iter} iter\n'
+        for metric, value in self.metric_results.items():
+            best = self.best_metric_results[dataset_name][metric]
+            log_str += f'\t # {metric}: {value:.4f}\tBest: {best["val"]:.4f} @ {best["iter"]} iter\n'
+        get_root_logger().info(log_str)
+        if tb_logger:
+            for metric, value in self.metric_results.items():
+                tb_logger.add_scalar(f'metrics/{dataset_name}/{metric}', value, current_iter)
+
     @master_only
     def save_best_network(self):
         if hasattr(self, 'net_g_ema'):
