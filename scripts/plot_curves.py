@@ -20,9 +20,25 @@ def main(argv=None):
     parser.add_argument('--metric', default='psnr', help='validation metric to plot (psnr, ssim, val_loss, ...)')
     parser.add_argument('--loss', default='l_pix', help='training loss to plot')
     parser.add_argument('--labels', nargs='+', help='legend labels, one per log (default: experiment names)')
+    parser.add_argument(
+        '--reference',
+        nargs='+',
+        default=[],
+        metavar='LABEL=VALUE',
+        help='constant reference lines on the metric panel, e.g. bicubic=33.10',
+    )
     args = parser.parse_args(argv)
+    references = {}
+    for item in args.reference:
+        label, sep, value = item.rpartition('=')
+        try:
+            references[label] = float(value)
+        except ValueError:
+            sep = ''
+        if not sep or not label:
+            sys.exit(f'plot_curves: error: --reference {item!r}: expected LABEL=VALUE, e.g. bicubic=33.10')
     try:
-        finals = plot_curves(args.logs, args.output, args.metric, args.loss, args.labels)
+        finals = plot_curves(args.logs, args.output, args.metric, args.loss, args.labels, references)
     except UserError as err:
         sys.exit(f'plot_curves: error: {err}')
     for (label, dataset), value in finals.items():

@@ -26,7 +26,7 @@ def test_parse_and_plot_a_real_log(tmp_path, tiny_data):
     assert [it for it, _ in parsed['val']['TinyVal']['val_loss']] == [2, 4, 6]
     out = tmp_path / 'curves.png'
     proc = subprocess.run(
-        [sys.executable, osp.join(REPO, 'scripts', 'plot_curves.py'), log, '-o', str(out)],
+        [sys.executable, osp.join(REPO, 'scripts', 'plot_curves.py'), log, '-o', str(out), '--reference', 'base=1.5'],
         capture_output=True,
         text=True,
         timeout=120,

@@ -6,6 +6,7 @@ and renames it into place), so an interrupted run never leaves a half-written da
 preparers on rank 0 only; the other ranks wait at a barrier.
 """
 
+import inspect
 import os
 import shutil
 import tempfile
@@ -57,5 +58,14 @@ def run_prepare(entries, opt_file='options'):
                 f'{opt_file}: prepare_data[{i}].type: unknown data preparer {name!r}; registered: '
                 f'{", ".join(sorted(PREPARE_REGISTRY._obj_map))}'
             )
-        if PREPARE_REGISTRY.get(name)(**entry):
+        fn = PREPARE_REGISTRY.get(name)
+        try:
+            inspect.signature(fn).bind(**entry)
+        except TypeError as err:
+            params = ', '.join(inspect.signature(fn).parameters)
+            raise UserError(f'{opt_file}: prepare_data[{i}] ({name}): {err}; it takes: {params}') from None
+        logger.info(f'Preparing data: {name} {entry}')
+        if fn(**entry):
             logger.info(f'Prepared data: {name} {entry}')
+        else:
+            logger.info(f'Data already prepared: {name} {entry}')

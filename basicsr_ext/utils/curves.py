@@ -40,8 +40,12 @@ def parse_train_log(path):
     return {'name': name or osp.basename(path), 'train': train, 'val': val}
 
 
-def plot_curves(logs, out_png, metric='psnr', loss='l_pix', labels=None):
-    """Plot ``loss`` (left) and validation ``metric`` (right) of several logs to ``out_png``; returns the figures."""
+def plot_curves(logs, out_png, metric='psnr', loss='l_pix', labels=None, references=None):
+    """Plot ``loss`` (left) and validation ``metric`` (right) of several logs to ``out_png``.
+
+    ``references`` maps labels to constant values drawn as dashed lines on the metric panel (e.g. a bicubic
+    baseline). Returns the last value of ``metric`` per (run label, dataset).
+    """
     import matplotlib
 
     matplotlib.use('Agg')
@@ -60,6 +64,8 @@ def plot_curves(logs, out_png, metric='psnr', loss='l_pix', labels=None):
                 its, values = zip(*metrics[metric])
                 ax_val.plot(its, values, marker='o', markersize=3, label=f'{label} ({dataset})')
                 finals[(label, dataset)] = values[-1]
+    for i, (label, value) in enumerate((references or {}).items()):
+        ax_val.axhline(value, linestyle='--', color=f'C{len(parsed) + i}', label=f'{label}: {value:g}')
     if not finals:
         raise UserError(f'no validation values of {metric!r} in {", ".join(logs)}')
     ax_loss.set(xlabel='iteration', ylabel=loss, yscale='log', title=f'training {loss}')

@@ -1,0 +1,60 @@
+"""Data preparation on first use: atomic, idempotent, and clear about bad entries."""
+
+import os
+
+import cv2
+import pytest
+
+from basicsr_ext.data.prepare import COMPLETE_MARKER, PREPARE_REGISTRY, build_atomically, run_prepare
+from basicsr_ext.utils.errors import UserError
+
+
+def test_build_is_atomic_and_idempotent(tmp_path):
+    root = tmp_path / 'ds'
+    calls = []
+
+    def build(tmp):
+        calls.append(tmp)
+        open(os.path.join(tmp, 'a.txt'), 'w').write('x')
+
+    assert build_atomically(str(root), build) is True
+    assert sorted(os.listdir(root)) == [COMPLETE_MARKER, 'a.txt']
+    assert build_atomically(str(root), build) is False and len(calls) == 1  # complete: left alone
+    assert os.listdir(tmp_path) == ['ds']  # no temp folder left
+
+
+def test_failed_build_leaves_nothing(tmp_path):
+    def build(tmp):
+        open(os.path.join(tmp, 'half.txt'), 'w').write('x')
+        raise RuntimeError('interrupted')
+
+    with pytest.raises(RuntimeError, match='interrupted'):
+        build_atomically(str(tmp_path / 'ds'), build)
+    assert os.listdir(tmp_path) == []
+
+
+def test_incomplete_existing_folder_is_refused(tmp_path):
+    (tmp_path / 'ds').mkdir()
+    (tmp_path / 'ds' / 'partial.png').write_bytes(b'')
+    with pytest.raises(UserError, match=r'ds exists but is not a complete generated dataset \(no \.complete\)'):
+        build_atomically(str(tmp_path / 'ds'), lambda tmp: None)
+
+
+def test_bad_entries_name_the_entry(tmp_path):
+    with pytest.raises(UserError, match=r"my\.yml: prepare_data\[0\]\.type: unknown data preparer 'nope'"):
+        run_prepare([{'type': 'nope'}], 'my.yml')
+    entry = {'type': 'sample_photos_sr', 'root': str(tmp_path / 'b'), 'scal': 2}
+    with pytest.raises(UserError, match=r"my\.yml: prepare_data\[0\] \(sample_photos_sr\): .*'scal'.*it takes: root"):
+        run_prepare([entry], 'my.yml')
+    assert not (tmp_path / 'b').exists()
+
+
+def test_sample_photos_are_aligned_pairs(tmp_path):
+    assert PREPARE_REGISTRY.get('sample_photos_sr')(
+        root=str(tmp_path / 'sp'), scale=3, train=('astronaut.png',), val=('coffee.png',)
+    )
+    hr = cv2.imread(str(tmp_path / 'sp' / 'train' / 'HR' / 'astronaut.png'))
+    lr = cv2.imread(str(tmp_path / 'sp' / 'train' / 'LR_bicubic' / 'X3' / 'astronaut.png'))
+    assert hr.shape == (510, 510, 3) and lr.shape == (170, 170, 3)  # 512 mod-cropped to a multiple of 3
+    small = cv2.resize(hr, (170, 170), interpolation=cv2.INTER_AREA).astype(float)
+    assert abs(small - lr).mean() < 3  # the LR image is the HR image downscaled, not something else
