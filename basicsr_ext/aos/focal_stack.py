@@ -1,0 +1,145 @@
+"""Focal-stack files: one multi-page 8-bit TIFF per sample (one page per focal plane) plus its GT PNG.
+
+The file name carries the person position as seed 000 did: ``{run}_{sim}_{x}_{y}_integral.tiff`` with x, y in
+metres (``N`` instead of ``{x}_{y}`` when there is no person); the GT is ``{run}_{sim}_GT.png``. The TIFF's
+private tag 65000 holds JSON metadata: ``heights`` (metres above ground, one per page), ``person`` (x, y, shape or
+null), ``source`` (where the views came from) and ``camera`` (the CameraModel fields), so a stack is
+self-describing. Writes are atomic (temp name in the same folder, then rename).
+"""
+
+import json
+import os
+import re
+from os import path as osp
+
+import cv2
+import numpy as np
+import tifffile
+
+from basicsr_ext.utils.errors import UserError
+
+STACK_SUFFIX = '_integral.tiff'
+_NAME = re.compile(r'^(\d+)_(\d+)_(?:(N)|(-?\d+(?:\.\d+)?)_(-?\d+(?:\.\d+)?))_integral\.tiff?$')
+FORMAT_VERSION = 1
+# JSON metadata lives in a private-range ASCII tag: in ImageDescription, tifffile would take any text containing
+# '"shape":' (our person shape) for its own 'shaped' metadata and fail to read the file
+META_TAG = 65000
+
+
+def _fmt(v):
+    return f'{v:g}'
+
+
+def stack_name(run, sim, person_xy=None):
+    """``0_12_4_-6_integral.tiff`` (person at x=4 m, y=-6 m) or ``0_12_N_integral.tiff`` (no person)."""
+    pos = 'N' if person_xy is None else f'{_fmt(person_xy[0])}_{_fmt(person_xy[1])}'
+    return f'{run}_{sim}_{pos}{STACK_SUFFIX}'
+
+
+def gt_name(run, sim):
+    return f'{run}_{sim}_GT.png'
+
+
+def parse_stack_name(name):
+    """``(run, sim, (x, y) or None)`` from a stack file name; UserError when it does not follow the pattern."""
+    m = _NAME.match(osp.basename(name))
+    if m is None:
+        raise UserError(
+            f'{name}: not a focal-stack file name (expected RUN_SIM_X_Y_integral.tiff or RUN_SIM_N_integral.tiff)'
+        )
+    run, sim = int(m.group(1)), int(m.group(2))
+    return run, sim, None if m.group(3) else (float(m.group(4)), float(m.group(5)))
+
+
+def _atomic(path, write):
+    folder = osp.dirname(osp.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    tmp = osp.join(folder, f'.{osp.basename(path)}.tmp{os.getpid()}{osp.splitext(path)[1]}')
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def write_focal_stack(path, stack, heights, person=None, source='', camera=None, compression=None):
+    """Write a (P, H, W) uint8 stack with its metadata; ``person`` is None or {'x', 'y', 'shape'}."""
+    stack = np.asarray(stack)
+    if stack.ndim != 3 or stack.dtype != np.uint8:
+        raise ValueError(f'focal stack must be uint8 (planes, H, W), got {stack.dtype} {stack.shape}')
+    if len(heights) != stack.shape[0]:
+        raise ValueError(f'{len(heights)} heights for {stack.shape[0]} planes')
+    meta = {
+        'format': 'basicsr-ext focal stack',
+        'version': FORMAT_VERSION,
+        'heights': [float(h) for h in heights],
+        'person': person,
+        'source': source,
+        'camera': camera,
+    }
+    _atomic(
+        path,
+        lambda tmp: tifffile.imwrite(
+            tmp,
+            stack,
+            photometric='minisblack',
+            compression=compression,
+            metadata=None,
+            extratags=[(META_TAG, 's', 0, json.dumps(meta), True)],
+        ),
+    )
+
+
+def write_gt(path, gt):
+    gt = np.asarray(gt)
+    if gt.ndim != 2 or gt.dtype != np.uint8:
+        raise ValueError(f'GT must be uint8 (H, W), got {gt.dtype} {gt.shape}')
+
+    def write(tmp):
+        if not cv2.imwrite(tmp, gt):
+            raise OSError(f'cannot write {path}')
+
+    _atomic(path, write)
+
+
+def read_focal_stack(path):
+    """``(stack uint8 (P, H, W), meta dict)``. Reads our files and the LZW TIFFs students stored (via OpenCV when
+    tifffile lacks the codec); UserError naming the file when it is missing, truncated or not 8-bit."""
+    if not osp.isfile(path):
+        raise UserError(f'focal stack not found: {path}')
+    meta = {}
+    try:
+        with tifffile.TiffFile(path) as tif:
+            tag = tif.pages[0].tags.get(META_TAG) if len(tif.pages) else None
+            stack = tif.asarray()
+        if tag is not None:
+            meta = json.loads(tag.value)
+    except ValueError as err:  # e.g. LZW without imagecodecs: OpenCV reads those natively
+        ok, pages = cv2.imreadmulti(path, flags=cv2.IMREAD_UNCHANGED)
+        if not ok:
+            raise UserError(f'{path}: cannot read focal stack ({err})') from None
+        stack = np.stack([p if p.ndim == 2 else p[..., 0] for p in pages])
+    except Exception as err:  # tifffile raises several types for truncated/corrupt files
+        raise UserError(f'{path}: cannot read focal stack: {str(err).splitlines()[0]}') from None
+    if stack.ndim == 2:
+        stack = stack[None]
+    if stack.dtype != np.uint8 or stack.ndim != 3:
+        raise UserError(f'{path}: expected an 8-bit (planes, H, W) stack, got {stack.dtype} {stack.shape}')
+    if meta.get('heights') is not None and len(meta['heights']) != stack.shape[0]:
+        raise UserError(f'{path}: metadata lists {len(meta["heights"])} heights for {stack.shape[0]} pages')
+    return stack, meta
+
+
+def read_gt(path):
+    if not osp.isfile(path):
+        raise UserError(f'GT image not found: {path}')
+    img = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise UserError(f'{path}: cannot read GT image (truncated or not an image)')
+    if img.ndim == 3:  # some GTs were stored as 3 equal channels
+        img = img[..., 0]
+    if img.dtype != np.uint8:
+        raise UserError(f'{path}: expected an 8-bit GT image, got {img.dtype}')
+    return img
