@@ -123,6 +123,8 @@ def read_focal_stack(path):
         stack = np.stack([p if p.ndim == 2 else p[..., 0] for p in pages])
     except Exception as err:  # tifffile raises several types for truncated/corrupt files
         raise UserError(f'{path}: cannot read focal stack: {str(err).splitlines()[0]}') from None
+    if stack.size == 0:
+        raise UserError(f'{path}: cannot read focal stack: no image data (truncated or not a TIFF)')
     if stack.ndim == 2:
         stack = stack[None]
     if stack.dtype != np.uint8 or stack.ndim != 3:

@@ -1,0 +1,206 @@
+import glob
+import io
+import random
+from os import path as osp
+
+import numpy as np
+import tifffile
+import torch
+from basicsr.utils import FileClient
+from basicsr.utils.registry import DATASET_REGISTRY
+from torch.utils import data
+
+from basicsr_ext.aos.focal_stack import gt_name, parse_stack_name, read_focal_stack, read_gt
+from basicsr_ext.aos.geometry import MAPPINGS, CameraModel
+from basicsr_ext.aos.lmdb_store import parse_meta_line
+from basicsr_ext.utils.errors import UserError
+
+
+def dihedral(array, k, flip):
+    """Rotate the last two axes by ``k`` x 90 deg counter-clockwise (np.rot90), then flip columns if ``flip``."""
+    out = np.rot90(array, k, axes=(-2, -1))
+    return np.ascontiguousarray(out[..., ::-1] if flip else out)
+
+
+def dihedral_point(row, col, size, k, flip):
+    """Where pixel (row, col) of a ``size`` x ``size`` image lands under :func:`dihedral` (pixel-index coords)."""
+    for _ in range(k % 4):  # np.rot90: new[i, j] = old[j, size - 1 - i]
+        row, col = size - 1 - col, row
+    if flip:
+        col = size - 1 - col
+    return row, col
+
+
+@DATASET_REGISTRY.register()
+class AOSFocalStackDataset(data.Dataset):
+    """AOS focal stacks (written by ``scripts/aos_prepare.py``) with their GT and the person position.
+
+    Returns ``lq`` (planes, H, W) and ``gt`` (1, H, W) in [0, 1], ``pos`` (row, col) float pixels in the returned
+    image, ``has_person`` (bool: a person is in the returned image), ``lq_path`` and ``gt_path``.
+
+    Args:
+        opt (dict): Options:
+            dataroot_lq (str): ``<split>/stacks`` folder, or ``<split>/stacks.lmdb`` with ``io_backend.type: lmdb``.
+            dataroot_gt (str): ``<split>/gt`` folder, or ``<split>/gt.lmdb``.
+            io_backend (dict): ``{type: disk}`` or ``{type: lmdb}`` (BasicSR's FileClient).
+            meta_info_file (str, optional): stack file names (disk) or meta_info lines (LMDB); default: the split's
+                ``meta_info.txt`` (disk) or the LMDB's own ``meta_info.txt``; a disk folder without one is scanned.
+            heights (list[float], optional): focal planes to use, by height in metres (must exist in every stack);
+                ~ = all planes. Default: ~.
+            position_mapping (str): 'geometric' (pinhole projection, default) or 'seed' (seed 000's
+                floor(256 (1 - x / 16))).
+            gt_size (int, optional): random crop size (training); ~ = whole images. Default: ~.
+            person_crop_prob (float): probability that a crop contains the person when there is one. Default: 0.9.
+            use_hflip (bool), use_rot (bool): the 8 dihedral transforms (rotations by 90 deg and flips), applied alike
+                to stack, GT and position. Default: false.
+            phase (str): 'train' enables crops and augmentation.
+
+    Samples without a person get the image centre as position (seed 000) and ``has_person = False``.
+    """
+
+    def __init__(self, opt):
+        super().__init__()
+        self.opt = opt
+        self.io_backend_opt = dict(opt.get('io_backend') or {'type': 'disk'})
+        self.backend = self.io_backend_opt['type']
+        if self.backend not in ('disk', 'lmdb'):
+            raise UserError(f'datasets.{opt.get("phase")}.io_backend.type: expected disk or lmdb, got {self.backend!r}')
+        self.lq_root, self.gt_root = opt['dataroot_lq'], opt['dataroot_gt']
+        self.heights = None if opt.get('heights') is None else [float(h) for h in opt['heights']]
+        self.mapping = opt.get('position_mapping', 'geometric')
+        if self.mapping not in MAPPINGS:
+            raise UserError(f'position_mapping: expected one of {MAPPINGS}, got {self.mapping!r}')
+        self.gt_size = opt.get('gt_size')
+        self.person_crop_prob = float(opt.get('person_crop_prob', 0.9))
+        self.train = opt.get('phase') == 'train'
+        self.file_client = None
+        self.samples = self._lmdb_samples() if self.backend == 'lmdb' else self._disk_samples()
+        if not self.samples:
+            raise UserError(f'{self.lq_root}: no focal stacks found')
+
+    # ------------------------------------------------------------------------------------------- index
+    def _disk_samples(self):
+        meta_file = self.opt.get('meta_info_file') or osp.join(osp.dirname(osp.normpath(self.lq_root)), 'meta_info.txt')
+        if osp.isfile(meta_file):
+            with open(meta_file) as f:
+                names = [line.split()[0] for line in f if line.strip()]
+        else:
+            names = sorted(osp.basename(p) for p in glob.glob(osp.join(self.lq_root, '*_integral.tif*')))
+        samples = []
+        for name in names:
+            run, sim, pos = parse_stack_name(name)
+            samples.append(
+                {
+                    'key': f'{run}_{sim}',
+                    'lq': osp.join(self.lq_root, name),
+                    'gt': osp.join(self.gt_root, gt_name(run, sim)),
+                    'pos': pos,
+                    'heights': None,
+                }
+            )
+        return samples
+
+    def _lmdb_samples(self):
+        meta_file = self.opt.get('meta_info_file') or osp.join(self.lq_root, 'meta_info.txt')
+        if not osp.isfile(meta_file):
+            raise UserError(f'{meta_file} not found: dataroot_lq must be a stacks.lmdb made by create_lmdb.py')
+        with open(meta_file) as f:
+            metas = [parse_meta_line(line, meta_file) for line in f if line.strip()]
+        return [
+            {'key': m['key'], 'lq': m['key'], 'gt': m['key'], 'pos': m['pos'], 'heights': m['heights']} for m in metas
+        ]
+
+    def __len__(self):
+        return len(self.samples)
+
+    # ------------------------------------------------------------------------------------------- loading
+    def _load(self, sample):
+        if self.backend == 'disk':
+            stack, meta = read_focal_stack(sample['lq'])
+            return stack, read_gt(sample['gt']), meta.get('heights')
+        if self.file_client is None:
+            self.file_client = FileClient('lmdb', db_paths=[self.lq_root, self.gt_root], client_keys=['lq', 'gt'])
+        import cv2
+
+        values = []
+        for client_key in ('lq', 'gt'):
+            value = self.file_client.get(sample['key'], client_key)
+            if value is None:
+                root = self.lq_root if client_key == 'lq' else self.gt_root
+                raise UserError(f'{root}: LMDB key {sample["key"]!r} missing')
+            values.append(value)
+        stack = tifffile.imread(io.BytesIO(values[0]))
+        stack = stack[None] if stack.ndim == 2 else stack
+        gt = cv2.imdecode(np.frombuffer(values[1], np.uint8), cv2.IMREAD_UNCHANGED)
+        if gt is None:
+            raise UserError(f'{self.gt_root}: LMDB value of {sample["key"]!r} is not an image')
+        return stack, gt if gt.ndim == 2 else gt[..., 0], sample['heights']
+
+    def _select_planes(self, stack, stack_heights, sample):
+        if self.heights is None:
+            return stack
+        if stack_heights is None:
+            raise UserError(
+                f'{sample["lq"]}: the stack records no focal heights, so planes cannot be chosen by height '
+                '(set heights: ~ to use every page)'
+            )
+        index = []
+        for h in self.heights:
+            match = [i for i, sh in enumerate(stack_heights) if abs(sh - h) < 1e-6]
+            if not match:
+                raise UserError(
+                    f'{sample["lq"]}: focal height {h:g} m not in the stack (it has '
+                    f'{", ".join(f"{v:g}" for v in stack_heights)} m)'
+                )
+            index.append(match[0])
+        return stack[index]
+
+    def __getitem__(self, index):
+        sample = self.samples[index]
+        stack, gt, stack_heights = self._load(sample)
+        if stack.shape[1:] != gt.shape:
+            raise UserError(f'{sample["key"]}: stack is {stack.shape[1:]} but GT is {gt.shape}')
+        stack = self._select_planes(stack, stack_heights, sample)
+        size = gt.shape[-1]
+        has_person = sample['pos'] is not None
+        if has_person:
+            row, col = CameraModel(size=size).metres_to_pixels(*sample['pos'], mapping=self.mapping)
+            row, col = float(row), float(col)
+        else:
+            row = col = size / 2
+        gt = gt[None]
+        if self.train and self.gt_size:
+            stack, gt, row, col, has_person = self._crop(stack, gt, row, col, has_person)
+            size = self.gt_size
+        if self.train and (self.opt.get('use_hflip') or self.opt.get('use_rot')):
+            k = random.randrange(4) if self.opt.get('use_rot') else 0
+            flip = bool(self.opt.get('use_hflip')) and random.random() < 0.5
+            stack, gt = dihedral(stack, k, flip), dihedral(gt, k, flip)
+            row, col = dihedral_point(row, col, size, k, flip)
+        return {
+            'lq': torch.from_numpy(stack.astype(np.float32) / 255.0),
+            'gt': torch.from_numpy(gt.astype(np.float32) / 255.0),
+            'pos': torch.tensor([row, col], dtype=torch.float32),
+            'has_person': torch.tensor(has_person),
+            'lq_path': sample['lq'] if self.backend == 'disk' else sample['key'],
+            'gt_path': sample['gt'] if self.backend == 'disk' else sample['key'],
+        }
+
+    def _crop(self, stack, gt, row, col, has_person):
+        h, w = gt.shape[-2:]
+        s = self.gt_size
+        if s > min(h, w):
+            raise UserError(f'gt_size {s} is larger than the images ({h}x{w})')
+        # pixel i covers positions [i - 0.5, i + 0.5): crops are chosen on the pixel that holds the position
+        pr, pc = int(np.floor(row + 0.5)), int(np.floor(col + 0.5))
+        inside = 0 <= pr < h and 0 <= pc < w
+        if has_person and inside and random.random() < self.person_crop_prob:
+            top = random.randint(max(0, pr - s + 1), min(h - s, pr))
+            left = random.randint(max(0, pc - s + 1), min(w - s, pc))
+        else:
+            top, left = random.randint(0, h - s), random.randint(0, w - s)
+        row, col = row - top, col - left
+        has_person = has_person and 0 <= pr - top < s and 0 <= pc - left < s
+        if not has_person:  # no person in the crop: the crop centre, as for samples without one
+            row = col = s / 2
+        return stack[:, top : top + s, left : left + s], gt[:, top : top + s, left : left + s], row, col, has_person

@@ -1,0 +1,145 @@
+"""AOSFocalStackDataset on stacks written by the focal-stack writer: positions, augmentation, LMDB, errors."""
+
+import shutil
+
+import lmdb
+import numpy as np
+import pytest
+
+from basicsr_ext.aos.focal_stack import gt_name, stack_name, write_focal_stack, write_gt
+from basicsr_ext.aos.geometry import CameraModel
+from basicsr_ext.aos.lmdb_store import create_split_lmdb
+from basicsr_ext.data.aos_focal_stack_dataset import AOSFocalStackDataset, dihedral, dihedral_point
+from basicsr_ext.utils.errors import UserError
+
+SIZE = 64
+HEIGHTS = [0.0, 0.5, 1.0]
+
+
+def make_split(root, persons):
+    """A split folder with one stack per entry of ``persons`` ((x, y) metres or None); the GT has a single bright
+    pixel at the person's geometric position and plane p of the stack is filled with p."""
+    cam = CameraModel(size=SIZE)
+    names = []
+    for sim, person in enumerate(persons):
+        gt = np.full((SIZE, SIZE), 10, np.uint8)
+        if person is not None:
+            r, c = (int(round(float(v))) for v in cam.metres_to_pixels(*person))
+            gt[r, c] = 255
+        stack = np.stack([np.full((SIZE, SIZE), 50 * (p + 1), np.uint8) for p in range(len(HEIGHTS))])
+        stack[:, :, :3] = sim  # make stacks distinguishable
+        meta_person = None if person is None else {'x': person[0], 'y': person[1], 'shape': 'laying'}
+        name = stack_name(0, sim, person)
+        write_focal_stack(str(root / 'stacks' / name), stack, HEIGHTS, person=meta_person, source='test')
+        write_gt(str(root / 'gt' / gt_name(0, sim)), gt)
+        names.append(name)
+    (root / 'meta_info.txt').write_text(''.join(f'{n}\n' for n in names))
+    return root
+
+
+def dataset(root, backend='disk', **opt):
+    base = {'phase': 'val', 'io_backend': {'type': backend}}
+    if backend == 'disk':
+        base.update(dataroot_lq=str(root / 'stacks'), dataroot_gt=str(root / 'gt'))
+    else:
+        base.update(dataroot_lq=str(root / 'stacks.lmdb'), dataroot_gt=str(root / 'gt.lmdb'))
+    base.update(opt)
+    return AOSFocalStackDataset(base)
+
+
+@pytest.mark.parametrize('k', range(4))
+@pytest.mark.parametrize('flip', [False, True])
+def test_dihedral_point_follows_the_content(k, flip):
+    img = np.zeros((1, 9, 9), np.uint8)
+    img[0, 2, 7] = 1
+    out = dihedral(img, k, flip)
+    assert np.unravel_index(out.argmax(), out.shape)[1:] == dihedral_point(2, 7, 9, k, flip)
+
+
+def test_position_and_planes_from_the_stack(tmp_path):
+    ds = dataset(make_split(tmp_path, [(3, -2), None]), heights=[1.0, 0.0])
+    item = ds[0]
+    assert item['lq'].shape == (2, SIZE, SIZE) and item['gt'].shape == (1, SIZE, SIZE)
+    assert item['lq'][0, 10, 10] == pytest.approx(150 / 255) and item['lq'][1, 10, 10] == pytest.approx(50 / 255)
+    r, c = item['pos'].round().long().tolist()
+    assert item['has_person'] and item['gt'][0, r, c] == 1.0
+    assert item['pos'].tolist() == pytest.approx([float(v) for v in CameraModel(size=SIZE).metres_to_pixels(3, -2)])
+    empty = ds[1]
+    assert not empty['has_person'] and empty['pos'].tolist() == [SIZE / 2, SIZE / 2]
+    seed = dataset(tmp_path, position_mapping='seed')[0]
+    assert seed['pos'].tolist() == [np.floor(32 * (1 - 3 / 16)), np.floor(32 * (1 + 2 / 16))]
+
+
+def test_augmentation_and_person_crops_keep_the_position_on_the_person(tmp_path):
+    ds = dataset(
+        make_split(tmp_path, [(4, 5), (-6, -3)]),
+        phase='train',
+        use_hflip=True,
+        use_rot=True,
+        gt_size=32,
+        person_crop_prob=1.0,
+    )
+    seen = set()
+    for i in range(40):
+        item = ds[i % 2]
+        r, c = item['pos'].round().long().tolist()
+        assert item['gt'].shape == (1, 32, 32) and item['has_person']
+        assert item['gt'][0, r, c] == 1.0, 'the bright GT pixel moves with the position'
+        seen.add((i % 2, r, c))
+    assert len(seen) > 4  # crops and transforms actually vary
+
+
+def test_lmdb_round_trip_matches_disk(tmp_path):
+    split = make_split(tmp_path / 'train', [(1, 1), None, (-2, 7)])
+    assert create_split_lmdb(str(split), str(split)) == 3
+    disk, db = dataset(split), dataset(split, backend='lmdb')
+    assert len(disk) == len(db) == 3
+    for i in range(3):
+        a, b = disk[i], db[i]
+        for key in ('lq', 'gt', 'pos', 'has_person'):
+            assert np.array_equal(a[key].numpy(), b[key].numpy()), key
+    meta = (split / 'stacks.lmdb' / 'meta_info.txt').read_text().splitlines()
+    assert meta[0] == '0_0 0_0_1_1_integral.tiff (3,64,64) uint8 pos=1,1 shape=laying heights=0,0.5,1'
+    with pytest.raises(UserError, match='already exists'):
+        create_split_lmdb(str(split), str(split))
+
+
+def test_errors_name_the_sample(tmp_path):
+    split = make_split(tmp_path / 's', [(1, 1)])
+    with pytest.raises(
+        UserError, match=r'0_0_1_1_integral\.tiff: focal height 2 m not in the stack \(it has 0, 0\.5, 1'
+    ):
+        dataset(split, heights=[2.0])[0]
+    write_gt(str(split / 'gt' / gt_name(0, 0)), np.zeros((32, 32), np.uint8))
+    with pytest.raises(UserError, match=r'0_0: stack is \(64, 64\) but GT is \(32, 32\)'):
+        dataset(split)[0]
+    (split / 'stacks' / '0_0_1_1_integral.tiff').write_bytes(b'II*\x00garbage')
+    with pytest.raises(UserError, match='cannot read focal stack'):
+        dataset(split)[0]
+    with pytest.raises(UserError, match='not a focal-stack file name'):
+        (split / 'meta_info.txt').write_text('weird.tiff\n')
+        dataset(split)
+    with pytest.raises(UserError, match='io_backend.type: expected disk or lmdb'):
+        dataset(split, io_backend={'type': 'memcached'})
+
+
+def test_missing_lmdb_key(tmp_path):
+    split = make_split(tmp_path / 's', [(1, 1), (2, 2)])
+    create_split_lmdb(str(split), str(split))
+    env = lmdb.open(str(split / 'gt.lmdb'))
+    with env.begin(write=True) as txn:
+        txn.delete(b'0_1')
+    env.close()
+    ds = dataset(split, backend='lmdb')
+    ds[0]
+    with pytest.raises(UserError, match=r"gt\.lmdb: LMDB key '0_1' missing"):
+        ds[1]
+
+
+def test_lmdb_build_is_atomic(tmp_path):
+    split = make_split(tmp_path / 's', [(1, 1), (2, 2)])
+    (split / 'gt' / gt_name(0, 1)).unlink()
+    with pytest.raises(UserError, match=r'meta_info\.txt lists 0_1_2_2_integral\.tiff, but .*0_1_GT\.png is missing'):
+        create_split_lmdb(str(split), str(tmp_path / 'out'))
+    assert not (tmp_path / 'out').exists() or list((tmp_path / 'out').iterdir()) == []
+    shutil.rmtree(split)
