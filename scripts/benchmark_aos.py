@@ -2,8 +2,9 @@
 
 python scripts/benchmark_aos.py [--only integrator] [--device cpu|cuda] [--repeats 20] [--threads N]
 
-Sections (one function each, registered in SECTIONS, each returning its table rows): integrator. Times are medians of
---repeats runs after --warmup runs, the rows of a section interleaved round by round; on CUDA each run is synchronised.
+Sections (one function each, registered in SECTIONS, each returning its table rows): integrator, dataset.
+Times are medians of --repeats runs after --warmup runs, the rows of a section interleaved round by round; on CUDA
+each run is synchronised.
 Compare rows within one run: other processes may share the CPU.
 """
 
@@ -74,7 +75,60 @@ def bench_integrator(args, device):
     ]
 
 
-SECTIONS = {'integrator': bench_integrator}
+def bench_dataset(args, device):
+    """``AOSFocalStackDataset`` samples per second from TIFF files and from LMDB (a temp split of 16 stacks with
+    ``--planes`` planes, all planes loaded, no crop: the decode cost a training run pays per sample)."""
+    import tempfile
+
+    import numpy as np
+
+    from basicsr_ext.aos.focal_stack import gt_name, stack_name, write_focal_stack, write_gt
+    from basicsr_ext.aos.lmdb_store import create_split_lmdb
+    from basicsr_ext.data.aos_focal_stack_dataset import AOSFocalStackDataset
+
+    rng = np.random.default_rng(0)
+    heights = [round(0.25 * i, 2) for i in range(args.planes)]
+    with tempfile.TemporaryDirectory() as tmp:
+        names = []
+        for sim in range(16):
+            name = stack_name(0, sim, (sim % 5, -2))
+            stack = rng.integers(0, 256, (args.planes, args.size, args.size), dtype=np.uint8)
+            write_focal_stack(f'{tmp}/stacks/{name}', stack, heights, person={'x': sim % 5, 'y': -2, 'shape': 'idle'})
+            write_gt(f'{tmp}/gt/{gt_name(0, sim)}', stack[0])
+            names.append(name)
+        with open(f'{tmp}/meta_info.txt', 'w') as f:
+            f.writelines(f'{n}\n' for n in names)
+        create_split_lmdb(tmp, tmp)
+        disk = AOSFocalStackDataset(
+            {'phase': 'val', 'dataroot_lq': f'{tmp}/stacks', 'dataroot_gt': f'{tmp}/gt', 'io_backend': {'type': 'disk'}}
+        )
+        lmdb_ds = AOSFocalStackDataset(
+            {
+                'phase': 'val',
+                'dataroot_lq': f'{tmp}/stacks.lmdb',
+                'dataroot_gt': f'{tmp}/gt.lmdb',
+                'io_backend': {'type': 'lmdb'},
+            }
+        )
+        counter = {'disk': 0, 'lmdb': 0}
+
+        def step(ds, key):
+            counter[key] = (counter[key] + 1) % len(ds)
+            return ds[counter[key]]
+
+        ms = median_ms(
+            {'disk': lambda: step(disk, 'disk'), 'lmdb': lambda: step(lmdb_ds, 'lmdb')},
+            torch.device('cpu'),
+            max(args.repeats, 32),
+            args.warmup,
+        )
+    return [
+        (f'{key}: one sample ({args.planes} planes + GT), {1e3 / ms[key]:.0f} samples/s', ms[key], None)
+        for key in ('disk', 'lmdb')
+    ]
+
+
+SECTIONS = {'integrator': bench_integrator, 'dataset': bench_dataset}
 
 
 def print_table(title, rows):
