@@ -2,7 +2,8 @@
 
 python scripts/benchmark_aos.py [--only integrator] [--device cpu|cuda] [--repeats 20] [--threads N]
 
-Sections (one function each, registered in SECTIONS, each returning its table rows): integrator, dataset.
+Sections (one function each, registered in SECTIONS, each returning its table rows): integrator, simulator,
+dataset.
 Times are medians of --repeats runs after --warmup runs, the rows of a section interleaved round by round; on CUDA
 each run is synchronised.
 Compare rows within one run: other processes may share the CPU.
@@ -128,7 +129,37 @@ def bench_dataset(args, device):
     ]
 
 
-SECTIONS = {'integrator': bench_integrator, 'dataset': bench_dataset}
+def bench_simulator(args, device):
+    """Simulator: draw and render one raw sample (11 views + GT) in this process, and write it in the raw format."""
+    import tempfile
+
+    from basicsr_ext.aos.raw import write_raw_sample
+    from basicsr_ext.aos.simulator import simulate_sample
+
+    camera = CameraModel(size=args.size)
+    counter = [0]
+    last = {}
+
+    def render():
+        counter[0] += 1
+        last['sample'] = simulate_sample(0, 0, counter[0], camera)
+
+    with tempfile.TemporaryDirectory() as tmp:
+
+        def write():
+            params, views, gt = last['sample']
+            write_raw_sample(tmp, 0, counter[0], views, gt, params.to_parameters(camera))
+
+        ms = median_ms({'render': render, 'write': write}, torch.device('cpu'), min(args.repeats, 10), 1)
+    total = ms['render'] + ms['write']
+    return [
+        ('render one sample (draw scene, 11 views + GT)', ms['render'], None),
+        ('write its 13 files (PNG + Parameters.txt)', ms['write'], None),
+        (f'one process: {1e3 / total:.1f} samples/s', total, None),
+    ]
+
+
+SECTIONS = {'integrator': bench_integrator, 'simulator': bench_simulator, 'dataset': bench_dataset}
 
 
 def print_table(title, rows):
