@@ -68,3 +68,21 @@ def test_broken_files_name_the_file(tmp_path):
         read_gt(str(tmp_path / 'g.png'))
     with pytest.raises(ValueError, match='3 heights for 2 planes'):
         write_focal_stack(str(tmp_path / 'x.tiff'), np.zeros((2, 8, 8), np.uint8), [0, 1, 2])
+
+
+def test_wrong_number_of_planes_is_reported(tmp_path):
+    import json
+
+    from basicsr_ext.aos.focal_stack import META_TAG
+
+    path = str(tmp_path / '0_1_N_integral.tiff')
+    meta = json.dumps({'heights': [0, 0.5, 1.0]})
+    tifffile.imwrite(
+        path,
+        np.zeros((2, 8, 8), np.uint8),
+        photometric='minisblack',
+        metadata=None,
+        extratags=[(META_TAG, 's', 0, meta, True)],
+    )
+    with pytest.raises(UserError, match=r'0_1_N_integral\.tiff: metadata lists 3 heights for 2 pages'):
+        read_focal_stack(path)
