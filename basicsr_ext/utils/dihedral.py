@@ -1,0 +1,60 @@
+"""The 8 dihedral transforms of an image (rotations by 90 deg, with and without a flip) and batched self-ensemble.
+
+BasicSR's ``test_selfensemble`` loops 8 times through numpy and only averages correctly for batch 1; here all
+transforms of a batch go through the network in one forward (two for non-square inputs, whose odd rotations have
+the other shape), are undone, and are reduced per sample by median or mean.
+"""
+
+import torch
+
+# (k, flip): rotate by k x 90 deg counter-clockwise (torch.rot90 on the last two dims), then flip the columns
+TRANSFORMS_8 = tuple((k, flip) for flip in (False, True) for k in range(4))
+TRANSFORMS_4 = tuple((k, False) for k in range(4))
+
+
+def apply(x, k, flip):
+    """Transform a (..., H, W) tensor."""
+    x = torch.rot90(x, k, dims=(-2, -1))
+    return torch.flip(x, dims=(-1,)) if flip else x
+
+
+def invert(x, k, flip):
+    """Undo :func:`apply`."""
+    if flip:
+        x = torch.flip(x, dims=(-1,))
+    return torch.rot90(x, -k, dims=(-2, -1))
+
+
+def self_ensemble(fn, x, transforms=8, reduce='median'):
+    """Run ``fn`` on the dihedral transforms of ``x`` (b, c, h, w), undo them and reduce over transforms.
+
+    Args:
+        fn (callable): Batch -> batch (e.g. the network); outputs must transform like the input (same h, w up to a
+            scale factor).
+        x (Tensor): (b, c, h, w) input.
+        transforms (int): 8 (all dihedral transforms) or 4 (rotations only, as seed 000). Default: 8.
+        reduce (str): 'median' (seed 000) or 'mean'. Default: 'median'.
+
+    Returns:
+        Tensor: (b, c', h', w') reduced output.
+    """
+    if transforms not in (4, 8):
+        raise ValueError(f'self_ensemble transforms must be 4 or 8, got {transforms!r}')
+    if reduce not in ('median', 'mean'):
+        raise ValueError(f"self_ensemble reduce must be 'median' or 'mean', got {reduce!r}")
+    ops = TRANSFORMS_8 if transforms == 8 else TRANSFORMS_4
+    b = x.shape[0]
+    outputs = [None] * len(ops)
+    # transforms that keep (h, w) and those that swap them (odd k) are batched separately when h != w
+    groups = (
+        [list(range(len(ops)))]
+        if x.shape[-1] == x.shape[-2]
+        else [[i for i, (k, _) in enumerate(ops) if k % 2 == 0], [i for i, (k, _) in enumerate(ops) if k % 2 == 1]]
+    )
+    for group in groups:
+        batch = torch.cat([apply(x, *ops[i]) for i in group], dim=0)  # len(group) * b, c, h, w
+        out = fn(batch)
+        for j, i in enumerate(group):
+            outputs[i] = invert(out[j * b : (j + 1) * b], *ops[i])
+    stacked = torch.stack(outputs, dim=0)  # t, b, c, h, w
+    return stacked.median(dim=0).values if reduce == 'median' else stacked.mean(dim=0)
