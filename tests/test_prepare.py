@@ -58,3 +58,18 @@ def test_sample_photos_are_aligned_pairs(tmp_path):
     assert hr.shape == (510, 510, 3) and lr.shape == (170, 170, 3)  # 512 mod-cropped to a multiple of 3
     small = cv2.resize(hr, (170, 170), interpolation=cv2.INTER_AREA).astype(float)
     assert abs(small - lr).mean() < 3  # the LR image is the HR image downscaled, not something else
+
+
+def test_aos_synthetic_builds_a_complete_split(tmp_path):
+    import json
+
+    root = tmp_path / 'aos'
+    run_prepare(
+        [{'type': 'aos_synthetic', 'root': str(root), 'num_samples': 10, 'size': 64, 'heights': [0, 1], 'workers': 1}],
+        'my.yml',
+    )
+    report = json.loads((root / 'report.json').read_text())
+    assert report['converted'] == 10 and report['bad'] == [] and report['counts']['train'] == 8
+    assert len(list((root / 'train' / 'stacks').glob('*_integral.tiff'))) == 8
+    assert (root / '.complete').is_file() and (root / 'raw').is_dir()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['aos']  # built in a temp folder, renamed whole

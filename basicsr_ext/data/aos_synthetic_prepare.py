@@ -1,0 +1,47 @@
+"""``prepare_data: [{type: aos_synthetic, ...}]``: a synthetic AOS dataset made on first use (simulate + convert)."""
+
+import os
+from os import path as osp
+
+from basicsr.utils import get_root_logger
+
+from basicsr_ext.data.prepare import PREPARE_REGISTRY, build_atomically
+
+
+@PREPARE_REGISTRY.register()
+def aos_synthetic(
+    root,
+    num_samples=200,
+    size=512,
+    heights=(0.0, 0.5, 1.0, 1.5),
+    seed=0,
+    val=0.1,
+    test=0.1,
+    workers=None,
+    keep_raw=True,
+):
+    """Simulate ``num_samples`` raw samples and convert them into ``root`` (``aos_prepare.py``'s layout).
+
+    ``root/{train,val,test}/{stacks,gt}``, ``root/report.json`` and ``root/montages/``; the raw samples are kept in
+    ``root/raw`` unless ``keep_raw`` is false. Built in a temp folder and renamed into place when complete, so an
+    interrupted run leaves nothing behind and the next run starts over.
+    """
+    from basicsr_ext.aos.convert import convert
+    from basicsr_ext.aos.simulator import simulate
+
+    workers = workers or min(2, os.cpu_count() or 1)
+
+    def build(tmp):
+        logger = get_root_logger()
+        raw = osp.join(tmp, 'raw')
+        logger.info(f'aos_synthetic: simulating {num_samples} samples of {size}x{size} px ({workers} workers)')
+        simulate(raw, num_samples, seed=seed, size=size, workers=workers, progress=True)
+        logger.info(f'aos_synthetic: integrating at heights {list(heights)} m')
+        report = convert(raw, tmp, list(heights), seed=seed, val=val, test=test, workers=1, progress=True)
+        logger.info(f'aos_synthetic: {report["counts"]}, bad samples: {len(report["bad"])}')
+        if not keep_raw:
+            import shutil
+
+            shutil.rmtree(raw)
+
+    return build_atomically(root, build)
