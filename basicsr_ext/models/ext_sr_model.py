@@ -264,9 +264,17 @@ class ExtSRModel(SRModel):
         net.train(was_training)
 
     # ------------------------------------------------------------------------------------------- validation
+    def has_validation_loss(self):
+        return self.is_train and getattr(self, 'cri_pix', None) is not None
+
+    def validation_loss(self):
+        """The training loss of the current validation output (``self.output`` vs ``self.gt``); subclasses with other
+        losses override this and :meth:`has_validation_loss`."""
+        return float(self.cri_pix(self.output, self.gt))
+
     def _val_result_names(self):
         names = list((self.opt['val'].get('metrics') or {}).keys())
-        if self.is_train and getattr(self, 'cri_pix', None) is not None:
+        if self.has_validation_loss():
             names.append('val_loss')
         return names
 
@@ -302,7 +310,7 @@ class ExtSRModel(SRModel):
             self.test()
             if 'val_loss' in sums and hasattr(self, 'gt'):
                 with torch.no_grad():
-                    sums['val_loss'] += float(self.cri_pix(self.output, self.gt))
+                    sums['val_loss'] += self.validation_loss()
             visuals = self.get_current_visuals()
             metric_data = {'img': tensor2img([visuals['result']])}
             if 'gt' in visuals:

@@ -1,0 +1,98 @@
+"""AOSRestorationModel: multi-pass rule, and a real training run on synthetic AOS data through train.py."""
+
+import glob
+
+import torch
+
+from basicsr_ext.models.aos_restoration_model import multipass, next_pass_input
+
+from conftest import run_train, write_yaml
+
+
+def test_multipass_keeps_a_pass_only_where_the_std_drops():
+    # positive samples: the 'network' halves them (std drops, every pass accepted);
+    # negative samples: it doubles them (std rises, the second pass is refused)
+    def fn(x):
+        sign = torch.sign(x.flatten(1).mean(dim=1)).view(-1, 1, 1, 1)
+        return torch.where(sign > 0, x * 0.5, x * 2.0)
+
+    gen = torch.Generator().manual_seed(0)
+    base = torch.rand(4, 1, 6, 6, generator=gen) + 0.1
+    lq = torch.cat([base[:2], -base[2:]])
+    out, passes = multipass(fn, lq, max_passes=3)
+    assert passes.tolist() == [3, 3, 1, 1]
+    assert torch.allclose(out[:2], lq[:2] * 0.125) and torch.allclose(out[2:], lq[2:] * 2.0)
+    single, ones = multipass(fn, lq, max_passes=1)
+    assert ones.tolist() == [1, 1, 1, 1] and torch.equal(single, fn(lq))
+
+
+def test_next_pass_replaces_one_plane():
+    lq = torch.zeros(2, 3, 4, 4)
+    out = torch.ones(2, 1, 4, 4)
+    nxt = next_pass_input(lq, out, plane=1)
+    assert nxt[:, 1].eq(1).all() and nxt[:, [0, 2]].eq(0).all() and lq.eq(0).all()
+    assert next_pass_input(torch.zeros(2, 1, 4, 4), out) is out
+
+
+def aos_options(tmp_path, **train_extra):
+    root = str(tmp_path / 'aos')
+    data = {'type': 'AOSFocalStackDataset', 'io_backend': {'type': 'disk'}, 'heights': [0.0, 1.0]}
+    train = {
+        'optim_g': {'type': 'AdamW', 'lr': 1e-3},
+        'total_iter': 4,
+        'position_opt': {'type': 'PositionEnhancedLoss', 'patch_size': 96, 'image_size': 512, 'full_size': 48},
+        'multipass_finetune': True,
+    }
+    train.update(train_extra)
+    return {
+        'name': 'aos_tiny',
+        'model_type': 'AOSRestorationModel',
+        'num_gpu': 0,
+        'manual_seed': 0,
+        'prepare_data': [
+            {'type': 'aos_synthetic', 'root': root, 'num_samples': 10, 'size': 48, 'heights': [0, 1], 'workers': 1}
+        ],
+        'datasets': {
+            'train': {
+                **data,
+                'name': 'AOSTrain',
+                'dataroot_lq': f'{root}/train/stacks',
+                'dataroot_gt': f'{root}/train/gt',
+                'gt_size': 32,
+                'person_crop_prob': 0.9,
+                'use_hflip': True,
+                'use_rot': True,
+                'num_worker_per_gpu': 0,
+                'batch_size_per_gpu': 2,
+            },
+            'val': {**data, 'name': 'AOSVal', 'dataroot_lq': f'{root}/val/stacks', 'dataroot_gt': f'{root}/val/gt'},
+        },
+        'network_g': {
+            'type': 'SRCNN',
+            'num_in_ch': 2,
+            'num_out_ch': 1,
+            'upscale': 1,
+            'upsample': 'none',
+            'num_feat': [8, 4],
+            'kernel_sizes': [3, 3, 3],
+        },
+        'path': {},
+        'train': train,
+        'val': {
+            'val_freq': 2,
+            'self_ensemble': {'transforms': 8, 'reduce': 'median'},
+            'multipass': {'max_passes': 2},
+            'metrics': {'psnr': {'type': 'calculate_psnr', 'crop_border': 0}},
+        },
+        'logger': {'print_freq': 1, 'save_checkpoint_freq': 4, 'use_tb_logger': False},
+    }
+
+
+def test_train_on_synthetic_aos_data_end_to_end(tmp_path):
+    opt = write_yaml(tmp_path / 'aos.yml', aos_options(tmp_path))
+    result = run_train(['-opt', opt], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / 'aos' / '.complete').is_file()  # generated on first use
+    log = open(glob.glob(str(tmp_path / 'experiments' / 'aos_tiny' / 'train_*.log'))[0]).read()
+    assert 'l_pos:' in log and 'Validation AOSVal @ 4 iter' in log and '# val_loss:' in log
+    assert 'Model [AOSRestorationModel] is created.' in log
