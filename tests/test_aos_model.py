@@ -96,3 +96,38 @@ def test_train_on_synthetic_aos_data_end_to_end(tmp_path):
     log = open(glob.glob(str(tmp_path / 'experiments' / 'aos_tiny' / 'train_*.log'))[0]).read()
     assert 'l_pos:' in log and 'Validation AOSVal @ 4 iter' in log and '# val_loss:' in log
     assert 'Model [AOSRestorationModel] is created.' in log
+
+
+def test_shipped_aos_options_train_and_test(tmp_path):
+    from os import path as osp
+
+    from conftest import REPO, run_test
+
+    small = ['prepare_data.0.num_samples=10', 'prepare_data.0.size=64']
+    result = run_train(
+        [
+            '-opt',
+            osp.join(REPO, 'options', 'train_aos.yml'),
+            '--cfg-options',
+            *small,
+            'train.total_iter=2',
+            'val.val_freq=2',
+            'datasets.train.num_worker_per_gpu=0',
+            'datasets.train.gt_size=32',
+            'train.position_opt.full_size=64',
+            'network_g.img_size=32',
+            'val.multipass={max_passes: 2}',
+            'logger.print_freq=1',
+        ],
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    exp = tmp_path / 'experiments' / 'train_AOS_Swin2SR_synthetic128'
+    log = open(glob.glob(str(exp / 'train_*.log'))[0]).read()
+    assert 'Network: Swin2SR' in log and 'l_pos:' in log and 'Validation AOSSynthetic128Val @ 2 iter' in log
+    net = exp / 'models' / 'net_g_latest.pth'
+    assert 'conv_gray.weight' in torch.load(net, weights_only=True)['params']
+    result = run_test(['-opt', osp.join(REPO, 'options', 'test_aos_integral.yml'), '--cfg-options', *small], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = open(glob.glob(str(tmp_path / 'results' / 'test_AOS_integral_synthetic128' / 'test_*.log'))[0]).read()
+    assert '# psnr:' in log and '# ssim:' in log
