@@ -5,6 +5,6 @@ from basicsr_ext import compat
 
 compat.apply()
 
-from basicsr_ext import archs, data, losses, models  # noqa: E402,F401  (registration)
+from basicsr_ext import archs, data, losses, metrics, models  # noqa: E402,F401  (registration)
 
 __version__ = '0.1.0'

@@ -95,6 +95,11 @@ class AOSRestorationModel(ExtSRModel):
         if 'has_person' in data:
             self.has_person = data['has_person'].to(self.device)
 
+    def extra_metric_data(self):
+        # the person position of the (batch-1) validation sample, for calculate_person_psnr
+        pos = getattr(self, 'pos', None)
+        return {} if pos is None else {'pos': tuple(pos[0].tolist())}
+
     def _losses_of(self, output):
         l_total = 0
         loss_dict = OrderedDict()

@@ -312,7 +312,7 @@ class ExtSRModel(SRModel):
                 with torch.no_grad():
                     sums['val_loss'] += self.validation_loss()
             visuals = self.get_current_visuals()
-            metric_data = {'img': tensor2img([visuals['result']])}
+            metric_data = {'img': tensor2img([visuals['result']]), **self.extra_metric_data()}
             if 'gt' in visuals:
                 metric_data['img2'] = tensor2img([visuals['gt']])
                 del self.gt
@@ -329,6 +329,10 @@ class ExtSRModel(SRModel):
         if pbar is not None:
             pbar.close()
         return {name: value / max(count, 1) for name, value in sums.items()}
+
+    def extra_metric_data(self):
+        """Inputs for metrics besides the two images (BasicSR's metrics ignore keys they do not take)."""
+        return {}
 
     def save_val_image(self, img, img_name, dataset_name, current_iter):
         if self.opt['is_train']:
