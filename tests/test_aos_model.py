@@ -116,6 +116,11 @@ def test_shipped_aos_options_train_and_test(tmp_path):
             'datasets.train.gt_size=32',
             'train.position_opt.full_size=64',
             'network_g.img_size=32',
+            # three planes in, one grey channel out: multi-plane input end to end
+            'datasets.train.heights=[0.0, 0.5, 1.0]',
+            'datasets.val.heights=[0.0, 0.5, 1.0]',
+            'network_g.in_chans=3',
+            'network_g.gray_head=true',
             'val.multipass={max_passes: 2}',
             'logger.print_freq=1',
         ],
