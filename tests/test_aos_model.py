@@ -136,3 +136,24 @@ def test_shipped_aos_options_train_and_test(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     log = open(glob.glob(str(tmp_path / 'results' / 'test_AOS_integral_synthetic128' / 'test_*.log'))[0]).read()
     assert '# psnr:' in log and '# ssim:' in log
+
+
+def test_bad_inference_options_name_the_key(tmp_path):
+    import pytest
+    from basicsr.models import build_model
+
+    from basicsr_ext.utils.errors import UserError
+
+    opt = aos_options(tmp_path)
+    opt.update(is_train=False, dist=False, rank=0, world_size=1)
+    opt['val']['self_ensemble'] = {'transforms': 3}
+    model = build_model(opt)
+    model.lq = torch.zeros(1, 2, 8, 8)
+    with pytest.raises(UserError, match=r'val\.self_ensemble: expected \{transforms: 4 \| 8'):
+        model.test()
+    opt['val']['self_ensemble'] = None
+    opt['val']['multipass'] = {'max_passes': 0}
+    model = build_model(opt)
+    model.lq = torch.zeros(1, 2, 8, 8)
+    with pytest.raises(UserError, match=r'val\.multipass\.max_passes: expected >= 1, got 0'):
+        model.test()

@@ -136,6 +136,9 @@ class AOSRestorationModel(ExtSRModel):
         if max_passes < 1:
             raise UserError(f'val.multipass.max_passes: expected >= 1, got {max_passes}')
         plane = int(mp.get('plane', 0))
+        if se:
+            if se.get('transforms', 8) not in (4, 8) or se.get('reduce', 'median') not in ('median', 'mean'):
+                raise UserError(f'val.self_ensemble: expected {{transforms: 4 | 8, reduce: median | mean}}, got {se}')
 
         def forward(x):
             if se:
