@@ -104,26 +104,24 @@ def test_shipped_aos_options_train_and_test(tmp_path):
     from conftest import REPO, run_test
 
     small = ['prepare_data.0.num_samples=10', 'prepare_data.0.size=64']
+    shrink = [
+        *small,
+        'train.total_iter=2',
+        'val.val_freq=2',
+        'datasets.train.num_worker_per_gpu=0',
+        'datasets.train.gt_size=32',
+        'train.position_opt.full_size=64',
+        'network_g.img_size=32',
+        # three planes in, one grey channel out: multi-plane input end to end
+        'datasets.train.heights=[0.0, 0.5, 1.0]',
+        'datasets.val.heights=[0.0, 0.5, 1.0]',
+        'network_g.in_chans=3',
+        'network_g.gray_head=true',
+        'val.multipass={max_passes: 2}',
+        'logger.print_freq=1',
+    ]
     result = run_train(
-        [
-            '-opt',
-            osp.join(REPO, 'options', 'train_aos.yml'),
-            '--cfg-options',
-            *small,
-            'train.total_iter=2',
-            'val.val_freq=2',
-            'datasets.train.num_worker_per_gpu=0',
-            'datasets.train.gt_size=32',
-            'train.position_opt.full_size=64',
-            'network_g.img_size=32',
-            # three planes in, one grey channel out: multi-plane input end to end
-            'datasets.train.heights=[0.0, 0.5, 1.0]',
-            'datasets.val.heights=[0.0, 0.5, 1.0]',
-            'network_g.in_chans=3',
-            'network_g.gray_head=true',
-            'val.multipass={max_passes: 2}',
-            'logger.print_freq=1',
-        ],
+        ['-opt', osp.join(REPO, 'options', 'train_aos.yml'), '--cfg-options', *shrink],
         tmp_path,
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -132,6 +130,22 @@ def test_shipped_aos_options_train_and_test(tmp_path):
     assert 'Network: Swin2SR' in log and 'l_pos:' in log and 'Validation AOSSynthetic128Val @ 2 iter' in log
     net = exp / 'models' / 'net_g_latest.pth'
     assert 'conv_gray.weight' in torch.load(net, weights_only=True)['params']
+    # the _base_ variant fine-tunes that checkpoint for multi-pass inference
+    result = run_train(
+        [
+            '-opt',
+            osp.join(REPO, 'options', 'train_aos_multipass.yml'),
+            '--cfg-options',
+            *shrink,
+            f'path.pretrain_network_g={net}',
+        ],
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = open(
+        glob.glob(str(tmp_path / 'experiments' / 'train_AOS_Swin2SR_synthetic128_multipass' / 'train_*.log'))[0]
+    ).read()
+    assert f'Loading Swin2SR model from {net}' in log and 'l_pos:' in log
     result = run_test(['-opt', osp.join(REPO, 'options', 'test_aos_integral.yml'), '--cfg-options', *small], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     log = open(glob.glob(str(tmp_path / 'results' / 'test_AOS_integral_synthetic128' / 'test_*.log'))[0]).read()
