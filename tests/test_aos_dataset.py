@@ -5,11 +5,13 @@ import shutil
 import lmdb
 import numpy as np
 import pytest
+import torch
 
 from basicsr_ext.aos.focal_stack import gt_name, stack_name, write_focal_stack, write_gt
 from basicsr_ext.aos.geometry import CameraModel
 from basicsr_ext.aos.lmdb_store import create_split_lmdb
-from basicsr_ext.data.aos_focal_stack_dataset import AOSFocalStackDataset, dihedral, dihedral_point
+from basicsr_ext.data.aos_focal_stack_dataset import AOSFocalStackDataset
+from basicsr_ext.utils.dihedral import apply, apply_numpy, transform_point
 from basicsr_ext.utils.errors import UserError
 
 SIZE = 64
@@ -52,8 +54,9 @@ def dataset(root, backend='disk', **opt):
 def test_dihedral_point_follows_the_content(k, flip):
     img = np.zeros((1, 9, 9), np.uint8)
     img[0, 2, 7] = 1
-    out = dihedral(img, k, flip)
-    assert np.unravel_index(out.argmax(), out.shape)[1:] == dihedral_point(2, 7, 9, k, flip)
+    out = apply_numpy(img, k, flip)
+    assert np.unravel_index(out.argmax(), out.shape)[1:] == transform_point(2, 7, 9, k, flip)
+    assert np.array_equal(apply(torch.from_numpy(img), k, flip).numpy(), out)  # one convention for both
 
 
 def test_position_and_planes_from_the_stack(tmp_path):
@@ -119,6 +122,8 @@ def test_errors_name_the_sample(tmp_path):
     with pytest.raises(UserError, match='not a focal-stack file name'):
         (split / 'meta_info.txt').write_text('weird.tiff\n')
         dataset(split)
+    with pytest.raises(UserError, match=r"person_crop_prob: expected a probability in \[0, 1\], got 'high'"):
+        dataset(split, person_crop_prob='high')
     with pytest.raises(UserError, match='io_backend.type: expected disk or lmdb'):
         dataset(split, io_backend={'type': 'memcached'})
 

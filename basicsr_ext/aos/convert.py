@@ -14,7 +14,6 @@ its reason and the rest are converted. Converting again skips samples whose stac
 """
 
 import json
-import os
 from dataclasses import asdict
 from multiprocessing import get_context
 from os import path as osp
@@ -26,6 +25,7 @@ from basicsr_ext.aos.geometry import CameraModel
 from basicsr_ext.aos.integrator import integrate
 from basicsr_ext.aos.raw import find_samples
 from basicsr_ext.utils.errors import UserError
+from basicsr_ext.utils.file_io import write_text_atomic
 
 SPLITS = ('train', 'val', 'test')
 
@@ -117,7 +117,7 @@ def convert(
             bad.append({'sample': sample_name, 'reason': error})
     for split in SPLITS:
         if written[split]:
-            _write_text(osp.join(out, split, 'meta_info.txt'), ''.join(f'{n}\n' for n in sorted(written[split])))
+            write_text_atomic(osp.join(out, split, 'meta_info.txt'), ''.join(f'{n}\n' for n in sorted(written[split])))
     report = {
         'raw_folder': osp.abspath(raw_folder),
         'heights': heights,
@@ -127,7 +127,7 @@ def convert(
         'converted': sum(len(names) for names in written.values()),
         'bad': sorted(bad, key=lambda b: b['sample']),
     }
-    _write_text(osp.join(out, 'report.json'), json.dumps(report, indent=2))
+    write_text_atomic(osp.join(out, 'report.json'), json.dumps(report, indent=2))
     done = {name for names in written.values() for name in names}
     by_name = {s.name: s for s in samples}
     for sample_name, name, _ in sorted(r for r in results if r[1] in done)[:montages]:
@@ -167,11 +167,3 @@ def _run(jobs, workers, progress):
                 bar.update(1)
     bar.close()
     return results
-
-
-def _write_text(path, text):
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    tmp = f'{path}.tmp{os.getpid()}'
-    with open(tmp, 'w') as f:
-        f.write(text)
-    os.replace(tmp, path)

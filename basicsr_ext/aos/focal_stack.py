@@ -8,7 +8,6 @@ self-describing. Writes are atomic (temp name in the same folder, then rename).
 """
 
 import json
-import os
 import re
 from os import path as osp
 
@@ -17,6 +16,7 @@ import numpy as np
 import tifffile
 
 from basicsr_ext.utils.errors import UserError
+from basicsr_ext.utils.file_io import atomic_write
 
 STACK_SUFFIX = '_integral.tiff'
 _NAME = re.compile(r'^(\d+)_(\d+)_(?:(N)|(-?\d+(?:\.\d+)?)_(-?\d+(?:\.\d+)?))_integral\.tiff?$')
@@ -51,19 +51,6 @@ def parse_stack_name(name):
     return run, sim, None if m.group(3) else (float(m.group(4)), float(m.group(5)))
 
 
-def _atomic(path, write):
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp = osp.join(folder, f'.{osp.basename(path)}.tmp{os.getpid()}{osp.splitext(path)[1]}')
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
 def write_focal_stack(path, stack, heights, person=None, source='', camera=None, compression=None):
     """Write a (P, H, W) uint8 stack with its metadata; ``person`` is None or {'x', 'y', 'shape'}."""
     stack = np.asarray(stack)
@@ -79,7 +66,7 @@ def write_focal_stack(path, stack, heights, person=None, source='', camera=None,
         'source': source,
         'camera': camera,
     }
-    _atomic(
+    atomic_write(
         path,
         lambda tmp: tifffile.imwrite(
             tmp,
@@ -89,6 +76,7 @@ def write_focal_stack(path, stack, heights, person=None, source='', camera=None,
             metadata=None,
             extratags=[(META_TAG, 's', 0, json.dumps(meta), True)],
         ),
+        suffix='.tiff',
     )
 
 
@@ -101,7 +89,7 @@ def write_gt(path, gt):
         if not cv2.imwrite(tmp, gt):
             raise OSError(f'cannot write {path}')
 
-    _atomic(path, write)
+    atomic_write(path, write, suffix='.png')
 
 
 def read_focal_stack(path):

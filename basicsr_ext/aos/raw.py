@@ -32,7 +32,6 @@ A sample without a person says ``no person`` as its person shape or its person p
 
 import os
 import re
-import uuid
 from dataclasses import dataclass, field
 from os import path as osp
 from typing import Dict, List, Optional, Tuple
@@ -41,6 +40,7 @@ import cv2
 import numpy as np
 
 from basicsr_ext.utils.errors import UserError
+from basicsr_ext.utils.file_io import write_bytes_atomic
 
 PERSON_SHAPES = ('idle', 'sitting', 'laying')
 NO_PERSON = 'no person'
@@ -477,25 +477,6 @@ def find_samples(folder):
     return samples, problems
 
 
-def _write_atomically(path, data):
-    """Write ``data`` (bytes) to ``path`` through a temporary file in the same folder, so readers never see half.
-
-    No fsync: this guards against an interrupted process (the case that matters for long simulations), not power
-    loss, and keeps writing tens of thousands of samples fast.
-    """
-    tmp = osp.join(osp.dirname(path), f'.{osp.basename(path)}.{uuid.uuid4().hex[:8]}.tmp')
-    try:
-        # os.open with 0o666 honours the umask (tempfile.mkstemp would leave the file readable by its owner only).
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
 def _encode_png(img, what):
     ok, buf = cv2.imencode('.png', img)
     if not ok:
@@ -540,7 +521,7 @@ def write_raw_sample(folder, run, sim, views, gt, params):
         # Overwriting: without this, a crash midway would leave old parameters next to new views, looking complete.
         os.remove(paths[-1])
     for k in range(NUM_VIEWS):
-        _write_atomically(paths[k], _encode_png(views[k], f'view {k}'))
-    _write_atomically(paths[NUM_VIEWS], _encode_png(gt, 'the GT view'))
-    _write_atomically(paths[-1], text.encode('utf-8'))
+        write_bytes_atomic(paths[k], _encode_png(views[k], f'view {k}'))
+    write_bytes_atomic(paths[NUM_VIEWS], _encode_png(gt, 'the GT view'))
+    write_bytes_atomic(paths[-1], text.encode('utf-8'))
     return RawSample(run, sim, folder, paths[:NUM_VIEWS], paths[NUM_VIEWS], paths[-1])

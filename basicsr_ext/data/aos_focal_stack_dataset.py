@@ -3,6 +3,7 @@ import io
 import random
 from os import path as osp
 
+import cv2
 import numpy as np
 import tifffile
 import torch
@@ -13,22 +14,8 @@ from torch.utils import data
 from basicsr_ext.aos.focal_stack import gt_name, parse_stack_name, read_focal_stack, read_gt
 from basicsr_ext.aos.geometry import MAPPINGS, CameraModel
 from basicsr_ext.aos.lmdb_store import parse_meta_line
+from basicsr_ext.utils.dihedral import apply_numpy, transform_point
 from basicsr_ext.utils.errors import UserError
-
-
-def dihedral(array, k, flip):
-    """Rotate the last two axes by ``k`` x 90 deg counter-clockwise (np.rot90), then flip columns if ``flip``."""
-    out = np.rot90(array, k, axes=(-2, -1))
-    return np.ascontiguousarray(out[..., ::-1] if flip else out)
-
-
-def dihedral_point(row, col, size, k, flip):
-    """Where pixel (row, col) of a ``size`` x ``size`` image lands under :func:`dihedral` (pixel-index coords)."""
-    for _ in range(k % 4):  # np.rot90: new[i, j] = old[j, size - 1 - i]
-        row, col = size - 1 - col, row
-    if flip:
-        col = size - 1 - col
-    return row, col
 
 
 @DATASET_REGISTRY.register()
@@ -71,7 +58,15 @@ class AOSFocalStackDataset(data.Dataset):
         if self.mapping not in MAPPINGS:
             raise UserError(f'position_mapping: expected one of {MAPPINGS}, got {self.mapping!r}')
         self.gt_size = opt.get('gt_size')
-        self.person_crop_prob = float(opt.get('person_crop_prob', 0.9))
+        try:
+            self.person_crop_prob = float(opt.get('person_crop_prob', 0.9))
+        except (TypeError, ValueError):
+            self.person_crop_prob = -1.0
+        if not 0 <= self.person_crop_prob <= 1:
+            raise UserError(
+                f'datasets.{opt.get("phase")}.person_crop_prob: expected a probability in [0, 1], got '
+                f'{opt.get("person_crop_prob")!r}'
+            )
         self.train = opt.get('phase') == 'train'
         self.file_client = None
         self.samples = self._lmdb_samples() if self.backend == 'lmdb' else self._disk_samples()
@@ -120,8 +115,6 @@ class AOSFocalStackDataset(data.Dataset):
             return stack, read_gt(sample['gt']), meta.get('heights')
         if self.file_client is None:
             self.file_client = FileClient('lmdb', db_paths=[self.lq_root, self.gt_root], client_keys=['lq', 'gt'])
-        import cv2
-
         values = []
         for client_key in ('lq', 'gt'):
             value = self.file_client.get(sample['key'], client_key)
@@ -175,8 +168,8 @@ class AOSFocalStackDataset(data.Dataset):
         if self.train and (self.opt.get('use_hflip') or self.opt.get('use_rot')):
             k = random.randrange(4) if self.opt.get('use_rot') else 0
             flip = bool(self.opt.get('use_hflip')) and random.random() < 0.5
-            stack, gt = dihedral(stack, k, flip), dihedral(gt, k, flip)
-            row, col = dihedral_point(row, col, size, k, flip)
+            stack, gt = apply_numpy(stack, k, flip), apply_numpy(gt, k, flip)
+            row, col = transform_point(row, col, size, k, flip)
         return {
             'lq': torch.from_numpy(stack.astype(np.float32) / 255.0),
             'gt': torch.from_numpy(gt.astype(np.float32) / 255.0),

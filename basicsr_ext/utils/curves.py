@@ -4,6 +4,7 @@ import re
 from os import path as osp
 
 from basicsr_ext.utils.errors import UserError
+from basicsr_ext.utils.file_io import atomic_write
 
 _TRAIN = re.compile(r'\]\[epoch:\s*\d+, iter:\s*([\d,]+), lr:\([^)]*\)\] \[[^\]]*\] (.*)$')
 _VAL_HEAD = re.compile(r'Validation (\S+) @ (\d+) iter')
@@ -74,11 +75,8 @@ def plot_curves(logs, out_png, metric='psnr', loss='l_pix', labels=None, referen
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.tight_layout()
-    folder = osp.dirname(osp.abspath(out_png))
-    tmp = osp.join(folder, f'.{osp.basename(out_png)}.tmp.png')
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    import os
-
-    os.replace(tmp, out_png)
+    try:
+        atomic_write(out_png, lambda tmp: fig.savefig(tmp, dpi=110, format='png'))
+    finally:
+        plt.close(fig)
     return finals

@@ -5,6 +5,7 @@ transforms of a batch go through the network in one forward (two for non-square 
 the other shape), are undone, and are reduced per sample by median or mean.
 """
 
+import numpy as np
 import torch
 
 # (k, flip): rotate by k x 90 deg counter-clockwise (torch.rot90 on the last two dims), then flip the columns
@@ -16,6 +17,21 @@ def apply(x, k, flip):
     """Transform a (..., H, W) tensor."""
     x = torch.rot90(x, k, dims=(-2, -1))
     return torch.flip(x, dims=(-1,)) if flip else x
+
+
+def apply_numpy(array, k, flip):
+    """:func:`apply` for numpy arrays (data loading), as a contiguous copy."""
+    out = np.rot90(array, k, axes=(-2, -1))
+    return np.ascontiguousarray(out[..., ::-1] if flip else out)
+
+
+def transform_point(row, col, size, k, flip):
+    """Where pixel (row, col) of a ``size`` x ``size`` image lands under :func:`apply` (pixel-index coordinates)."""
+    for _ in range(k % 4):  # rot90: new[i, j] = old[j, size - 1 - i]
+        row, col = size - 1 - col, row
+    if flip:
+        col = size - 1 - col
+    return row, col
 
 
 def invert(x, k, flip):

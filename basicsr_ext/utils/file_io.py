@@ -3,29 +3,52 @@
 import os
 import pickle
 
-import torch
-
 from basicsr_ext.utils.errors import UserError
 
 
-def atomic_torch_save(obj, path):
-    """``torch.save`` to a temp name in the same folder, fsync, then rename over ``path``.
+def atomic_write(path, write, suffix=''):
+    """Call ``write(tmp)`` to write a temp file next to ``path``, then rename it over ``path``.
 
-    A reader (or ``--auto_resume`` after ``kill -9``) sees either the old file or the complete new one, never a
-    truncated file. The temp name does not end in ``.pth``/``.state`` so scans for checkpoints ignore it.
+    Readers (and ``--auto_resume`` after ``kill -9``) see the old file or the complete new one, never a truncated
+    one; on any error the temp file is removed. The temp name is ``<path>.tmp<pid><suffix>``: ``suffix`` keeps an
+    extension for writers that need one (``cv2.imwrite``), and without it the name does not end in ``.pth``,
+    ``.state`` or ``.png``, so scans for those files skip it. The folder is created when missing.
     """
     path = os.fspath(path)
-    tmp = f'{path}.tmp{os.getpid()}'
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = f'{path}.tmp{os.getpid()}{suffix}'
     try:
-        with open(tmp, 'wb') as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
+        write(tmp)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def write_bytes_atomic(path, data):
+    def write(tmp):
+        with open(tmp, 'wb') as f:
+            f.write(data)
+
+    atomic_write(path, write)
+
+
+def write_text_atomic(path, text):
+    write_bytes_atomic(path, text.encode('utf-8'))
+
+
+def atomic_torch_save(obj, path):
+    """``torch.save`` through :func:`atomic_write`, fsynced (checkpoints must survive a crash right after)."""
+    import torch
+
+    def write(tmp):
+        with open(tmp, 'wb') as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+
+    atomic_write(path, write)
 
 
 def remove_stale_temp_files(folder):
@@ -47,6 +70,8 @@ def safe_torch_load(path, map_location='cpu', what='checkpoint'):
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise UserError(f'{what} not found: {path}')
+    import torch
+
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:

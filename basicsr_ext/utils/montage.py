@@ -45,10 +45,10 @@ def make_montage(tiles, labels=None, cols=4, pad=4, label_height=18):
 
 def write_png(path, img):
     """Write a PNG atomically (temp name + rename)."""
-    import os
+    from basicsr_ext.utils.file_io import atomic_write
 
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f'{path}.tmp{os.getpid()}.png'
-    if not cv2.imwrite(tmp, img):
-        raise OSError(f'cannot write {path}')
-    os.replace(tmp, path)
+    def write(tmp):
+        if not cv2.imwrite(tmp, img):
+            raise OSError(f'cannot write {path}')
+
+    atomic_write(path, write, suffix='.png')

@@ -6,11 +6,11 @@ every YAML we read goes through :class:`SafeLoader`, which knows only the standa
 """
 
 import os
-import tempfile
 
 import yaml
 
 from basicsr_ext.utils.errors import UserError
+from basicsr_ext.utils.file_io import write_text_atomic
 
 try:  # the C loaders are ~10x faster and behave the same
     _BaseSafeLoader = yaml.CSafeLoader
@@ -74,14 +74,4 @@ def load_yaml(path):
 def dump_yaml(data, path, header=''):
     """Write ``data`` as YAML atomically (temp file in the same folder, then rename)."""
     text = header + yaml.dump(data, Dumper=SafeDumper, sort_keys=False, default_flow_style=None, width=120)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.tmp-', suffix='.yml', dir=folder)
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    write_text_atomic(path, text)
