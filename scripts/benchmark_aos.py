@@ -3,14 +3,20 @@
 python scripts/benchmark_aos.py [--only integrator] [--device cpu|cuda] [--repeats 20] [--threads N]
 
 Sections (one function each, registered in SECTIONS, each returning its table rows): integrator, simulator,
-dataset.
+dataset, swin (a train step of our Swin2SR next to BasicSR's SwinIR, same sizes), selfensemble (batched 8-transform
+self-ensemble next to a loop over the transforms), memory (peak memory of a train step with and without
+``use_checkpoint``; a fresh process per row on the CPU, where it is peak RSS above the loaded model).
+The network sections use train_aos.yml's Swin2SR (embed 32, depths [2, 2], 4 heads, window 8, MLP ratio 2) at
+--net-size px, batch --net-batch.
 Times are medians of --repeats runs after --warmup runs, the rows of a section interleaved round by round; on CUDA
 each run is synchronised.
 Compare rows within one run: other processes may share the CPU.
 """
 
 import argparse
+import json
 import statistics
+import subprocess
 import sys
 import time
 from os import path as osp
@@ -159,15 +165,146 @@ def bench_simulator(args, device):
     ]
 
 
-SECTIONS = {'integrator': bench_integrator, 'simulator': bench_simulator, 'dataset': bench_dataset}
+NET = dict(
+    in_chans=1, embed_dim=32, depths=[2, 2], num_heads=[4, 4], window_size=8, mlp_ratio=2, upsampler='', upscale=1
+)
+
+
+def _nets(args, device, use_checkpoint=False):
+    from basicsr.archs.swinir_arch import SwinIR
+
+    from basicsr_ext.archs.swin2sr_arch import Swin2SR
+
+    torch.manual_seed(0)
+    opts = dict(NET, img_size=args.net_size, resi_connection='1conv')
+    return {
+        'Swin2SR (ours)': Swin2SR(**opts, use_checkpoint=use_checkpoint).to(device),
+        "SwinIR (BasicSR's)": SwinIR(**opts, use_checkpoint=use_checkpoint).to(device),
+    }
+
+
+def _train_step(net, x, gt, optimizer):
+    optimizer.zero_grad(set_to_none=True)
+    loss = (net(x) - gt).abs().mean()
+    loss.backward()
+    optimizer.step()
+
+
+def bench_swin(args, device):
+    """One AdamW train step (forward, L1, backward, update) of Swin2SR and of BasicSR's SwinIR, same sizes."""
+    nets = _nets(args, device)
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(args.net_batch, 1, args.net_size, args.net_size, generator=gen).to(device)
+    gt = torch.rand(args.net_batch, 1, args.net_size, args.net_size, generator=gen).to(device)
+    fns = {}
+    for name, net in nets.items():
+        opt = torch.optim.AdamW(net.parameters(), lr=1e-4)
+        fns[f'{name} train step'] = lambda net=net, opt=opt: _train_step(net, x, gt, opt)
+    ms = median_ms(fns, device, args.repeats, args.warmup)
+    params = {name: sum(p.numel() for p in net.parameters()) for name, net in nets.items()}
+    floor = ms["SwinIR (BasicSR's) train step"]
+    rows = [(f'{what} ({params[what.rsplit(" train", 1)[0]]:,} params)', v, v / floor) for what, v in ms.items()]
+    return rows
+
+
+def sequential_self_ensemble(net, x, reduce='median'):
+    """The loop the batched version replaces: one forward per dihedral transform."""
+    from basicsr_ext.utils.dihedral import TRANSFORMS_8, apply, invert
+
+    outs = torch.stack([invert(net(apply(x, k, flip)), k, flip) for k, flip in TRANSFORMS_8])
+    return outs.median(dim=0).values if reduce == 'median' else outs.mean(dim=0)
+
+
+def bench_selfensemble(args, device):
+    """8-transform median self-ensemble at inference: one batched forward vs a loop over the transforms."""
+    from basicsr_ext.utils.dihedral import self_ensemble
+
+    net = _nets(args, device)['Swin2SR (ours)'].eval()
+    x = torch.rand(args.net_batch, 1, args.net_size, args.net_size, generator=torch.Generator().manual_seed(0))
+    x = x.to(device)
+    with torch.no_grad():
+        diff = (self_ensemble(net, x) - sequential_self_ensemble(net, x)).abs().max().item()
+
+        def batched():
+            with torch.no_grad():
+                self_ensemble(net, x)
+
+        def loop():
+            with torch.no_grad():
+                sequential_self_ensemble(net, x)
+
+        def single():
+            with torch.no_grad():
+                net(x)
+
+        ms = median_ms({'single forward': single, 'batched': batched, 'loop': loop}, device, args.repeats, args.warmup)
+    print(f'(batched vs loop outputs: max abs difference {diff:.2e})')
+    return [
+        ('single forward (no ensemble)', ms['single forward'], ms['single forward'] / ms['loop']),
+        ('self-ensemble x8, batched', ms['batched'], ms['batched'] / ms['loop']),
+        ('self-ensemble x8, loop over transforms', ms['loop'], 1.0),
+    ]
+
+
+def _peak_memory_child(args, device, use_checkpoint):
+    """Peak memory (MiB) of one Swin2SR train step above the state after the model and data are in place."""
+    import resource
+
+    net = _nets(args, device, use_checkpoint)['Swin2SR (ours)']
+    x = torch.rand(args.net_batch, 1, args.net_size, args.net_size, device=device)
+    opt = torch.optim.AdamW(net.parameters(), lr=1e-4)
+    _train_step(net, x, x, opt)  # optimizer state allocated, kernels loaded
+    if device.type == 'cuda':
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        _train_step(net, x, x, opt)
+        torch.cuda.synchronize()
+        return (torch.cuda.max_memory_allocated() - base) / 2**20
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    _train_step(net, x, x, opt)
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024  # ru_maxrss is KiB on Linux
+
+
+def bench_memory(args, device):
+    """Peak memory of a Swin2SR train step without and with ``use_checkpoint`` (the ms column holds MiB here)."""
+    rows = []
+    for flag in (False, True):
+        if device.type == 'cuda':
+            mib = _peak_memory_child(args, device, flag)
+        else:  # peak RSS only ever grows: measure each setting in a fresh process
+            cmd = [sys.executable, __file__, '--memory-child', str(int(flag)), '--device', args.device]
+            cmd += ['--net-size', str(args.net_size), '--net-batch', str(args.net_batch)]
+            if args.threads:
+                cmd += ['--threads', str(args.threads)]
+            out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+            mib = json.loads(out.strip().splitlines()[-1])['mib']
+        rows.append((f'peak MiB, use_checkpoint={flag}', mib, None))
+    rows[1] = (rows[1][0], rows[1][1], rows[1][1] / rows[0][1])
+    return rows
+
+
+SECTIONS = {
+    'integrator': bench_integrator,
+    'simulator': bench_simulator,
+    'dataset': bench_dataset,
+    'swin': bench_swin,
+    'selfensemble': bench_selfensemble,
+    'memory': bench_memory,
+}
+
+
+# (value column, ratio column) per section; the rest report ms against their floor
+COLUMNS = {'swin': ('ms', 'x SwinIR'), 'selfensemble': ('ms', 'x loop'), 'memory': ('MiB', 'x off')}
 
 
 def print_table(title, rows):
     width = max(len(what) for what, _, _ in rows)
+    unit, ratio_name = COLUMNS.get(title, ('ms', 'x floor'))
     print(f'\n{title}')
-    print(f'{"what":<{width}}  {"ms":>9}  {"x floor":>7}')
+    print(f'{"what":<{width}}  {unit:>9}  {ratio_name:>8}')
     for what, ms, ratio in rows:
-        print(f'{what:<{width}}  {ms:9.3f}  {"" if ratio is None else f"{ratio:7.2f}":>7}')
+        print(f'{what:<{width}}  {ms:9.3f}  {"" if ratio is None else f"{ratio:8.2f}":>8}')
 
 
 def main(argv=None):
@@ -179,12 +316,18 @@ def main(argv=None):
     parser.add_argument('--repeats', type=int, default=20, help='timed runs per row (median reported)')
     parser.add_argument('--warmup', type=int, default=3, help='untimed rounds first')
     parser.add_argument('--threads', type=int, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument('--net-size', type=int, default=64, help='network sections: image size (train_aos.yml crop)')
+    parser.add_argument('--net-batch', type=int, default=4, help='network sections: batch size')
+    parser.add_argument('--memory-child', type=int, choices=[0, 1], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.device == 'cuda' and not torch.cuda.is_available():
         parser.error('--device cuda: no CUDA device available')
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
+    if args.memory_child is not None:
+        print(json.dumps({'mib': _peak_memory_child(args, device, bool(args.memory_child))}))
+        return
     where = torch.cuda.get_device_name(device) if device.type == 'cuda' else f'cpu, {torch.get_num_threads()} threads'
     print(f'torch {torch.__version__} on {where}; {args.size}x{args.size}; median of {args.repeats} runs')
     for name in args.only or SECTIONS:

@@ -1,7 +1,11 @@
 """AOSRestorationModel: multi-pass rule, and a real training run on synthetic AOS data through train.py."""
 
+import csv
 import glob
+import math
+import re
 
+import cv2
 import torch
 
 from basicsr_ext.models.aos_restoration_model import multipass, next_pass_input
@@ -146,10 +150,58 @@ def test_shipped_aos_options_train_and_test(tmp_path):
         glob.glob(str(tmp_path / 'experiments' / 'train_AOS_Swin2SR_synthetic128_multipass' / 'train_*.log'))[0]
     ).read()
     assert f'Loading Swin2SR model from {net}' in log and 'l_pos:' in log
-    result = run_test(['-opt', osp.join(REPO, 'options', 'test_aos_integral.yml'), '--cfg-options', *small], tmp_path)
+    # the raw-integral baseline on the test split ...
+    on_test = ['datasets.test_1.name=AOSSynthetic128Test'] + [
+        f'datasets.test_1.dataroot_{k}=datasets/aos_synthetic128/test/{d}' for k, d in (('lq', 'stacks'), ('gt', 'gt'))
+    ]
+    result = run_test(
+        ['-opt', osp.join(REPO, 'options', 'test_aos_integral.yml'), '--cfg-options', *small, *on_test], tmp_path
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     log = open(glob.glob(str(tmp_path / 'results' / 'test_AOS_integral_synthetic128' / 'test_*.log'))[0]).read()
     assert '# psnr:' in log and '# ssim:' in log
+    integral_psnr = float(re.search(r'# psnr: ([\d.]+)', log).group(1))
+    # ... and seed 000's table for the trained three-plane net: every variant x every metric, plus montages
+    result = run_test(
+        [
+            '-opt',
+            osp.join(REPO, 'options', 'test_aos.yml'),
+            '--cfg-options',
+            *small,
+            'datasets.test_1.heights=[0.0, 0.5, 1.0]',
+            'network_g.in_chans=3',
+            'network_g.gray_head=true',
+            'network_g.img_size=32',
+            f'path.pretrain_network_g={net}',
+            'val.report.montages=2',
+        ],
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = tmp_path / 'results' / 'test_AOS_Swin2SR_synthetic128'
+    md = (results / 'AOSSynthetic128Test_report.md').read_text()
+    assert md.splitlines()[0] == (
+        '| | mae (lower) | mse (lower) | psnr (higher) | ssim (higher) | person_psnr (higher) |'
+    )
+    assert [line.split('|')[1].strip() for line in md.splitlines()[2:]] == [
+        'Integral (0 m plane)',
+        'Simple',
+        '+ Self-ensemble',
+        '+ Multi-pass',
+    ]
+    with open(results / 'AOSSynthetic128Test_report.csv') as f:
+        rows = {row['variant']: row for row in csv.DictReader(f)}
+    assert list(rows) == ['integral', 'simple', 'self_ensemble', 'multipass']
+    # the integral row is the PlaneSelect baseline's figure; the net's rows are its own
+    assert abs(float(rows['integral']['psnr']) - integral_psnr) < 1e-3
+    assert float(rows['simple']['psnr']) != float(rows['integral']['psnr'])
+    for row in rows.values():
+        assert 0 < float(row['mae']) <= math.sqrt(float(row['mse'])) + 1e-9  # MAE on [0, 1] images, <= RMSE
+    montages = sorted((results / 'AOSSynthetic128Test_montages').glob('*.png'))
+    n_test = len(list((tmp_path / 'datasets' / 'aos_synthetic128' / 'test' / 'stacks').glob('*.tiff')))
+    assert n_test >= 1 and len(montages) == min(2, n_test) and montages[0].name.endswith('_integral.png')
+    img = cv2.imread(str(montages[0]))
+    assert img.shape[1] > 5 * 256  # integral | simple | +SE | +MP | GT, 64 px tiles shown at 256 px
 
 
 def test_bad_inference_options_name_the_key(tmp_path):

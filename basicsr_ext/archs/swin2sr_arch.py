@@ -515,6 +515,10 @@ class Swin2SR(nn.Module):
             ``in_chans``-channel reconstruction to one grey channel (the CONV-G layer of the AOS pipeline). It runs
             last, on the de-normalised reconstruction, i.e. after the restoration residual ``x + conv_last(.)``:
             the output is ``conv_gray(x + body(x))``. It starts as the mean of the channels. Default: False
+        zero_init_last (bool): Start ``conv_last`` at zero (``upsampler=''`` only), so the untrained net returns its
+            input: training starts at the baseline (the integral for AOS) instead of the input plus a random
+            residual, which on the small AOS job costs hundreds of iterations to undo. Not in the official net
+            (it only changes the initialisation; checkpoints are unaffected). Default: False
 
     The mean subtracted before the body (and added back after) is (0.4488, 0.4371, 0.4040) for 3 channels and 0
     otherwise; it is a plain attribute, not part of the state dict (as in the official net).
@@ -544,6 +548,7 @@ class Swin2SR(nn.Module):
         resi_connection='1conv',
         pretrained_window_size=0,
         gray_head=False,
+        zero_init_last=False,
         **kwargs,
     ):
         super().__init__()
@@ -667,6 +672,11 @@ class Swin2SR(nn.Module):
             self.conv_last = nn.Conv2d(embed_dim, num_out_ch, 3, 1, 1)
 
         self.apply(self._init_weights)
+        if zero_init_last:
+            if upsampler != '':
+                raise ValueError("Swin2SR zero_init_last needs upsampler '' (the input residual)")
+            nn.init.zeros_(self.conv_last.weight)
+            nn.init.zeros_(self.conv_last.bias)
 
         self.gray_head = gray_head
         if gray_head:

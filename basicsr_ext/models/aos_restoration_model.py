@@ -12,20 +12,43 @@ On top of :class:`ExtSRModel` (all shared training features), this model adds:
 - ``val.multipass: {max_passes: K}`` (1 = off): seed 4.3.2. Pass k + 1 is kept for a sample only if its standard
   deviation is lower than that of pass k; a sample stops at its first rejected pass.
 
+``val.report`` (test runs, ``basicsr_ext/test.py``): seed 000's table. Every variant in ``variants`` (default
+``[integral, simple, self_ensemble, multipass]``; ``+MP`` includes self-ensemble, as the seed's rows add up) is run over
+each test set, and ``<results>/<dataset>_report.md`` / ``.csv`` get one row per variant and one column per metric.
+``montages: N`` (default 8) writes ``<results>/<dataset>_montages/<name>.png`` for the first N samples: integral |
+each variant's output | GT, the person-loss window drawn where the sample has a person.
+``self_ensemble`` / ``max_passes`` inside ``val.report`` set the +SE / +MP variants (defaults: 8 transforms, median;
+2 passes).
+
 For more than one focal plane, the next pass's input is the previous input with plane ``multipass_plane``
 (``network_g``-independent option under ``val``/``train``, default 0: the lowest height) replaced by the output.
 """
 
+import csv
+import io
+import math
 from collections import OrderedDict
+from os import path as osp
 
+import numpy as np
 import torch
 from basicsr.losses import build_loss
-from basicsr.utils import get_root_logger
+from basicsr.utils import get_root_logger, tensor2img
 from basicsr.utils.registry import MODEL_REGISTRY
 
 from basicsr_ext.models.ext_sr_model import ExtSRModel
 from basicsr_ext.utils.dihedral import self_ensemble
 from basicsr_ext.utils.errors import UserError
+from basicsr_ext.utils.file_io import write_text_atomic
+from basicsr_ext.utils.montage import draw_box, make_montage, write_png
+
+SE_REDUCE = ('median', 'mean')
+REPORT_VARIANTS = {
+    'integral': 'Integral (0 m plane)',
+    'simple': 'Simple',
+    'self_ensemble': '+ Self-ensemble',
+    'multipass': '+ Multi-pass',
+}
 
 
 def next_pass_input(lq, output, plane=0):
@@ -94,6 +117,8 @@ class AOSRestorationModel(ExtSRModel):
             self.pos = data['pos'].to(self.device)
         if 'has_person' in data:
             self.has_person = data['has_person'].to(self.device)
+        paths = data.get('lq_path')
+        self._sample_name = osp.splitext(osp.basename(str(paths[0])))[0] if paths else None
 
     def extra_metric_data(self):
         # the person position of the (batch-1) validation sample, for calculate_person_psnr
@@ -127,18 +152,26 @@ class AOSRestorationModel(ExtSRModel):
                 self.output = output
         return self._losses_of(self.output)
 
-    def test(self):
-        net = self.net_g_ema if hasattr(self, 'net_g_ema') else self.get_bare_model(self.net_g)
+    def _inference_settings(self):
+        """(self-ensemble options or None, max passes, plane) from ``val`` or the report variant being run."""
         val_opt = self.opt.get('val') or {}
+        variant = getattr(self, '_variant', None)
+        if variant is not None:
+            return variant['self_ensemble'], variant['max_passes'], variant['plane']
         se = val_opt.get('self_ensemble')
         mp = val_opt.get('multipass') or {}
-        max_passes = int(mp.get('max_passes', 1))
+        return check_self_ensemble(se, 'val.self_ensemble'), int(mp.get('max_passes', 1)), int(mp.get('plane', 0))
+
+    def test(self):
+        net = self.net_g_ema if hasattr(self, 'net_g_ema') else self.get_bare_model(self.net_g)
+        se, max_passes, plane = self._inference_settings()
         if max_passes < 1:
             raise UserError(f'val.multipass.max_passes: expected >= 1, got {max_passes}')
-        plane = int(mp.get('plane', 0))
-        if se:
-            if se.get('transforms', 8) not in (4, 8) or se.get('reduce', 'median') not in ('median', 'mean'):
-                raise UserError(f'val.self_ensemble: expected {{transforms: 4 | 8, reduce: median | mean}}, got {se}')
+        if getattr(self, '_variant', None) is not None and self._variant['name'] == 'integral':
+            self.output = self.lq[:, plane : plane + 1].clone()
+            self.passes = torch.zeros(self.lq.shape[0], dtype=torch.long, device=self.lq.device)
+            self._capture_sample()
+            return
 
         def forward(x):
             if se:
@@ -152,3 +185,164 @@ class AOSRestorationModel(ExtSRModel):
         net.train(was_training)
         if max_passes > 1:
             get_root_logger().debug(f'multi-pass: passes per sample {self.passes.tolist()}')
+        self._capture_sample()
+
+    # ------------------------------------------------------------------------------------------- test report
+    def _capture_sample(self):
+        store = getattr(self, '_captured', None)
+        if store is None or len(store) >= self._capture_limit:
+            return
+        plane = self._variant['plane']
+        store.append(
+            {
+                'integral': tensor2img([self.lq[0, plane : plane + 1].detach().cpu()]),
+                'output': tensor2img([self.output[0].detach().float().cpu()]),
+                'gt': tensor2img([self.gt[0].detach().cpu()]) if hasattr(self, 'gt') else None,
+                'pos': self.pos[0].tolist() if hasattr(self, 'pos') else None,
+                'has_person': bool(self.has_person[0]) if hasattr(self, 'has_person') else False,
+                'passes': int(self.passes[0]),
+                'name': self._sample_name,
+            }
+        )
+
+    def _report_variants(self, report):
+        names = report.get('variants', list(REPORT_VARIANTS))
+        if not isinstance(names, list) or not names or any(n not in REPORT_VARIANTS for n in names):
+            raise UserError(f'val.report.variants: expected a list of {", ".join(REPORT_VARIANTS)}; got {names}')
+        se = report.get('self_ensemble', {'transforms': 8, 'reduce': 'median'})
+        se = check_self_ensemble(se, 'val.report.self_ensemble')
+        max_passes = int(report.get('max_passes', 2))
+        if max_passes < 2:
+            raise UserError(f'val.report.max_passes: expected >= 2 for the multi-pass row, got {max_passes}')
+        plane = int(report.get('plane', 0))
+        settings = {
+            'integral': (None, 1),
+            'simple': (None, 1),
+            'self_ensemble': (se, 1),
+            'multipass': (se, max_passes),
+        }
+        return [
+            {'name': n, 'self_ensemble': settings[n][0], 'max_passes': settings[n][1], 'plane': plane} for n in names
+        ]
+
+    def nondist_validation(self, dataloader, current_iter, tb_logger, save_img):
+        report = (self.opt.get('val') or {}).get('report')
+        if report and not self.is_train:
+            self.write_report(dataloader, current_iter, save_img, report)
+            return
+        super().nondist_validation(dataloader, current_iter, tb_logger, save_img)
+
+    def dist_validation(self, dataloader, current_iter, tb_logger, save_img):
+        report = (self.opt.get('val') or {}).get('report')
+        if report and not self.is_train:
+            if self.opt['rank'] == 0:
+                self.write_report(dataloader, current_iter, save_img, report)
+            return
+        super().dist_validation(dataloader, current_iter, tb_logger, save_img)
+
+    def write_report(self, dataloader, current_iter, save_img, report):
+        """Seed 000's table for one test set: every variant x every metric, markdown + CSV, plus montages."""
+        dataset_name = dataloader.dataset.opt['name']
+        variants = self._report_variants(report)
+        limit = int(report.get('montages', 8))
+        rows, captured = [], {}
+        for variant in variants:
+            self._variant, self._captured, self._capture_limit = variant, [], limit
+            try:
+                results = self.validate_loop(dataloader, f'{current_iter}_{variant["name"]}', save_img)
+            finally:
+                captured[variant['name']] = self._captured
+                self._variant = self._captured = None
+            rows.append((variant['name'], results))
+            self.after_validation(f'{dataset_name} [{REPORT_VARIANTS[variant["name"]]}]', results, current_iter, None)
+        out_dir = self.opt['path']['results_root']
+        metrics_opt = self.opt['val'].get('metrics') or {}
+        md, table_csv = format_report(rows, metrics_opt)
+        write_text_atomic(osp.join(out_dir, f'{dataset_name}_report.md'), md)
+        write_text_atomic(osp.join(out_dir, f'{dataset_name}_report.csv'), table_csv)
+        self.report_rows = rows
+        get_root_logger().info(f'Report for {dataset_name} ({out_dir}/{dataset_name}_report.md):\n{md}')
+        self._write_montages(captured, osp.join(out_dir, f'{dataset_name}_montages'))
+
+    def _write_montages(self, captured, folder):
+        order = list(captured)
+        count = min(len(v) for v in captured.values()) if captured else 0
+        for i in range(count):
+            first = captured[order[0]][i]
+            tiles = [first['integral']]
+            labels = ['integral']
+            for name in order:
+                if name == 'integral':
+                    continue
+                sample = captured[name][i]
+                tiles.append(sample['output'])
+                label = REPORT_VARIANTS[name].replace('+ ', '+')
+                labels.append(f'{label} ({sample["passes"]} passes)' if name == 'multipass' else label)
+            if first['gt'] is not None:
+                tiles.append(first['gt'])
+                labels.append('GT')
+            width = tiles[0].shape[1]
+            zoom = max(1, 256 // width)  # small test images are shown at >= 256 px (nearest neighbour)
+            tiles = [_to_bgr(_zoom(t, zoom)) for t in tiles]
+            if first['has_person'] and first['pos'] is not None:
+                window = self._person_window(width) * zoom
+                centre = [v * zoom + (zoom - 1) / 2 for v in first['pos']]
+                for tile in tiles:
+                    draw_box(tile, centre, window, (0, 0, 255), 1)
+            name = first['name'] or f'{i:04d}'
+            write_png(osp.join(folder, f'{name}.png'), make_montage(tiles, labels, cols=len(tiles)))
+
+    def _person_window(self, width):
+        """Side of the person-loss window at this image width (the person_psnr metric's settings)."""
+        for opt_ in (self.opt['val'].get('metrics') or {}).values():
+            if opt_.get('type') == 'calculate_person_psnr':
+                full = opt_.get('full_size') or width
+                return max(1, int(round(opt_.get('patch_size', 96) * full / opt_.get('image_size', 512))))
+        return max(1, int(round(96 * width / 512)))
+
+
+def check_self_ensemble(se, key):
+    """``{transforms: 4 | 8, reduce: median | mean}`` or a falsy value (off); returns it or raises UserError."""
+    if not se:
+        return None
+    valid = isinstance(se, dict) and se.get('transforms', 8) in (4, 8) and se.get('reduce', 'median') in SE_REDUCE
+    if not valid:
+        raise UserError(f'{key}: expected {{transforms: 4 | 8, reduce: median | mean}}, got {se}')
+    return se
+
+
+def _zoom(img, zoom):
+    """(H, W[, C]) -> (zoom H, zoom W, C), each pixel repeated (nearest neighbour)."""
+    img = img.reshape(img.shape[0], img.shape[1], -1)
+    return img.repeat(zoom, axis=0).repeat(zoom, axis=1)
+
+
+def _to_bgr(img):
+    import cv2
+
+    return cv2.cvtColor(img, cv2.COLOR_GRAY2BGR) if img.shape[2] == 1 else np.ascontiguousarray(img)
+
+
+def format_report(rows, metrics_opt):
+    """(markdown, csv) of ``rows`` = [(variant, {metric: value})]; lower-is-better metrics are marked."""
+    names = [n for n in rows[0][1]]
+    head = [
+        f'{n} ({"lower" if (metrics_opt.get(n) or {}).get("better") == "lower" or n == "val_loss" else "higher"})'
+        for n in names
+    ]
+    lines = ['| | ' + ' | '.join(head) + ' |', '|---|' + '---:|' * len(names)]
+    for variant, results in rows:
+        cells = [_fmt(results[n]) for n in names]
+        lines.append(f'| {REPORT_VARIANTS[variant]} | ' + ' | '.join(cells) + ' |')
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator='\n')
+    writer.writerow(['variant', *names])
+    for variant, results in rows:
+        writer.writerow([variant, *(repr(float(results[n])) for n in names)])
+    return '\n'.join(lines) + '\n', buf.getvalue()
+
+
+def _fmt(value):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return 'nan'
+    return f'{value:.4f}' if abs(value) >= 0.1 else f'{value:.5f}'
