@@ -318,3 +318,47 @@ def test_bad_options_raise():
         tiny(resi_connection='2conv')
     with pytest.raises(ValueError, match='mode'):
         adapt_first_conv(tiny().state_dict(), 4, mode='sum')
+
+
+def test_adapt_checkpoint_script_writes_a_strictly_loadable_file(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    rgb = perturbed(tiny(upsampler='', upscale=1))
+    src = tmp_path / 'rgb.pth'
+    torch.save({'params': rgb.state_dict(), 'params_ema': rgb.state_dict()}, src)
+    out = tmp_path / 'planes.pth'
+    script = f'{REPO}/scripts/adapt_checkpoint.py'
+    cmd = [sys.executable, script, str(src), '-o', str(out), '--in-chans', '2']
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    loaded = torch.load(out, weights_only=True)
+    assert set(loaded) == {'params', 'params_ema'}
+    tiny(upsampler='', upscale=1, in_chans=2).load_state_dict(loaded['params'], strict=True)
+    # the RGB filters become 2 grey planes, each half of their sum ('average')
+    want = rgb.state_dict()['conv_first.weight'].sum(1, keepdim=True).repeat(1, 2, 1, 1) / 2
+    assert torch.allclose(loaded['params']['conv_first.weight'], want)
+    # a file without conv_first: one line naming it, nothing written
+    bad = tmp_path / 'bad.pth'
+    torch.save({'params': {'x': torch.zeros(1)}}, bad)
+    result = subprocess.run(
+        [sys.executable, script, str(bad), '-o', str(tmp_path / 'x.pth'), '--in-chans', '3'],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2 and result.stderr.startswith(f'basicsr-ext: error: {bad}: ')
+    assert 'conv_first.weight' in result.stderr and not (tmp_path / 'x.pth').exists()
+
+
+def test_zero_init_last_starts_as_the_identity():
+    x = torch.rand(2, 3, 13, 17)
+    with torch.no_grad():
+        assert torch.allclose(tiny(upsampler='', upscale=1, zero_init_last=True)(x), x, atol=1e-6)  # mean off, on
+        assert not torch.allclose(tiny(upsampler='', upscale=1)(x), x, atol=1e-3)  # the official init does not
+        # with the grey head: the mean of the planes, as the head starts
+        grey = tiny(upsampler='', upscale=1, zero_init_last=True, gray_head=True)(x)
+        assert torch.allclose(grey, x.mean(1, keepdim=True), atol=1e-6)
+    with pytest.raises(ValueError, match='zero_init_last'):
+        tiny(upsampler='pixelshuffle', upscale=2, zero_init_last=True)

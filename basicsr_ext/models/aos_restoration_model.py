@@ -246,7 +246,9 @@ class AOSRestorationModel(ExtSRModel):
         variants = self._report_variants(report)
         limit = int(report.get('montages', 8))
         rows, captured = [], {}
+        logger = get_root_logger()
         for variant in variants:
+            logger.info(f'{dataset_name}: testing {REPORT_VARIANTS[variant["name"]]} ({len(dataloader)} samples)')
             self._variant, self._captured, self._capture_limit = variant, [], limit
             try:
                 results = self.validate_loop(dataloader, f'{current_iter}_{variant["name"]}', save_img)
@@ -261,7 +263,7 @@ class AOSRestorationModel(ExtSRModel):
         write_text_atomic(osp.join(out_dir, f'{dataset_name}_report.md'), md)
         write_text_atomic(osp.join(out_dir, f'{dataset_name}_report.csv'), table_csv)
         self.report_rows = rows
-        get_root_logger().info(f'Report for {dataset_name} ({out_dir}/{dataset_name}_report.md):\n{md}')
+        logger.info(f'Report for {dataset_name} ({out_dir}/{dataset_name}_report.md):\n{md}')
         self._write_montages(captured, osp.join(out_dir, f'{dataset_name}_montages'))
 
     def _write_montages(self, captured, folder):
