@@ -238,10 +238,9 @@ def bench_selfensemble(args, device):
                 net(x)
 
         ms = median_ms({'single forward': single, 'batched': batched, 'loop': loop}, device, args.repeats, args.warmup)
-    print(f'(batched vs loop outputs: max abs difference {diff:.2e})')
     return [
         ('single forward (no ensemble)', ms['single forward'], ms['single forward'] / ms['loop']),
-        ('self-ensemble x8, batched', ms['batched'], ms['batched'] / ms['loop']),
+        (f'self-ensemble x8, batched (max |diff| vs loop {diff:.1e})', ms['batched'], ms['batched'] / ms['loop']),
         ('self-ensemble x8, loop over transforms', ms['loop'], 1.0),
     ]
 
@@ -249,11 +248,10 @@ def bench_selfensemble(args, device):
 def _peak_memory_child(args, device, use_checkpoint):
     """Peak memory (MiB) of Swin2SR train steps above the state with the model and data in place.
 
-    CUDA: ``max_memory_allocated`` of one step above the allocated memory before it. CPU: the growth of this fresh
-    process's peak RSS over two steps (activations, gradients, AdamW state).
+    CUDA: ``max_memory_allocated`` of one step above the allocated memory before it. CPU (Linux): the peak RSS
+    (``VmHWM``, reset through ``/proc/self/clear_refs``) over two steps above the RSS before them (activations,
+    gradients, AdamW state).
     """
-    import resource
-
     net = _nets(args, device, use_checkpoint)['Swin2SR (ours)']
     x = torch.rand(args.net_batch, 1, args.net_size, args.net_size, device=device)
     opt = torch.optim.AdamW(net.parameters(), lr=1e-4)
@@ -267,10 +265,20 @@ def _peak_memory_child(args, device, use_checkpoint):
         return (torch.cuda.max_memory_allocated() - base) / 2**20
     with torch.no_grad():
         net(x[:1, :, :8, :8])  # load the kernels without keeping activations
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # model, data, libraries
+    base = _proc_status_mib('VmRSS')  # model, data, libraries
+    with open('/proc/self/clear_refs', 'w') as f:  # reset the peak RSS (VmHWM) to the current RSS
+        f.write('5')
     _train_step(net, x, x, opt)
     _train_step(net, x, x, opt)
-    return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024  # ru_maxrss is KiB on Linux
+    return _proc_status_mib('VmHWM') - base
+
+
+def _proc_status_mib(field):
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith(f'{field}:'):
+                return int(line.split()[1]) / 1024  # kB
+    raise RuntimeError(f'/proc/self/status has no {field}')
 
 
 def bench_memory(args, device):
@@ -336,7 +344,10 @@ def main(argv=None):
         print(json.dumps({'mib': _peak_memory_child(args, device, bool(args.memory_child))}))
         return
     where = torch.cuda.get_device_name(device) if device.type == 'cuda' else f'cpu, {torch.get_num_threads()} threads'
-    print(f'torch {torch.__version__} on {where}; {args.size}x{args.size}; median of {args.repeats} runs')
+    print(
+        f'torch {torch.__version__} on {where}; data sections {args.size}x{args.size}, network sections '
+        f'{args.net_size}x{args.net_size} batch {args.net_batch}; median of {args.repeats} runs'
+    )
     for name in args.only or SECTIONS:
         print_table(name, SECTIONS[name](args, device))
 
