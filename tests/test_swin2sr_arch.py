@@ -362,3 +362,31 @@ def test_zero_init_last_starts_as_the_identity():
         assert torch.allclose(grey, x.mean(1, keepdim=True), atol=1e-6)
     with pytest.raises(ValueError, match='zero_init_last'):
         tiny(upsampler='pixelshuffle', upscale=2, zero_init_last=True)
+
+
+def test_fused_attention_equals_the_explicit_formula():
+    """WindowAttentionV2 (through scaled_dot_product_attention) against SwinV2's attention written out."""
+    from basicsr_ext.archs.swin2sr_arch import WindowAttentionV2
+
+    torch.manual_seed(0)
+    attn = perturbed(WindowAttentionV2(dim=12, window_size=(4, 4), num_heads=3)).eval()
+    b, n, c, nh = 6, 16, 12, 3
+    x = torch.randn(b, n, c)
+    mask = torch.where(torch.rand(2, n, n) < 0.3, -100.0, 0.0)  # 2 windows per image, as the shifted blocks pass
+
+    def explicit(x, mask):
+        bias = torch.cat((attn.q_bias, torch.zeros_like(attn.v_bias), attn.v_bias))
+        q, k, v = F.linear(x, attn.qkv.weight, bias).reshape(b, n, 3, nh, c // nh).permute(2, 0, 3, 1, 4)
+        logits = F.normalize(q, dim=-1) @ F.normalize(k, dim=-1).transpose(-2, -1)
+        logits = logits * torch.clamp(attn.logit_scale, max=math.log(100.0)).exp()
+        table = attn.cpb_mlp(attn.relative_coords_table).view(-1, nh)
+        pos = table[attn.relative_position_index.view(-1)].view(n, n, nh).permute(2, 0, 1)
+        logits = logits + 16 * torch.sigmoid(pos)
+        if mask is not None:
+            logits = (logits.view(b // 2, 2, nh, n, n) + mask[None, :, None]).view(b, nh, n, n)
+        out = (logits.softmax(-1) @ v).transpose(1, 2).reshape(b, n, c)
+        return attn.proj(out)
+
+    with torch.no_grad():
+        for m in (None, mask):
+            assert torch.allclose(attn(x, m), explicit(x, m), atol=1e-5)
