@@ -21,6 +21,11 @@ load_network_weights_only      ``BaseModel.load_network`` calls ``torch.load`` w
 dist_on_cpu                    ``_init_dist_pytorch``/``_init_dist_slurm`` call ``torch.cuda.set_device``
                                (division by zero without GPUs) and ``model_to_device`` wraps DDP with
                                ``device_ids=[cuda device]``: distributed runs on CPU (gloo) fail.
+realesr_models_on_device       ``RealESRNetModel``/``RealESRGANModel`` put DiffJPEG, USMSharp and the
+                               training-pair queue on the GPU with ``.cuda()``: the models cannot be
+                               built (or train) on a CPU. Ours use ``self.device``, the same on a GPU.
+                               ``filter2D`` calls ``.view`` on its padded input, which fails for the
+                               channels-last tensors the CPU degradations produce: made contiguous first.
 =============================  ======================================================================
 """
 
@@ -212,8 +217,56 @@ def dist_on_cpu():
     BaseModel.model_to_device = model_to_device
 
 
+def realesr_models_on_device():
+    import torch
+    from basicsr.models import realesrgan_model, realesrnet_model
+    from basicsr.utils import img_process_util
+
+    original_filter2d = img_process_util.filter2D
+
+    def filter2D(img, kernel):  # noqa: N802 (BasicSR's name)
+        return original_filter2d(img.contiguous(), kernel)
+
+    filter2D.__doc__ = original_filter2d.__doc__
+    for module in (img_process_util, realesrnet_model, realesrgan_model):
+        module.filter2D = filter2D
+
+    for module, cls in (
+        (realesrnet_model, realesrnet_model.RealESRNetModel),
+        (realesrgan_model, realesrgan_model.RealESRGANModel),
+    ):
+        original_dequeue = cls._dequeue_and_enqueue
+
+        def __init__(self, opt, _cls=cls, _module=module):
+            super(_cls, self).__init__(opt)  # SRModel / SRGANModel, as BasicSR's __init__ does, then its 3 lines
+            self.jpeger = _module.DiffJPEG(differentiable=False).to(self.device)  # JPEG artifacts
+            self.usm_sharpener = _module.USMSharp().to(self.device)  # USM sharpening
+            self.queue_size = opt.get('queue_size', 180)
+
+        @torch.no_grad()
+        def _dequeue_and_enqueue(self, _original=original_dequeue):
+            if not hasattr(self, 'queue_lr'):  # allocate the pool where the batch is; BasicSR's code does the rest
+                b, c, h, w = self.lq.size()
+                if self.queue_size % b != 0:
+                    raise ValueError(f'queue_size {self.queue_size} must be divisible by the batch size {b}')
+                self.queue_lr = torch.zeros(self.queue_size, c, h, w, device=self.lq.device)
+                self.queue_gt = torch.zeros(self.queue_size, *self.gt.shape[1:], device=self.gt.device)
+                self.queue_ptr = 0
+            return _original(self)
+
+        cls.__init__ = __init__
+        cls._dequeue_and_enqueue = _dequeue_and_enqueue
+
+
 # order matters: the first must run before anything imports basicsr
-PATCHES = (torchvision_functional_tensor, safe_yaml, resume_on_cpu, load_network_weights_only, dist_on_cpu)
+PATCHES = (
+    torchvision_functional_tensor,
+    safe_yaml,
+    resume_on_cpu,
+    load_network_weights_only,
+    dist_on_cpu,
+    realesr_models_on_device,
+)
 
 
 def apply():

@@ -523,3 +523,77 @@ def test_unpatched_dist_needs_cuda(monkeypatch):
     model.opt['dist'] = True
     with pytest.raises((RuntimeError, AssertionError), match='NVIDIA|CUDA'):  # device_ids=[torch.cuda.current_device()]
         model_to_device(model, torch.nn.Linear(4, 2))
+
+
+# ----------------------------------------------------------------------------------------------- Real-ESR models
+REALESR_DEGRADATIONS = dict(  # Real-ESRGAN's x4 degradation settings (options/train_realesrnet_x4plus.yml)
+    resize_prob=[0.2, 0.7, 0.1],
+    resize_range=[0.15, 1.5],
+    gaussian_noise_prob=0.5,
+    noise_range=[1, 30],
+    poisson_scale_range=[0.05, 3],
+    gray_noise_prob=0.4,
+    jpeg_range=[30, 95],
+    second_blur_prob=0.8,
+    resize_prob2=[0.3, 0.4, 0.3],
+    resize_range2=[0.3, 1.2],
+    gaussian_noise_prob2=0.5,
+    noise_range2=[1, 25],
+    poisson_scale_range2=[0.05, 2.5],
+    gray_noise_prob2=0.4,
+    jpeg_range2=[30, 95],
+    gt_usm=True,
+)
+
+
+@pytest.mark.parametrize('model_type', ['RealESRNetModel', 'RealESRGANModel'])
+def test_realesr_models_on_device_train_on_cpu(model_type):
+    from basicsr.models import build_model
+
+    torch.manual_seed(0)
+    train = {
+        'optim_g': {'type': 'Adam', 'lr': 1e-4},
+        'scheduler': {'type': 'MultiStepLR', 'milestones': [100], 'gamma': 0.5},
+        'total_iter': 3,
+        'warmup_iter': -1,
+        'pixel_opt': {'type': 'L1Loss', 'loss_weight': 1.0},
+    }
+    opt = {
+        'name': 'realesr_cpu',
+        'model_type': model_type,
+        'is_train': True,
+        'dist': False,
+        'num_gpu': 0,
+        'rank': 0,
+        'world_size': 1,
+        'scale': 4,
+        'gt_size': 32,
+        'queue_size': 4,
+        **REALESR_DEGRADATIONS,
+        'network_g': dict(type='MSRResNet', num_in_ch=3, num_out_ch=3, num_feat=8, num_block=1, upscale=4),
+        'path': {'pretrain_network_g': None, 'strict_load_g': True, 'resume_state': None},
+        'train': train,
+        'val': {},
+    }
+    if model_type == 'RealESRGANModel':
+        opt['network_d'] = {'type': 'UNetDiscriminatorSN', 'num_in_ch': 3, 'num_feat': 8, 'skip_connection': True}
+        train.update(
+            optim_d={'type': 'Adam', 'lr': 1e-4},
+            gan_opt={'type': 'GANLoss', 'gan_type': 'vanilla', 'loss_weight': 0.1},
+            net_d_iters=1,
+            net_d_init_iters=0,
+        )
+        opt['path']['pretrain_network_d'] = None
+        opt.update(l1_gt_usm=True, percep_gt_usm=True, gan_gt_usm=False)
+    model = build_model(opt)  # BasicSR's own __init__ calls .cuda() here
+    assert {t.device.type for t in [*model.jpeger.buffers(), *model.usm_sharpener.buffers()]} == {'cpu'}
+    kernel = torch.zeros(2, 21, 21)
+    kernel[:, 10, 10] = 1.0  # identity blur kernels, as RealESRGANDataset would give with blur off
+    data = {'gt': torch.rand(2, 3, 64, 64), 'kernel1': kernel, 'kernel2': kernel, 'sinc_kernel': kernel}
+    before = [p.clone() for p in model.net_g.parameters()]
+    for it in (1, 2, 3):  # the 2-sample pool of size 4 fills in two steps; the third dequeues
+        model.feed_data(data)
+        assert model.lq.shape == (2, 3, 8, 8) and model.gt.shape == (2, 3, 32, 32)
+        model.optimize_parameters(it)
+    assert model.queue_lr.device.type == 'cpu' and model.queue_ptr == 4
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.net_g.parameters()))
