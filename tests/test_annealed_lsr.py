@@ -1,0 +1,115 @@
+"""Seed 001's annealed L_SR: schedule values, reduction to L1, gradients through both terms, CPU training steps."""
+
+import math
+import random
+
+import pytest
+import torch
+from basicsr.models import build_model
+
+from basicsr_ext.models.annealed_lsr_model import clean_downsize, lsr_alpha
+from basicsr_ext.utils.errors import UserError
+
+from conftest import REALESR_DEGRADATIONS
+
+
+def test_schedule_values():
+    assert lsr_alpha(0, 100) == pytest.approx(0.8)
+    assert lsr_alpha(50, 100) == pytest.approx(0.6)
+    assert lsr_alpha(100, 100) == pytest.approx(0.4)
+    assert lsr_alpha(25, 100) == pytest.approx(0.4 + 0.2 * (1 + math.cos(math.pi / 4)))  # 0.741, above linear's 0.7
+    assert lsr_alpha(250, 100) == pytest.approx(0.4)  # held at the end value
+    assert lsr_alpha(25, 100, shape='linear') == pytest.approx(0.7)
+    assert lsr_alpha(50, 100, start=0.0, end=1.0, shape='linear') == pytest.approx(0.5)
+    with pytest.raises(ValueError, match='shape'):
+        lsr_alpha(0, 10, shape='step')
+
+
+def lsr_model(tmp_path=None, **lsr):
+    opt = {
+        'name': 'lsr',
+        'model_type': 'AnnealedLSRModel',
+        'is_train': True,
+        'dist': False,
+        'num_gpu': 0,
+        'rank': 0,
+        'world_size': 1,
+        'scale': 4,
+        'gt_size': 32,
+        'queue_size': 4,
+        **REALESR_DEGRADATIONS,
+        'network_g': dict(type='MSRResNet', num_in_ch=3, num_out_ch=3, num_feat=8, num_block=1, upscale=4),
+        'path': {'pretrain_network_g': None, 'strict_load_g': True, 'resume_state': None},
+        'train': {
+            'optim_g': {'type': 'Adam', 'lr': 1e-3},
+            'scheduler': {'type': 'CosineAnnealingLR', 'T_max': 10},
+            'total_iter': 10,
+            'warmup_iter': -1,
+            'pixel_opt': {'type': 'L1Loss', 'loss_weight': 1.0},
+            'lsr': lsr,
+        },
+        'val': {},
+    }
+    torch.manual_seed(0)
+    return build_model(opt)
+
+
+def batch():
+    kernel = torch.zeros(2, 21, 21)
+    kernel[:, 10, 10] = 1.0
+    gen = torch.Generator().manual_seed(0)
+    random.seed(0)  # BasicSR draws the degradations with python's random
+    # 256 px as Real-ESRGAN: the strongest first-order downsize (0.15) must stay larger than the 21-tap kernels
+    gt = torch.rand(2, 3, 256, 256, generator=gen)
+    return {'gt': gt, 'kernel1': kernel, 'kernel2': kernel, 'sinc_kernel': kernel}
+
+
+def test_reduces_to_l1_when_alpha_is_zero():
+    model = lsr_model(start=0.0, end=0.0)
+    model.feed_data(batch())
+    l_total, losses = model.compute_losses()
+    assert losses['alpha'].item() == 0.0
+    assert torch.equal(l_total, model.cri_pix(model.net_g(model.lq), model.gt))
+    assert losses['l_clean'].item() > 0  # computed and logged, weighted 0
+
+
+def test_gradient_flows_through_both_terms():
+    model = lsr_model(start=0.5, end=0.5)
+    model.feed_data(batch())
+    params = list(model.net_g.parameters())
+    l_total, _ = model.compute_losses()
+    got = torch.autograd.grad(l_total, params)
+    degraded = torch.autograd.grad(model.cri_pix(model.net_g(model.lq), model.gt), params)
+    clean = torch.autograd.grad(model.cri_pix(model.net_g(clean_downsize(model.gt, 4)), model.gt), params)
+    for g, d, c in zip(got, degraded, clean):
+        assert torch.allclose(g, 0.5 * d + 0.5 * c, atol=1e-6)
+    assert any(not torch.allclose(d, c) for d, c in zip(degraded, clean))  # two different terms
+
+
+def test_trains_on_cpu_and_logs_alpha_and_terms():
+    model = lsr_model()  # defaults: 0.8 -> 0.4 over total_iter (10)
+    before = [p.clone() for p in model.net_g.parameters()]
+    alphas = []
+    for it in range(1, 4):
+        model.feed_data(batch())  # BasicSR's Real-ESRNet degradations, on the CPU
+        model.optimize_parameters(it)
+        log = model.get_current_log()
+        assert {'l_pix', 'l_degraded', 'l_clean', 'alpha'} <= set(log)
+        assert log['l_pix'] == pytest.approx((1 - log['alpha']) * log['l_degraded'] + log['alpha'] * log['l_clean'])
+        alphas.append(log['alpha'])
+    assert alphas == pytest.approx([lsr_alpha(i, 10) for i in range(3)])
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.net_g.parameters()))
+    assert clean_downsize(model.gt, 4).shape == model.lq.shape
+
+
+@pytest.mark.parametrize(
+    'lsr, message',
+    [
+        ({'shape': 'step'}, r'train\.lsr\.shape: expected one of cosine, linear'),
+        ({'start': 1.5}, r'train\.lsr\.start: expected a weight in \[0, 1\]'),
+        ({'stop': 0.1}, r"train\.lsr: unknown keys \['stop'\]"),
+    ],
+)
+def test_bad_schedule_options_name_the_key(lsr, message):
+    with pytest.raises(UserError, match=message):
+        lsr_model(**lsr)
