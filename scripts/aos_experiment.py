@@ -64,7 +64,7 @@ def train(name, opt_file, extra, iters, fresh, timings):
         cmd = [sys.executable, 'basicsr_ext/train.py', '-opt', opt_file, '--cfg-options', f'name={PREFIX}_{name}']
         cmd += [f'train.total_iter={iters}', f'train.scheduler.T_max={iters}', *extra]
         timings[name] = run(cmd, osp.join(REPO, 'experiments', f'{PREFIX}_{name}.out'))
-    return best, glob.glob(osp.join(exp, 'train_*.log'))[-1]
+    return best, sorted(glob.glob(osp.join(exp, 'train_*.log')))[-1]
 
 
 def test(name, net, extra, fresh):

@@ -148,3 +148,49 @@ REALESR_DEGRADATIONS = dict(  # Real-ESRGAN's x4 degradation settings (options/t
     jpeg_range2=[30, 95],
     gt_usm=True,
 )
+
+
+def realesr_options(model_type, train_extra=None, **top):
+    """In-memory options for BasicSR's Real-ESR models (and subclasses) on the CPU: tiny MSRResNet x4, Real-ESRGAN's
+    degradations, a 4-sample training-pair pool, 32 px GT crops."""
+    train = {
+        'optim_g': {'type': 'Adam', 'lr': 1e-3},
+        'scheduler': {'type': 'MultiStepLR', 'milestones': [100], 'gamma': 0.5},  # one BasicSR's own models know
+        'total_iter': 10,
+        'warmup_iter': -1,
+        'pixel_opt': {'type': 'L1Loss', 'loss_weight': 1.0},
+        **(train_extra or {}),
+    }
+    return {
+        'name': 'realesr_cpu',
+        'model_type': model_type,
+        'is_train': True,
+        'dist': False,
+        'num_gpu': 0,
+        'rank': 0,
+        'world_size': 1,
+        'scale': 4,
+        'gt_size': 32,
+        'queue_size': 4,
+        **REALESR_DEGRADATIONS,
+        'network_g': dict(type='MSRResNet', num_in_ch=3, num_out_ch=3, num_feat=8, num_block=1, upscale=4),
+        'path': {'pretrain_network_g': None, 'strict_load_g': True, 'resume_state': None},
+        'train': train,
+        'val': {},
+        **top,
+    }
+
+
+def realesr_batch(seed=0):
+    """What RealESRGANDataset yields for 2 samples with blur off (identity kernels), seeded (python's random too:
+    BasicSR draws the degradations with it). 256 px as Real-ESRGAN: the strongest first-order downsize (0.15) must
+    stay larger than the 21-tap kernels."""
+    import random
+
+    import torch
+
+    random.seed(seed)
+    kernel = torch.zeros(2, 21, 21)
+    kernel[:, 10, 10] = 1.0
+    gt = torch.rand(2, 3, 256, 256, generator=torch.Generator().manual_seed(seed))
+    return {'gt': gt, 'kernel1': kernel, 'kernel2': kernel, 'sinc_kernel': kernel}

@@ -1,7 +1,6 @@
 """Seed 001's annealed L_SR: schedule values, reduction to L1, gradients through both terms, CPU training steps."""
 
 import math
-import random
 
 import pytest
 import torch
@@ -10,7 +9,7 @@ from basicsr.models import build_model
 from basicsr_ext.models.annealed_lsr_model import clean_downsize, lsr_alpha
 from basicsr_ext.utils.errors import UserError
 
-from conftest import REALESR_DEGRADATIONS
+from conftest import realesr_batch, realesr_options
 
 
 def test_schedule_values():
@@ -25,43 +24,13 @@ def test_schedule_values():
         lsr_alpha(0, 10, shape='step')
 
 
-def lsr_model(tmp_path=None, **lsr):
-    opt = {
-        'name': 'lsr',
-        'model_type': 'AnnealedLSRModel',
-        'is_train': True,
-        'dist': False,
-        'num_gpu': 0,
-        'rank': 0,
-        'world_size': 1,
-        'scale': 4,
-        'gt_size': 32,
-        'queue_size': 4,
-        **REALESR_DEGRADATIONS,
-        'network_g': dict(type='MSRResNet', num_in_ch=3, num_out_ch=3, num_feat=8, num_block=1, upscale=4),
-        'path': {'pretrain_network_g': None, 'strict_load_g': True, 'resume_state': None},
-        'train': {
-            'optim_g': {'type': 'Adam', 'lr': 1e-3},
-            'scheduler': {'type': 'CosineAnnealingLR', 'T_max': 10},
-            'total_iter': 10,
-            'warmup_iter': -1,
-            'pixel_opt': {'type': 'L1Loss', 'loss_weight': 1.0},
-            'lsr': lsr,
-        },
-        'val': {},
-    }
+def lsr_model(**lsr):
     torch.manual_seed(0)
-    return build_model(opt)
+    return build_model(realesr_options('AnnealedLSRModel', {'lsr': lsr}))
 
 
 def batch():
-    kernel = torch.zeros(2, 21, 21)
-    kernel[:, 10, 10] = 1.0
-    gen = torch.Generator().manual_seed(0)
-    random.seed(0)  # BasicSR draws the degradations with python's random
-    # 256 px as Real-ESRGAN: the strongest first-order downsize (0.15) must stay larger than the 21-tap kernels
-    gt = torch.rand(2, 3, 256, 256, generator=gen)
-    return {'gt': gt, 'kernel1': kernel, 'kernel2': kernel, 'sinc_kernel': kernel}
+    return realesr_batch()
 
 
 def test_reduces_to_l1_when_alpha_is_zero():
@@ -108,6 +77,7 @@ def test_trains_on_cpu_and_logs_alpha_and_terms():
         ({'shape': 'step'}, r'train\.lsr\.shape: expected one of cosine, linear'),
         ({'start': 1.5}, r'train\.lsr\.start: expected a weight in \[0, 1\]'),
         ({'stop': 0.1}, r"train\.lsr: unknown keys \['stop'\]"),
+        ({'iters': 'ten'}, r'train\.lsr: start/end must be numbers and iters an integer'),
     ],
 )
 def test_bad_schedule_options_name_the_key(lsr, message):

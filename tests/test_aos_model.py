@@ -223,3 +223,30 @@ def test_bad_inference_options_name_the_key(tmp_path):
     model.lq = torch.zeros(1, 2, 8, 8)
     with pytest.raises(UserError, match=r'val\.multipass\.max_passes: expected >= 1, got 0'):
         model.test()
+
+
+def test_bad_report_options_name_the_key(tmp_path):
+    import pytest
+    from basicsr.models import build_model
+
+    from basicsr_ext.utils.errors import UserError
+
+    opt = aos_options(tmp_path)
+    opt.update(is_train=False, dist=False, rank=0, world_size=1)
+    model = build_model(opt)
+    cases = [
+        ({'variants': ['simple', 'tta']}, r'val\.report\.variants: expected a list of integral, simple'),
+        ({'variants': 'simple'}, r'val\.report\.variants: expected a list'),
+        ({'self_ensemble': {'reduce': 'max'}}, r'val\.report\.self_ensemble: expected \{transforms: 4 \| 8'),
+        ({'max_passes': 1}, r'val\.report\.max_passes: expected >= 2, got 1'),
+        ({'plane': 'first'}, r"val\.report\.plane: expected >= 0, got 'first' \(an integer\)"),
+    ]
+    for report, message in cases:
+        with pytest.raises(UserError, match=message):
+            model._report_variants(report)
+    # a plane the input does not have: named, before any output is made
+    model._variant = model._report_variants({'plane': 5})[0]
+    model.lq = torch.zeros(1, 2, 8, 8)
+    with pytest.raises(UserError, match=r'val\.report\.plane: plane 5 asked for, but the input has 2 planes'):
+        model.test()
+    assert not hasattr(model, 'output')

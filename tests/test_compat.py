@@ -9,7 +9,6 @@ failure each patch exists for; when one of them starts failing, an upgrade fixed
 import importlib.util
 import json
 import os
-import random
 import re
 import shlex
 import socket
@@ -28,7 +27,7 @@ import basicsr_ext  # noqa: F401  (applies the patches before anything imports b
 from basicsr_ext import compat
 from basicsr_ext.utils.errors import UserError
 
-from conftest import REALESR_DEGRADATIONS, REPO
+from conftest import REPO, realesr_batch, realesr_options
 
 NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason='BasicSR fails this way only on machines without CUDA')
 
@@ -532,33 +531,10 @@ def test_realesr_models_on_device_train_on_cpu(model_type):
     from basicsr.models import build_model
 
     torch.manual_seed(0)
-    train = {
-        'optim_g': {'type': 'Adam', 'lr': 1e-4},
-        'scheduler': {'type': 'MultiStepLR', 'milestones': [100], 'gamma': 0.5},
-        'total_iter': 3,
-        'warmup_iter': -1,
-        'pixel_opt': {'type': 'L1Loss', 'loss_weight': 1.0},
-    }
-    opt = {
-        'name': 'realesr_cpu',
-        'model_type': model_type,
-        'is_train': True,
-        'dist': False,
-        'num_gpu': 0,
-        'rank': 0,
-        'world_size': 1,
-        'scale': 4,
-        'gt_size': 32,
-        'queue_size': 4,
-        **REALESR_DEGRADATIONS,
-        'network_g': dict(type='MSRResNet', num_in_ch=3, num_out_ch=3, num_feat=8, num_block=1, upscale=4),
-        'path': {'pretrain_network_g': None, 'strict_load_g': True, 'resume_state': None},
-        'train': train,
-        'val': {},
-    }
+    opt = realesr_options(model_type)
     if model_type == 'RealESRGANModel':
         opt['network_d'] = {'type': 'UNetDiscriminatorSN', 'num_in_ch': 3, 'num_feat': 8, 'skip_connection': True}
-        train.update(
+        opt['train'].update(
             optim_d={'type': 'Adam', 'lr': 1e-4},
             gan_opt={'type': 'GANLoss', 'gan_type': 'vanilla', 'loss_weight': 0.1},
             net_d_iters=1,
@@ -568,11 +544,7 @@ def test_realesr_models_on_device_train_on_cpu(model_type):
         opt.update(l1_gt_usm=True, percep_gt_usm=True, gan_gt_usm=False)
     model = build_model(opt)  # BasicSR's own __init__ calls .cuda() here
     assert {t.device.type for t in [*model.jpeger.buffers(), *model.usm_sharpener.buffers()]} == {'cpu'}
-    kernel = torch.zeros(2, 21, 21)
-    kernel[:, 10, 10] = 1.0  # identity blur kernels, as RealESRGANDataset would give with blur off
-    random.seed(0)  # BasicSR draws the degradations with python's random
-    # 256 px as Real-ESRGAN: the strongest first-order downsize (0.15) must stay larger than the 21-tap kernels
-    data = {'gt': torch.rand(2, 3, 256, 256), 'kernel1': kernel, 'kernel2': kernel, 'sinc_kernel': kernel}
+    data = realesr_batch()
     before = [p.clone() for p in model.net_g.parameters()]
     for it in (1, 2, 3):  # the 2-sample pool of size 4 fills in two steps; the third dequeues
         model.feed_data(data)

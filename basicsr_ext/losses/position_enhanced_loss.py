@@ -4,6 +4,15 @@ from torch import nn
 
 from basicsr_ext.utils.errors import UserError
 
+
+def person_window(width, patch_size=96, image_size=512, full_size=None):
+    """Side in pixels of seed 000's person window (``patch_size`` at ``image_size`` px) on images ``width`` wide,
+    crops of ``full_size``-wide images keeping the full image's window; shared by the loss, the person-PSNR metric
+    and the test montages."""
+    full = full_size or width
+    return max(1, int(round(patch_size * full / (image_size or full))))
+
+
 CRITERIA = ('l1', 'l2', 'charbonnier')
 
 
@@ -65,8 +74,7 @@ class PositionEnhancedLoss(nn.Module):
         self.eps = eps
 
     def window_size(self, width):
-        full = self.full_size or width
-        return max(1, int(round(self.patch_size * full / (self.image_size or full))))
+        return person_window(width, self.patch_size, self.image_size, self.full_size)
 
     def pixel_loss(self, pred, target):
         diff = pred - target

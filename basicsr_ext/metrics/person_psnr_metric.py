@@ -2,6 +2,8 @@ import numpy as np
 from basicsr.metrics.psnr_ssim import calculate_psnr
 from basicsr.utils.registry import METRIC_REGISTRY
 
+from basicsr_ext.losses.position_enhanced_loss import person_window
+
 
 @METRIC_REGISTRY.register()
 def calculate_person_psnr(img, img2, pos=None, patch_size=96, image_size=512, full_size=None, **kwargs):
@@ -19,7 +21,7 @@ def calculate_person_psnr(img, img2, pos=None, patch_size=96, image_size=512, fu
     if pos is None:
         return calculate_psnr(img, img2, crop_border=0)
     h, w = img.shape[:2]
-    p = max(1, int(round(patch_size * (full_size or w) / image_size)))
+    p = person_window(w, patch_size, image_size, full_size)
     r, c = (int(np.floor(float(v) + 0.5)) for v in pos)
     top, left = max(0, r - p // 2), max(0, c - p // 2)
     bottom, right = min(h, r - p // 2 + p), min(w, c - p // 2 + p)

@@ -58,12 +58,15 @@ class AnnealedLSRModel(RealESRNetModel, ExtSRModel):
         unknown = set(lsr) - {'start', 'end', 'shape', 'iters'}
         if unknown:
             raise UserError(f'train.lsr: unknown keys {sorted(unknown)}; expected start, end, shape, iters')
-        self.lsr = {
-            'start': float(lsr.get('start', 0.8)),
-            'end': float(lsr.get('end', 0.4)),
-            'shape': lsr.get('shape', 'cosine'),
-            'iters': int(lsr.get('iters') or self.opt['train']['total_iter']),
-        }
+        try:
+            self.lsr = {
+                'start': float(lsr.get('start', 0.8)),
+                'end': float(lsr.get('end', 0.4)),
+                'shape': lsr.get('shape', 'cosine'),
+                'iters': int(lsr.get('iters') or self.opt['train']['total_iter']),
+            }
+        except (TypeError, ValueError):
+            raise UserError(f'train.lsr: start/end must be numbers and iters an integer, got {lsr}') from None
         if self.lsr['shape'] not in SHAPES:
             raise UserError(f'train.lsr.shape: expected one of {", ".join(SHAPES)}, got {self.lsr["shape"]!r}')
         for key in ('start', 'end'):

@@ -30,17 +30,17 @@ import math
 from collections import OrderedDict
 from os import path as osp
 
-import numpy as np
 import torch
 from basicsr.losses import build_loss
 from basicsr.utils import get_root_logger, tensor2img
 from basicsr.utils.registry import MODEL_REGISTRY
 
+from basicsr_ext.losses.position_enhanced_loss import person_window
 from basicsr_ext.models.ext_sr_model import ExtSRModel
 from basicsr_ext.utils.dihedral import self_ensemble
 from basicsr_ext.utils.errors import UserError
 from basicsr_ext.utils.file_io import write_text_atomic
-from basicsr_ext.utils.montage import draw_box, make_montage, write_png
+from basicsr_ext.utils.montage import draw_box, make_montage, to_bgr_uint8, write_png
 
 SE_REDUCE = ('median', 'mean')
 REPORT_VARIANTS = {
@@ -158,15 +158,17 @@ class AOSRestorationModel(ExtSRModel):
         variant = getattr(self, '_variant', None)
         if variant is not None:
             return variant['self_ensemble'], variant['max_passes'], variant['plane']
-        se = val_opt.get('self_ensemble')
+        se = check_self_ensemble(val_opt.get('self_ensemble'), 'val.self_ensemble')
         mp = val_opt.get('multipass') or {}
-        return check_self_ensemble(se, 'val.self_ensemble'), int(mp.get('max_passes', 1)), int(mp.get('plane', 0))
+        max_passes = int_option(mp.get('max_passes', 1), 'val.multipass.max_passes', 1)
+        return se, max_passes, int_option(mp.get('plane', 0), 'val.multipass.plane', 0)
 
     def test(self):
         net = self.net_g_ema if hasattr(self, 'net_g_ema') else self.get_bare_model(self.net_g)
         se, max_passes, plane = self._inference_settings()
-        if max_passes < 1:
-            raise UserError(f'val.multipass.max_passes: expected >= 1, got {max_passes}')
+        if plane >= self.lq.shape[1]:
+            key = 'val.report.plane' if getattr(self, '_variant', None) is not None else 'val.multipass.plane'
+            raise UserError(f'{key}: plane {plane} asked for, but the input has {self.lq.shape[1]} planes')
         if getattr(self, '_variant', None) is not None and self._variant['name'] == 'integral':
             self.output = self.lq[:, plane : plane + 1].clone()
             self.passes = torch.zeros(self.lq.shape[0], dtype=torch.long, device=self.lq.device)
@@ -211,10 +213,8 @@ class AOSRestorationModel(ExtSRModel):
             raise UserError(f'val.report.variants: expected a list of {", ".join(REPORT_VARIANTS)}; got {names}')
         se = report.get('self_ensemble', {'transforms': 8, 'reduce': 'median'})
         se = check_self_ensemble(se, 'val.report.self_ensemble')
-        max_passes = int(report.get('max_passes', 2))
-        if max_passes < 2:
-            raise UserError(f'val.report.max_passes: expected >= 2 for the multi-pass row, got {max_passes}')
-        plane = int(report.get('plane', 0))
+        max_passes = int_option(report.get('max_passes', 2), 'val.report.max_passes', 2)
+        plane = int_option(report.get('plane', 0), 'val.report.plane', 0)
         settings = {
             'integral': (None, 1),
             'simple': (None, 1),
@@ -244,7 +244,7 @@ class AOSRestorationModel(ExtSRModel):
         """Seed 000's table for one test set: every variant x every metric, markdown + CSV, plus montages."""
         dataset_name = dataloader.dataset.opt['name']
         variants = self._report_variants(report)
-        limit = int(report.get('montages', 8))
+        limit = int_option(report.get('montages', 8), 'val.report.montages', 0)
         rows, captured = [], {}
         logger = get_root_logger()
         for variant in variants:
@@ -285,7 +285,7 @@ class AOSRestorationModel(ExtSRModel):
                 labels.append('GT')
             width = tiles[0].shape[1]
             zoom = max(1, 256 // width)  # small test images are shown at >= 256 px (nearest neighbour)
-            tiles = [_to_bgr(_zoom(t, zoom)) for t in tiles]
+            tiles = [to_bgr_uint8(t.repeat(zoom, axis=0).repeat(zoom, axis=1)) for t in tiles]
             if first['has_person'] and first['pos'] is not None:
                 window = self._person_window(width) * zoom
                 centre = [v * zoom + (zoom - 1) / 2 for v in first['pos']]
@@ -295,12 +295,12 @@ class AOSRestorationModel(ExtSRModel):
             write_png(osp.join(folder, f'{name}.png'), make_montage(tiles, labels, cols=len(tiles)))
 
     def _person_window(self, width):
-        """Side of the person-loss window at this image width (the person_psnr metric's settings)."""
+        """Side of the person window at this image width, with the person_psnr metric's settings when it is used."""
         for opt_ in (self.opt['val'].get('metrics') or {}).values():
             if opt_.get('type') == 'calculate_person_psnr':
-                full = opt_.get('full_size') or width
-                return max(1, int(round(opt_.get('patch_size', 96) * full / opt_.get('image_size', 512))))
-        return max(1, int(round(96 * width / 512)))
+                keys = ('patch_size', 'image_size', 'full_size')
+                return person_window(width, **{k: opt_[k] for k in keys if k in opt_})
+        return person_window(width)
 
 
 def check_self_ensemble(se, key):
@@ -313,16 +313,16 @@ def check_self_ensemble(se, key):
     return se
 
 
-def _zoom(img, zoom):
-    """(H, W[, C]) -> (zoom H, zoom W, C), each pixel repeated (nearest neighbour)."""
-    img = img.reshape(img.shape[0], img.shape[1], -1)
-    return img.repeat(zoom, axis=0).repeat(zoom, axis=1)
-
-
-def _to_bgr(img):
-    import cv2
-
-    return cv2.cvtColor(img, cv2.COLOR_GRAY2BGR) if img.shape[2] == 1 else np.ascontiguousarray(img)
+def int_option(value, key, minimum):
+    """``value`` as an int >= ``minimum``, or a UserError naming ``key``."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = None
+    if number is None or number != value or number < minimum:
+        kind = '' if number is not None and number == value else ' (an integer)'
+        raise UserError(f'{key}: expected >= {minimum}, got {value!r}{kind}')
+    return number
 
 
 def format_report(rows, metrics_opt):
