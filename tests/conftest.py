@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 import basicsr_ext  # noqa: F401  (applies compat before any test imports basicsr)
+from basicsr_ext.data import realesr_pairs
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TRAIN_PY = osp.join(REPO, 'basicsr_ext', 'train.py')
@@ -130,24 +131,8 @@ def run_test(args, cwd, **kwargs):
     return run_entry(TEST_PY, args, cwd, **kwargs)
 
 
-REALESR_DEGRADATIONS = dict(  # Real-ESRGAN's x4 degradation settings (options/train_realesrnet_x4plus.yml)
-    resize_prob=[0.2, 0.7, 0.1],
-    resize_range=[0.15, 1.5],
-    gaussian_noise_prob=0.5,
-    noise_range=[1, 30],
-    poisson_scale_range=[0.05, 3],
-    gray_noise_prob=0.4,
-    jpeg_range=[30, 95],
-    second_blur_prob=0.8,
-    resize_prob2=[0.3, 0.4, 0.3],
-    resize_range2=[0.3, 1.2],
-    gaussian_noise_prob2=0.5,
-    noise_range2=[1, 25],
-    poisson_scale_range2=[0.05, 2.5],
-    gray_noise_prob2=0.4,
-    jpeg_range2=[30, 95],
-    gt_usm=True,
-)
+# Real-ESRGAN's x4 degradation settings (options/train_realesrnet_x4plus.yml), GT sharpening on as there
+REALESR_DEGRADATIONS = {**realesr_pairs.REALESR_DEGRADATIONS, 'gt_usm': True}
 
 
 def realesr_options(model_type, train_extra=None, **top):

@@ -139,6 +139,17 @@ def test_missing_dataroot_and_pretrained_paths_name_the_key(tiny_data):
         check_paths(opt, 'my.yml')
 
 
+def test_basicsr_suffixed_names_are_accepted_and_meta_info_is_checked(tiny_data):
+    # BasicSR registers its Real-ESRGAN copies as RealESRGANDataset_basicsr, ...; Registry.get falls back to them, so
+    # option files written for Real-ESRGAN (type: RealESRGANDataset) run unchanged
+    opt = tiny_options(tiny_data)
+    apply_overrides(opt, ['datasets.train.type=RealESRGANDataset', 'model_type=RealESRNetModel'])
+    check_types(opt, 'my.yml')
+    opt['datasets']['train']['meta_info'] = '/nonexistent/meta_info.txt'
+    with pytest.raises(UserError, match=r'my\.yml: datasets\.train\.meta_info: path not found: /nonexistent/meta'):
+        check_paths(opt, 'my.yml')
+
+
 def test_registration_scans_the_package_folders():
     from basicsr.utils.registry import ARCH_REGISTRY, MODEL_REGISTRY
 

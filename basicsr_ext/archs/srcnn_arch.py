@@ -40,6 +40,8 @@ class SRCNN(nn.Module):
             raise ValueError(f"SRCNN upsample must be 'bicubic' or 'none', got {upsample!r}")
         if len(num_feat) != 2 or len(kernel_sizes) != 3:
             raise ValueError('SRCNN needs num_feat of length 2 and kernel_sizes of length 3')
+        if any(int(k) % 2 == 0 for k in kernel_sizes):
+            raise ValueError(f'SRCNN kernel_sizes must be odd (same-size padding), got {list(kernel_sizes)}')
         self.upscale = upscale
         self.upsample = upsample
         self.residual = residual

@@ -38,6 +38,8 @@ from torch import nn
 from torch.nn import functional as F
 from torch.utils import checkpoint
 
+from basicsr_ext.utils.checkpoint_adapt import adapt_channels
+
 RGB_MEAN = (0.4488, 0.4371, 0.4040)
 
 
@@ -766,62 +768,22 @@ class Swin2SR(nn.Module):
 
 
 def adapt_first_conv(state_dict, in_chans, mode='average'):
-    """Adapt a 3-channel (RGB) or 1-channel Swin2SR/SwinIR checkpoint to ``in_chans`` input planes.
+    """Adapt a Swin2SR/SwinIR checkpoint (e.g. RGB or grey) to ``in_chans`` input and output planes.
 
-    ``conv_first.weight`` (embed_dim, C0, 3, 3) is first collapsed to one grey filter, the sum of its C0 input
-    filters: that filter applied to a grey plane g gives exactly what the original conv gives on the image whose
-    C0 channels all equal g. The grey filter is then copied to the N = ``in_chans`` planes:
-
-    * ``'average'``: each copy is scaled by 1/N (N times the mean filter when C0 = N = 3). On a stack of N
-      identical grey planes the new conv responds exactly like the original on the grey image; on a real stack it
-      sees the mean of the planes.
-    * ``'replicate'``: the copies are not scaled, so each plane alone gives the original's grey response (and N
-      identical planes N times it).
-
-    The bias is kept. The output side must match too, because the net has ``in_chans`` output channels: a
-    ``conv_last`` with C0 output filters (for 'pixelshuffledirect' the ``upsample.0`` conv with C0*r*r) is
-    averaged over the colours into a grey filter, which is replicated to each of the N outputs (N=1: just the
-    average). Keys that need no change are kept; the input is not modified. A BasicSR zoo dict such as
-    ``{'params': ..., 'params_ema': ...}`` is handled group by group.
-
-    Notes: the 3-channel net subtracts the RGB mean before ``conv_first``, the N-channel net (N != 3) subtracts 0,
-    so whole-network outputs of the adapted model differ from the original's by that offset until fine-tuned.
-    ``conv_gray`` (``gray_head``) is not in any checkpoint: load with ``strict_load_g: false`` or add it.
+    ``conv_first`` is collapsed to one grey filter (the sum over the input colours) and copied to the N =
+    ``in_chans`` planes, scaled by 1/N (``'average'``: N identical planes respond like the original on the grey
+    image) or unscaled (``'replicate'``); ``conv_last`` (or pixelshuffledirect's ``upsample.0``) is averaged over
+    the colours and copied to the N outputs. A BasicSR zoo dict (``{'params': ..., 'params_ema': ...}``) is handled
+    group by group; the input is not modified. ``conv_gray`` (``gray_head``) is not in any checkpoint: load with
+    ``strict_load_g: false`` or add it. The maths, the mean-shift caveat (the 3-channel net subtracts the RGB mean,
+    an N != 3 net 0) and other archs: :func:`basicsr_ext.utils.checkpoint_adapt.adapt_channels`.
 
     Args:
         state_dict (dict): Bare state dict, or a dict of them (e.g. ``{'params': ...}``).
-        in_chans (int): Target number of input planes.
+        in_chans (int): Target number of input (and output) planes.
         mode (str): 'average' or 'replicate'. Default: 'average'.
 
     Returns:
         dict: A new dict of the same layout with the adapted tensors.
     """
-    if mode not in ('average', 'replicate'):
-        raise ValueError(f"adapt_first_conv mode must be 'average' or 'replicate', got {mode!r}")
-    if 'conv_first.weight' not in state_dict:
-        groups = {k: v for k, v in state_dict.items() if isinstance(v, dict) and 'conv_first.weight' in v}
-        if not groups:
-            raise KeyError('adapt_first_conv: no conv_first.weight in the state dict (nor in a parameter group)')
-        return {k: adapt_first_conv(v, in_chans, mode) if k in groups else v for k, v in state_dict.items()}
-
-    out = dict(state_dict)
-    weight = state_dict['conv_first.weight']  # e, c0, 3, 3
-    c0 = weight.shape[1]
-    if c0 not in (1, 3):
-        raise ValueError(f'adapt_first_conv expects a 1- or 3-channel conv_first, got {c0} channels')
-    if c0 == in_chans:
-        return out
-    grey = weight.sum(dim=1, keepdim=True)  # e, 1, 3, 3
-    scale = 1.0 / in_chans if mode == 'average' else 1.0
-    out['conv_first.weight'] = (grey * scale).repeat(1, in_chans, 1, 1).clone()
-
-    # output side (the checkpoint has c0 outputs): average them into one grey output, replicate it in_chans times
-    key = 'conv_last' if 'conv_last.weight' in state_dict else 'upsample.0'  # 'upsample.0': pixelshuffledirect
-    if f'{key}.weight' not in state_dict:
-        return out
-    weight, bias = state_dict[f'{key}.weight'], state_dict.get(f'{key}.bias')
-    group = weight.shape[0] // c0  # 1, or r*r sub-pixels per colour for pixelshuffledirect (colour-major)
-    out[f'{key}.weight'] = weight.view(c0, group, *weight.shape[1:]).mean(0).repeat(in_chans, 1, 1, 1).clone()
-    if bias is not None:
-        out[f'{key}.bias'] = bias.view(c0, group).mean(0).repeat(in_chans).clone()
-    return out
+    return adapt_channels(state_dict, in_chans, in_chans, first='conv_first', mode=mode)

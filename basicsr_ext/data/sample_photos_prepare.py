@@ -55,3 +55,55 @@ def sample_photos_sr(root, scale=2, train=TRAIN_PHOTOS, val=VAL_PHOTOS):
                 write_sr_pair(load_photo(filename), scale, hr_dir, lr_dir, osp.splitext(filename)[0])
 
     return build_atomically(root, build)
+
+
+# Real-ESR training photos: the colour photos above plus scikit-image's grey photos and textures (read as 3 equal
+# channels); every one is >= 400 px, RealESRGANDataset's crop size
+REALESR_TRAIN_PHOTOS = (*TRAIN_PHOTOS, 'camera.png', 'brick.png', 'grass.png', 'gravel.png', 'moon.png')
+
+
+@PREPARE_REGISTRY.register()
+def sample_photos_realesr(
+    root, scale=4, val_crops=6, crop_size=256, seed=0, train=REALESR_TRAIN_PHOTOS, val=VAL_PHOTOS
+):
+    """Training GT for BasicSR's ``RealESRGANDataset`` and fixed Real-ESRNet-degraded validation pairs.
+
+    Writes ``root/train/HR/*.png`` with ``root/train/meta_info.txt`` (one file name per line, the list
+    ``RealESRGANDataset`` reads), and ``root/val/HR/*.png`` + ``root/val/LR_realesr/X{scale}/*.png``:
+    ``val_crops`` seeded ``crop_size`` crops of each validation photo, each degraded by its own seeded draw of
+    Real-ESRGAN's x4 chain (:func:`basicsr_ext.data.realesr_pairs.degrade_realesr`), read by ``PairedImageDataset``.
+    ``root/val/LR_bicubic/X{scale}`` holds the clean MATLAB-bicubic LR of the same crops (the regularizer's R(I)).
+    """
+    from basicsr_ext.data.realesr_pairs import degrade_realesr
+
+    def build(tmp):
+        hr_dir = osp.join(tmp, 'train', 'HR')
+        os.makedirs(hr_dir)
+        names = []
+        for filename in train:
+            name = f'{osp.splitext(filename)[0]}.png'
+            cv2.imwrite(osp.join(hr_dir, name), load_photo(filename))
+            names.append(name)
+        with open(osp.join(tmp, 'train', 'meta_info.txt'), 'w') as f:
+            f.write(''.join(f'{name}\n' for name in names))
+
+        val_hr = osp.join(tmp, 'val', 'HR')
+        val_lr = osp.join(tmp, 'val', 'LR_realesr', f'X{scale}')
+        os.makedirs(val_hr)
+        os.makedirs(val_lr)
+        os.makedirs(osp.join(tmp, 'val', 'LR_bicubic', f'X{scale}'))
+        rng = np.random.RandomState(seed)
+        for i, filename in enumerate(val):
+            img = load_photo(filename)
+            h, w = img.shape[:2]
+            if min(h, w) < crop_size:
+                raise ValueError(f'sample_photos_realesr: {filename} ({h}x{w}) is smaller than crop_size {crop_size}')
+            for k in range(val_crops):
+                top, left = rng.randint(0, h - crop_size + 1), rng.randint(0, w - crop_size + 1)
+                crop = img[top : top + crop_size, left : left + crop_size]
+                name = f'{osp.splitext(filename)[0]}_{k:02d}.png'
+                write_sr_pair(crop, scale, val_hr, osp.join(tmp, 'val', 'LR_bicubic', f'X{scale}'), name[:-4])
+                lq = degrade_realesr(crop, scale, seed=seed * 1000 + i * 100 + k)
+                cv2.imwrite(osp.join(val_lr, name), lq)
+
+    return build_atomically(root, build)

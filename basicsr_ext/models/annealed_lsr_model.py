@@ -14,17 +14,17 @@ Seed 001 writes the schedule as the cosine of the training fraction multiplied b
 ``l_clean`` and ``l_pix``.
 
 Everything else (optimizers, schedulers, AMP, accumulation, EMA, best checkpoint, validation on paired LR/HR) is
-:class:`ExtSRModel`'s; validation uses the given LR images, as BasicSR's RealESRNetModel does.
+:class:`ExtRealESRNetModel`'s (``ExtSRModel``'s); validation uses the given LR images, as BasicSR's
+RealESRNetModel does.
 """
 
 import math
 from collections import OrderedDict
 
-from basicsr.models.realesrnet_model import RealESRNetModel
 from basicsr.utils.registry import MODEL_REGISTRY
 from torch.nn import functional as F
 
-from basicsr_ext.models.ext_sr_model import ExtSRModel
+from basicsr_ext.models.ext_realesrnet_model import ExtRealESRNetModel
 from basicsr_ext.utils.errors import UserError
 
 SHAPES = ('cosine', 'linear')
@@ -47,7 +47,7 @@ def clean_downsize(gt, scale):
 
 
 @MODEL_REGISTRY.register()
-class AnnealedLSRModel(RealESRNetModel, ExtSRModel):
+class AnnealedLSRModel(ExtRealESRNetModel):
     """RealESRNetModel's degradations + ExtSRModel's training, with seed 001's annealed L_SR as the loss."""
 
     def init_training_settings(self):

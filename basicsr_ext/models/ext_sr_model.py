@@ -265,7 +265,7 @@ class ExtSRModel(SRModel):
 
     # ------------------------------------------------------------------------------------------- validation
     def has_validation_loss(self):
-        return self.is_train and getattr(self, 'cri_pix', None) is not None
+        return self.opt['is_train'] and getattr(self, 'cri_pix', None) is not None
 
     def validation_loss(self):
         """The training loss of the current validation output (``self.output`` vs ``self.gt``); subclasses with other
@@ -365,7 +365,7 @@ class ExtSRModel(SRModel):
             self._update_best_metric_result(dataset_name, name, value, current_iter)
         self.metric_results = results
         self._log_validation_metric_values(current_iter, dataset_name, tb_logger)
-        if not self.is_train or dataset_name != self._first_val_name():
+        if not self.opt['is_train'] or dataset_name != self._first_val_name():  # a training run's first val set
             return
         if self.plateau_monitor is not None:
             if self.plateau_monitor not in results:

@@ -157,7 +157,7 @@ def resolve_options(opt_path, cfg_options=None, force_yml=None):
 # ----------------------------------------------------------------------------------------------- validation
 def _registry_check(opt_file, key, name, registry, kind):
     names = sorted(registry._obj_map.keys())
-    if name in names:
+    if name in names or f'{name}_basicsr' in names:  # Registry.get falls back to BasicSR's suffixed copies
         return
     close = difflib.get_close_matches(name, names, n=5, cutoff=0.4)
     close += [n for n in names if n.lower() == str(name).lower() and n not in close]
@@ -193,7 +193,7 @@ def check_paths(opt, opt_file):
     """Input paths must exist; the error names the option key and the path."""
     for phase, dataset in (opt.get('datasets') or {}).items():
         for key, value in dataset.items():
-            if (key.startswith('dataroot') or key == 'meta_info_file') and value is not None:
+            if (key.startswith('dataroot') or key in ('meta_info', 'meta_info_file')) and value is not None:
                 for path in value if isinstance(value, list) else [value]:
                     if not osp.exists(path):
                         raise UserError(f'{opt_file}: datasets.{phase}.{key}: path not found: {path}')
