@@ -185,3 +185,51 @@ def test_validation_feeds_the_given_lr_on_every_path():
     with torch.no_grad():
         expected = model.cri_pix(model.net_g(lq), gt).item()
     assert results['val_loss'] == pytest.approx(expected, rel=1e-5)
+
+
+def realesr_data(*args, cwd):
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, osp.join(REPO, 'scripts', 'realesr_data.py'), *map(str, args)]
+    return subprocess.run(cmd, cwd=str(cwd), capture_output=True, text=True, timeout=300)
+
+
+def test_own_folder_switch_meta_info_lmdb_and_val_pairs(tmp_path):
+    """The documented switch to your own HR folder: meta_info or an LMDB for training, fixed validation pairs."""
+    hr = tmp_path / 'hr'
+    hr.mkdir()
+    cv2.imwrite(str(hr / 'a.png'), load_photo('astronaut.png')[:420, :410])
+    cv2.imwrite(str(hr / 'b.png'), load_photo('rocket.jpg')[:300, :400])
+    assert realesr_data('meta-info', hr, cwd=tmp_path).returncode == 0
+    assert (hr / 'meta_info.txt').read_text() == 'a.png\nb.png\n'
+    result = realesr_data('lmdb', hr, '-o', tmp_path / 'hr.lmdb', cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / 'hr.lmdb' / 'meta_info.txt').read_text().startswith('a.png (420,410,3)')
+    result = realesr_data('val-pairs', hr, '-o', tmp_path / 'val', '--crops', 2, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    names = ['a_00.png', 'a_01.png', 'b_00.png', 'b_01.png']
+    assert sorted(os.listdir(tmp_path / 'val' / 'HR')) == names
+    assert cv2.imread(str(tmp_path / 'val' / 'LR_realesr' / 'X4' / 'b_01.png')).shape == (64, 64, 3)
+    assert sorted(os.listdir(tmp_path / 'val' / 'LR_bicubic' / 'X4')) == names
+    # bad input: one line naming the file, nothing written
+    cv2.imwrite(str(hr / 'c.png'), np.zeros((100, 300, 3), np.uint8))
+    result = realesr_data('val-pairs', hr, '-o', tmp_path / 'val2', cwd=tmp_path)
+    assert result.returncode == 2 and result.stderr.startswith('basicsr-ext: error: ')
+    assert 'c.png: 100x300 is smaller than --size 256' in result.stderr and len(result.stderr.splitlines()) == 1
+    assert not (tmp_path / 'val2').exists() and not glob.glob(str(tmp_path / '.val2*'))
+
+    # train on the LMDB, validate on the pairs: only data keys change in the option file
+    own = [
+        'prepare_data=~',
+        'datasets.train.io_backend.type=lmdb',
+        f'datasets.train.dataroot_gt={tmp_path / "hr.lmdb"}',
+        'datasets.train.meta_info=~',
+        f'datasets.val.dataroot_gt={tmp_path / "val" / "HR"}',
+        f'datasets.val.dataroot_lq={tmp_path / "val" / "LR_realesr" / "X4"}',
+    ]
+    result = run_train(['-opt', option('train_sr_l1.yml'), '--cfg-options', *SHRINK, *own], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert not (tmp_path / 'datasets').exists()
+    log = read_log(tmp_path / 'experiments' / 'train_MSRResNetx4_realesr_l1')
+    assert 'Validation SamplePhotosRealESRVal @ 2 iter' in log
