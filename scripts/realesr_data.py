@@ -65,7 +65,9 @@ def make_lmdb(folder, output):
     os.makedirs(parent, exist_ok=True)
     tmp = osp.join(tempfile.mkdtemp(prefix=f'.{osp.basename(output)}.tmp-', dir=parent), 'db.lmdb')
     try:
-        make_lmdb_from_imgs(folder, tmp, names, stems, multiprocessing_read=False)
+        # map size as BasicSR's LmdbMaker (1 TiB, sparse): make_lmdb_from_imgs's own guess from the first image
+        # overflows when that image compresses better than the rest
+        make_lmdb_from_imgs(folder, tmp, names, stems, multiprocessing_read=False, map_size=1024**4)
         os.replace(tmp, output)
     finally:
         shutil.rmtree(osp.dirname(tmp), ignore_errors=True)

@@ -107,3 +107,28 @@ def sample_photos_realesr(
                 cv2.imwrite(osp.join(val_lr, name), lq)
 
     return build_atomically(root, build)
+
+
+@PREPARE_REGISTRY.register()
+def sample_photos_denoise(root, val_crops=4, crop_size=256, seed=0, train=REALESR_TRAIN_PHOTOS, val=VAL_PHOTOS):
+    """Clean images for denoising (``NoisyPairDataset`` adds the noise): ``root/train/*.png``, the 11 training photos
+    of :func:`sample_photos_realesr`, and ``root/val/*.png``, ``val_crops`` seeded ``crop_size`` crops of each
+    held-out photo (chelsea, coffee)."""
+
+    def build(tmp):
+        os.makedirs(osp.join(tmp, 'train'))
+        os.makedirs(osp.join(tmp, 'val'))
+        for filename in train:
+            cv2.imwrite(osp.join(tmp, 'train', f'{osp.splitext(filename)[0]}.png'), load_photo(filename))
+        rng = np.random.RandomState(seed)
+        for filename in val:
+            img = load_photo(filename)
+            h, w = img.shape[:2]
+            if min(h, w) < crop_size:
+                raise ValueError(f'sample_photos_denoise: {filename} ({h}x{w}) is smaller than crop_size {crop_size}')
+            for k in range(val_crops):
+                top, left = rng.randint(0, h - crop_size + 1), rng.randint(0, w - crop_size + 1)
+                crop = img[top : top + crop_size, left : left + crop_size]
+                cv2.imwrite(osp.join(tmp, 'val', f'{osp.splitext(filename)[0]}_{k:02d}.png'), crop)
+
+    return build_atomically(root, build)

@@ -10,7 +10,8 @@ All features are driven by options (``options/train_srcnn.yml`` shows each key w
 - ``train.grad_clip_norm`` (none): clip the global gradient norm before each step; the norm is logged.
 - ``train.optim_g.type``: any ``torch.optim`` optimizer by name (Adam, AdamW, SGD, ...).
 - ``train.scheduler.type``: BasicSR's schedulers or any ``torch.optim.lr_scheduler`` by name, including
-  ``ReduceLROnPlateau`` with ``monitor: <metric>`` (stepped after each validation of the first val dataset).
+  ``ReduceLROnPlateau`` with ``monitor: <metric>`` (stepped after each validation of the first val dataset), and
+  ours (``RampDownLR``; its ``total_iter: ~`` means ``train.total_iter``).
 - validation loss: the pixel loss on the validation set, logged as ``val_loss`` next to the metrics.
 - ``val.save_best: {metric: psnr, mode: max}``: keep ``models/net_g_best.pth`` for the best value so far.
 - ``train.ema_decay``: BasicSR's EMA (net_g_ema, saved as params_ema), updated after each optimizer step.
@@ -154,6 +155,8 @@ class ExtSRModel(SRModel):
             return
         name = sched_opt.pop('type', None)
         cls = get_scheduler_class(name)
+        if 'total_iter' in sched_opt and sched_opt['total_iter'] is None:  # RampDownLR: ~ = the run's length
+            sched_opt['total_iter'] = int(self.opt['train']['total_iter'])
         if issubclass(cls, torch.optim.lr_scheduler.ReduceLROnPlateau):
             self.plateau_monitor = sched_opt.pop('monitor', None)
             if not self.plateau_monitor:

@@ -4,9 +4,13 @@ Lookup order: BasicSR's own schedulers (``MultiStepLR``/``MultiStepRestartLR``, 
 schedulers registered here by basicsr-ext, then any class in ``torch.optim.lr_scheduler`` (``CosineAnnealingLR``,
 ``OneCycleLR``, ``ReduceLROnPlateau``, ...). Schedulers step once per iteration, except ``ReduceLROnPlateau``, which
 steps after each validation on the metric named by ``monitor``.
+
+Ours: ``RampDownLR`` (Noise2Noise's ramp-down: constant, then a squared half-cosine to 0 over the last part).
 """
 
 import difflib
+import math
+from numbers import Real
 
 import torch
 from basicsr.models import lr_scheduler as bs_lr_scheduler
@@ -20,6 +24,62 @@ BASICSR_SCHEDULERS = {
 }
 # basicsr-ext's own schedulers: name -> class (filled by the modules that define them)
 EXTRA_SCHEDULERS = {}
+
+
+class SchedulerOptionError(UserError, ValueError):
+    """A bad scheduler option: a ValueError for Python callers, a one-line UserError for the runners."""
+
+
+def ramp_down_factor(step, total_iter, rampdown_fraction=0.3):
+    """Noise2Noise's learning-rate factor at 0-based ``step`` (the official ``compute_ramped_down_lrate``).
+
+    1 before ``start = total_iter * (1 - rampdown_fraction)``; from there ``(0.5 + cos(pi * t) / 2) ** 2`` with
+    ``t = (step - start) / (rampdown_fraction * total_iter)``, clipped to 1 so the factor stays 0 after the end
+    (the official loop never gets there: its last step is ``total_iter - 1``).
+    """
+    start = total_iter * (1 - rampdown_fraction)
+    if step < start:
+        return 1.0
+    t = min((step - start) / rampdown_fraction / total_iter, 1.0)
+    return (0.5 + math.cos(t * math.pi) / 2) ** 2
+
+
+class RampDownLR(torch.optim.lr_scheduler.LRScheduler):
+    """Constant learning rate, then over the last ``rampdown_fraction`` of ``total_iter`` iterations a squared
+    half-cosine from 1 to 0 (Noise2Noise: 300k iterations, fraction 0.3; 0.5 for its long runs).
+
+    Stepped once per iteration as BasicSR does (``update_learning_rate`` steps from ``current_iter`` 2 on), so
+    ``last_epoch`` is ``current_iter - 1``, the official loop's 0-based ``i``, and the rate at every iteration is the
+    official one. ``last_epoch == total_iter`` (one step past the last iteration) gives 0.
+
+    Args:
+        optimizer (Optimizer): Wrapped optimizer; each param group ramps from its own initial rate.
+        total_iter (int): Iterations of the whole run (``train.total_iter``).
+        rampdown_fraction (float): Share of the run at the end that ramps down, in (0, 1]. Default: 0.3.
+        last_epoch (int): Index of the last step, for resuming. Default: -1.
+    """
+
+    def __init__(self, optimizer, total_iter, rampdown_fraction=0.3, last_epoch=-1):
+        if isinstance(total_iter, bool) or not isinstance(total_iter, int) or total_iter <= 0:
+            raise SchedulerOptionError(f'RampDownLR total_iter: expected an int > 0, got {total_iter!r}')
+        if (
+            isinstance(rampdown_fraction, bool)
+            or not isinstance(rampdown_fraction, Real)
+            or not 0 < rampdown_fraction <= 1
+        ):
+            raise SchedulerOptionError(
+                f'RampDownLR rampdown_fraction: expected a number in (0, 1], got {rampdown_fraction!r}'
+            )
+        self.total_iter = total_iter
+        self.rampdown_fraction = float(rampdown_fraction)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        factor = ramp_down_factor(self.last_epoch, self.total_iter, self.rampdown_fraction)
+        return [base_lr * factor for base_lr in self.base_lrs]
+
+
+EXTRA_SCHEDULERS['RampDownLR'] = RampDownLR
 
 
 def _torch_schedulers():
