@@ -22,14 +22,13 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
-import time
 from os import path as osp
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 
+from basicsr_ext.utils.experiment import run_logged  # noqa: E402
 from basicsr_ext.utils.file_io import atomic_write, write_text_atomic  # noqa: E402
 
 PREFIX = 'aos_experiment'
@@ -44,13 +43,7 @@ COLUMNS = ('psnr', 'person_psnr', 'ssim', 'mae', 'mse')
 
 def run(cmd, log):
     """Run a runner command from the repo root; its output goes to ``log``; returns the wall time in seconds."""
-    print('$ ' + ' '.join(cmd), flush=True)
-    start = time.time()
-    with open(log, 'w') as f:
-        result = subprocess.run(cmd, cwd=REPO, stdout=f, stderr=subprocess.STDOUT)
-    if result.returncode != 0:
-        sys.exit(f'aos_experiment: failed (exit {result.returncode}), see {log}')
-    return time.time() - start
+    return run_logged(cmd, log, REPO, 'aos_experiment')
 
 
 def train(name, opt_file, extra, iters, fresh, timings):

@@ -17,18 +17,14 @@ run again (``--fresh`` reruns everything).
 
 import argparse
 import json
-import os
-import re
-import shutil
-import subprocess
 import sys
-from glob import glob
 from os import path as osp
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from basicsr_ext.utils.curves import parse_train_log  # noqa: E402
+from basicsr_ext.utils.experiment import test_once, train_once  # noqa: E402
 from basicsr_ext.utils.file_io import write_text_atomic  # noqa: E402
 
 PREFIX = 'n2n'
@@ -38,45 +34,17 @@ RUNS = {
 }
 TEST_OPT = 'options/test_n2n_gaussian.yml'
 DATASET = 'SamplePhotosDenoiseSigma25'
-_RESULT = re.compile(r'Validation (\S+)(?: @ .*)?\n((?:\s*# \S+: \S+.*\n)+)')
-
-
-def run(cmd, log):
-    print('$ ' + ' '.join(cmd), flush=True)
-    with open(log, 'w') as f:
-        result = subprocess.run(cmd, cwd=REPO, stdout=f, stderr=subprocess.STDOUT)
-    if result.returncode != 0:
-        sys.exit(f'n2n_experiment: failed (exit {result.returncode}), see {log}')
+WHAT = 'n2n_experiment'
 
 
 def train(name, opt_file, iters, fresh, extra):
     """Train (unless done); returns the best checkpoint, the log and BasicSR's training time in seconds."""
-    exp = osp.join(REPO, 'experiments', f'{PREFIX}_{name}')
-    if fresh and osp.isdir(exp):
-        shutil.rmtree(exp)
-    if not osp.isfile(osp.join(exp, 'models', 'net_g_latest.pth')):
-        if osp.isdir(exp):  # an interrupted run: start again rather than resume with other options
-            shutil.rmtree(exp)
-        cmd = [sys.executable, 'basicsr_ext/train.py', '-opt', opt_file, '--cfg-options', f'name={PREFIX}_{name}']
-        cmd += [f'train.total_iter={iters}', *extra]
-        os.makedirs(osp.join(REPO, 'experiments'), exist_ok=True)
-        run(cmd, osp.join(REPO, 'experiments', f'{PREFIX}_{name}.out'))
-    log = sorted(glob(osp.join(exp, 'train_*.log')))[-1]
-    with open(log) as f:
-        h, m, s = re.findall(r'Time consumed: (\d+):(\d+):(\d+)', f.read())[-1]
-    return osp.join(exp, 'models', 'net_g_best.pth'), log, 3600 * int(h) + 60 * int(m) + int(s)
+    return train_once(REPO, f'{PREFIX}_{name}', opt_file, [f'train.total_iter={iters}', *extra], fresh, WHAT)
 
 
 def test(name, net, fresh):
-    out = osp.join(REPO, 'results', f'{PREFIX}_test_{name}.out')
-    if fresh or not osp.isfile(out):
-        os.makedirs(osp.dirname(out), exist_ok=True)
-        cmd = [sys.executable, 'basicsr_ext/test.py', '-opt', TEST_OPT, '--cfg-options', f'name={PREFIX}_test_{name}']
-        run([*cmd, f'path.pretrain_network_g={net}'], out)
-    with open(out) as f:
-        text = f.read()
-    found = {m.group(1): dict(re.findall(r'# (\S+): ([0-9.]+)', m.group(2))) for m in _RESULT.finditer(text)}
-    return {k: float(v) for k, v in found[DATASET].items()}
+    overrides = [f'path.pretrain_network_g={net}']
+    return test_once(REPO, f'{PREFIX}_test_{name}', TEST_OPT, overrides, fresh, WHAT)[DATASET]
 
 
 def noisy_input():

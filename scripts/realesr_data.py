@@ -23,11 +23,10 @@ from os import path as osp
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import basicsr_ext  # noqa: E402,F401
+from basicsr_ext.data.noisy_pair_dataset import IMG_EXTENSIONS as IMAGE_EXTENSIONS  # noqa: E402
 from basicsr_ext.data.prepare import build_atomically  # noqa: E402
 from basicsr_ext.utils.errors import UserError  # noqa: E402
 from basicsr_ext.utils.file_io import write_text_atomic  # noqa: E402
-
-IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
 
 
 def list_images(folder):

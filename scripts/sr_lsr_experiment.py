@@ -20,19 +20,14 @@ output exists is not run again (``--fresh`` reruns everything).
 
 import argparse
 import json
-import os
-import re
-import shutil
-import subprocess
 import sys
-import time
-from glob import glob
 from os import path as osp
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from basicsr_ext.utils.curves import parse_train_log  # noqa: E402
+from basicsr_ext.utils.experiment import test_once, train_once  # noqa: E402
 from basicsr_ext.utils.file_io import write_text_atomic  # noqa: E402
 
 PREFIX = 'sr_lsr'
@@ -42,58 +37,18 @@ RUNS = {
     'l1': ('options/train_sr_l1.yml', 'L1'),
 }
 TEST_SETS = {'RealESRDegraded': 'Real-ESRNet-degraded LR', 'BicubicClean': 'clean bicubic LR'}
-_RESULT = re.compile(r'Validation (\S+)(?: @ .*)?\n((?:\s*# \S+: \S+.*\n)+)')
-
-
-def run(cmd, log):
-    """Run a runner command from the repo root; its output goes to ``log``; returns the wall time in seconds."""
-    print('$ ' + ' '.join(cmd), flush=True)
-    start = time.time()
-    with open(log, 'w') as f:
-        result = subprocess.run(cmd, cwd=REPO, stdout=f, stderr=subprocess.STDOUT)
-    if result.returncode != 0:
-        sys.exit(f'sr_lsr_experiment: failed (exit {result.returncode}), see {log}')
-    return time.time() - start
+WHAT = 'sr_lsr_experiment'
 
 
 def train(name, opt_file, iters, fresh, extra, timings):
-    exp = osp.join(REPO, 'experiments', f'{PREFIX}_{name}')
-    if fresh and osp.isdir(exp):
-        shutil.rmtree(exp)
-    if not osp.isfile(osp.join(exp, 'models', 'net_g_latest.pth')):
-        if osp.isdir(exp):  # an interrupted run: start again rather than resume with other options
-            shutil.rmtree(exp)
-        cmd = [sys.executable, 'basicsr_ext/train.py', '-opt', opt_file, '--cfg-options', f'name={PREFIX}_{name}']
-        cmd += [f'train.total_iter={iters}', f'train.scheduler.T_max={iters}', *extra]
-        os.makedirs(osp.join(REPO, 'experiments'), exist_ok=True)
-        run(cmd, osp.join(REPO, 'experiments', f'{PREFIX}_{name}.out'))
-    log = sorted(glob(osp.join(exp, 'train_*.log')))[-1]
-    with open(log) as f:  # BasicSR's own measure of the training loop (data preparation and start-up excluded)
-        h, m, s = re.findall(r'Time consumed: (\d+):(\d+):(\d+)', f.read())[-1]
-    timings[name] = 3600 * int(h) + 60 * int(m) + int(s)
-    return osp.join(exp, 'models', 'net_g_best.pth'), log
+    overrides = [f'train.total_iter={iters}', f'train.scheduler.T_max={iters}', *extra]
+    net, log, timings[name] = train_once(REPO, f'{PREFIX}_{name}', opt_file, overrides, fresh, WHAT)
+    return net, log
 
 
 def test(name, opt_file, extra, fresh):
     """``{test set: {metric: value}}`` of one test run (its output is kept next to the results)."""
-    out = osp.join(REPO, 'results', f'{PREFIX}_test_{name}.out')
-    if fresh or not osp.isfile(out):
-        os.makedirs(osp.dirname(out), exist_ok=True)
-        run(
-            [
-                sys.executable,
-                'basicsr_ext/test.py',
-                '-opt',
-                opt_file,
-                '--cfg-options',
-                f'name={PREFIX}_test_{name}',
-                *extra,
-            ],
-            out,
-        )
-    with open(out) as f:
-        text = f.read()
-    return {m.group(1): dict(re.findall(r'# (\S+): ([0-9.]+)', m.group(2))) for m in _RESULT.finditer(text)}
+    return test_once(REPO, f'{PREFIX}_test_{name}', opt_file, extra, fresh, WHAT)
 
 
 def best_val(log):
@@ -154,7 +109,7 @@ def main(argv=None):
     from basicsr_ext.utils.curves import plot_curves
 
     figures = osp.join(REPO, 'docs', 'figures')
-    bicubic = float(tests['bicubic']['RealESRDegraded']['psnr'])
+    bicubic = tests['bicubic']['RealESRDegraded']['psnr']
     plot_curves(
         logs,
         osp.join(figures, 'sr_lsr_curves.png'),
@@ -172,7 +127,7 @@ def main(argv=None):
     for name, it, best, last in rows:
         cells = _cells(tests[name])
         lines.append(f'| {RUNS[name][1]} | {best:.4f} ({it}) | {last:.4f} | {cells} |')
-    bilinear = float(tests['bilinear']['RealESRDegraded']['psnr'])
+    bilinear = tests['bilinear']['RealESRDegraded']['psnr']
     wd_line = ', '.join(f'{v:.4f} dB @ {it}' for it, v in wd_points)
     rms = {name: conv_last_rms(name) for name in ('lsr', 'l1', 'lsr_seed_wd')}
     lines += [
@@ -191,7 +146,7 @@ def main(argv=None):
 
 
 def _cells(results):
-    return ' | '.join(f'{float(results[s]["psnr"]):.4f} / {float(results[s]["ssim"]):.4f}' for s in TEST_SETS)
+    return ' | '.join(f'{results[s]["psnr"]:.4f} / {results[s]["ssim"]:.4f}' for s in TEST_SETS)
 
 
 def _doc(lines, args, timings):

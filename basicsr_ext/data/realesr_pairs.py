@@ -12,6 +12,7 @@ sharpening of the GT (``gt_usm``), so the GT of a pair is the image itself.
 
 import random
 
+import cv2
 import numpy as np
 import torch
 from basicsr.data.realesrgan_dataset import RealESRGANDataset
@@ -124,8 +125,6 @@ def degrade_realesr(img, scale, seed, kernels=None, degradations=None):
         random.seed(seed)
         np.random.seed(seed % 2**32)
         torch.manual_seed(seed)
-        import cv2
-
         ok, png = cv2.imencode('.png', np.clip(np.round(img * 255.0), 0, 255).astype(np.uint8))
         draw = _KernelDraw(kernel_opt)
         draw.paths = [png.tobytes()]

@@ -57,6 +57,20 @@ def sample_photos_sr(root, scale=2, train=TRAIN_PHOTOS, val=VAL_PHOTOS):
     return build_atomically(root, build)
 
 
+def seeded_crops(filenames, crops, size, seed, what):
+    """``(i, k, name, crop)``: ``crops`` square crops of side ``size`` at seeded positions from each photo ``i``,
+    named ``<photo>_<k>`` (the validation crops of the preparers below)."""
+    rng = np.random.RandomState(seed)
+    for i, filename in enumerate(filenames):
+        img = load_photo(filename)
+        h, w = img.shape[:2]
+        if min(h, w) < size:
+            raise ValueError(f'{what}: {filename} ({h}x{w}) is smaller than crop_size {size}')
+        for k in range(crops):
+            top, left = rng.randint(0, h - size + 1), rng.randint(0, w - size + 1)
+            yield i, k, f'{osp.splitext(filename)[0]}_{k:02d}', img[top : top + size, left : left + size]
+
+
 # Real-ESR training photos: the colour photos above plus scikit-image's grey photos and textures (read as 3 equal
 # channels); every one is >= 400 px, RealESRGANDataset's crop size
 REALESR_TRAIN_PHOTOS = (*TRAIN_PHOTOS, 'camera.png', 'brick.png', 'grass.png', 'gravel.png', 'moon.png')
@@ -92,19 +106,10 @@ def sample_photos_realesr(
         os.makedirs(val_hr)
         os.makedirs(val_lr)
         os.makedirs(osp.join(tmp, 'val', 'LR_bicubic', f'X{scale}'))
-        rng = np.random.RandomState(seed)
-        for i, filename in enumerate(val):
-            img = load_photo(filename)
-            h, w = img.shape[:2]
-            if min(h, w) < crop_size:
-                raise ValueError(f'sample_photos_realesr: {filename} ({h}x{w}) is smaller than crop_size {crop_size}')
-            for k in range(val_crops):
-                top, left = rng.randint(0, h - crop_size + 1), rng.randint(0, w - crop_size + 1)
-                crop = img[top : top + crop_size, left : left + crop_size]
-                name = f'{osp.splitext(filename)[0]}_{k:02d}.png'
-                write_sr_pair(crop, scale, val_hr, osp.join(tmp, 'val', 'LR_bicubic', f'X{scale}'), name[:-4])
-                lq = degrade_realesr(crop, scale, seed=seed * 1000 + i * 100 + k)
-                cv2.imwrite(osp.join(val_lr, name), lq)
+        for i, k, name, crop in seeded_crops(val, val_crops, crop_size, seed, 'sample_photos_realesr'):
+            write_sr_pair(crop, scale, val_hr, osp.join(tmp, 'val', 'LR_bicubic', f'X{scale}'), name)
+            lq = degrade_realesr(crop, scale, seed=seed * 1000 + i * 100 + k)
+            cv2.imwrite(osp.join(val_lr, f'{name}.png'), lq)
 
     return build_atomically(root, build)
 
@@ -120,15 +125,7 @@ def sample_photos_denoise(root, val_crops=4, crop_size=256, seed=0, train=REALES
         os.makedirs(osp.join(tmp, 'val'))
         for filename in train:
             cv2.imwrite(osp.join(tmp, 'train', f'{osp.splitext(filename)[0]}.png'), load_photo(filename))
-        rng = np.random.RandomState(seed)
-        for filename in val:
-            img = load_photo(filename)
-            h, w = img.shape[:2]
-            if min(h, w) < crop_size:
-                raise ValueError(f'sample_photos_denoise: {filename} ({h}x{w}) is smaller than crop_size {crop_size}')
-            for k in range(val_crops):
-                top, left = rng.randint(0, h - crop_size + 1), rng.randint(0, w - crop_size + 1)
-                crop = img[top : top + crop_size, left : left + crop_size]
-                cv2.imwrite(osp.join(tmp, 'val', f'{osp.splitext(filename)[0]}_{k:02d}.png'), crop)
+        for _, _, name, crop in seeded_crops(val, val_crops, crop_size, seed, 'sample_photos_denoise'):
+            cv2.imwrite(osp.join(tmp, 'val', f'{name}.png'), crop)
 
     return build_atomically(root, build)
