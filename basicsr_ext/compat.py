@@ -121,35 +121,18 @@ def resume_on_cpu():
 
 
 def load_network_weights_only():
-    from copy import deepcopy
-
     from basicsr.models.base_model import BaseModel
     from basicsr.utils import get_root_logger
 
     from basicsr_ext.utils.errors import UserError
-    from basicsr_ext.utils.file_io import safe_torch_load
+    from basicsr_ext.utils.file_io import load_network_params
 
     def load_network(self, net, load_path, strict=True, param_key='params'):
         """BasicSR's ``load_network`` with ``weights_only=True`` and one-line errors naming the file and key."""
         logger = get_root_logger()
         net = self.get_bare_model(net)
-        load_net = safe_torch_load(load_path, what='network checkpoint')
-        if param_key is not None:
-            if param_key not in load_net and 'params' in load_net:
-                logger.info(f'Loading: {param_key} does not exist in {load_path}, use params.')
-                param_key = 'params'
-            if param_key not in load_net:
-                keys = [k for k in load_net if not hasattr(load_net[k], 'shape')][:8] or list(load_net)[:8]
-                raise UserError(
-                    f'{load_path} has no parameter group {param_key!r} (top-level keys: {keys}); set '
-                    'path.param_key_g to one of them, or to ~ for a bare state dict'
-                )
-            load_net = load_net[param_key]
+        load_net, param_key = load_network_params(load_path, param_key, logger)
         logger.info(f'Loading {net.__class__.__name__} model from {load_path}, with param key: [{param_key}].')
-        for k, v in deepcopy(load_net).items():  # remove unnecessary 'module.' (DDP)
-            if k.startswith('module.'):
-                load_net[k[7:]] = v
-                load_net.pop(k)
         self._print_different_keys_loading(net, load_net, strict)
         try:
             net.load_state_dict(load_net, strict=strict)

@@ -15,6 +15,9 @@ All features are driven by options (``options/train_srcnn.yml`` shows each key w
 - validation loss: the pixel loss on the validation set, logged as ``val_loss`` next to the metrics.
 - ``val.save_best: {metric: psnr, mode: max}``: keep ``models/net_g_best.pth`` for the best value so far.
 - ``train.ema_decay``: BasicSR's EMA (net_g_ema, saved as params_ema), updated after each optimizer step.
+- ``train.trainable_params`` (all): regular expressions (``re.search`` on parameter names); only matching parameters
+  train, the rest are frozen before the network is wrapped for DDP and stay bit-identical (also in the EMA copy).
+  The log states how many parameters train. Stage 2 of modulation training uses ``[adafm]`` or ``[ftn]``.
 - ``train.max_nonfinite_steps`` (10): a step whose loss or gradients are NaN/Inf is skipped; after that many in a
   row training stops with a message saying where and what to try.
 - checkpoints and training states are written atomically; training states carry the RNG states of every rank, the
@@ -22,6 +25,7 @@ All features are driven by options (``options/train_srcnn.yml`` shows each key w
 """
 
 import random
+import re
 from collections import OrderedDict
 from contextlib import nullcontext
 from os import path as osp
@@ -99,6 +103,65 @@ class ExtSRModel(SRModel):
     """SRModel with the shared training features of basicsr-ext (see the module docstring for the options)."""
 
     # ------------------------------------------------------------------------------------------- setup
+    def model_to_device(self, net):
+        # freeze before DDP wraps the net: DDP registers the parameters that require gradients when it is built
+        if self.opt.get('is_train') and not hasattr(self, 'frozen_param_names'):
+            self.frozen_param_names = self._freeze_untrainable(net)
+        return super().model_to_device(net)
+
+    def _freeze_untrainable(self, net):
+        patterns = (self.opt.get('train') or {}).get('trainable_params')
+        if patterns is None:
+            return set()
+        if isinstance(patterns, str):
+            patterns = [patterns]
+        try:
+            compiled = [re.compile(str(p)) for p in patterns]
+        except (TypeError, re.error) as err:
+            raise UserError(
+                f'train.trainable_params: expected a list of regular expressions, got {patterns!r} ({err})'
+            ) from None
+        params = dict(net.named_parameters())
+        for pattern, regex in zip(patterns, compiled):
+            if not any(regex.search(name) for name in params):
+                shown = ', '.join(list(params)[:6])
+                raise UserError(
+                    f'train.trainable_params: {pattern!r} matches no parameter of {net.__class__.__name__} '
+                    f'(names look like {shown}, ...)'
+                )
+        frozen = set()
+        for name, param in params.items():
+            train = any(regex.search(name) for regex in compiled)
+            param.requires_grad_(train)
+            if not train:
+                frozen.add(name)
+        n_train = sum(p.numel() for n, p in params.items() if n not in frozen)
+        n_all = sum(p.numel() for p in params.values())
+        get_root_logger().info(
+            f'train.trainable_params {list(patterns)}: {n_train:,} of {n_all:,} parameters train '
+            f'({len(params) - len(frozen)} of {len(params)} tensors); the other {n_all - n_train:,} are frozen'
+        )
+        return frozen
+
+    def setup_optimizers(self):
+        # SRModel's, with one line for the frozen parameters instead of a warning per tensor
+        train_opt = self.opt['train']
+        params = list(self.net_g.named_parameters())
+        optim_params = [p for _, p in params if p.requires_grad]
+        if len(optim_params) < len(params) and not self.frozen_param_names:
+            get_root_logger().warning(f'{len(params) - len(optim_params)} parameter tensors do not require grad')
+        optim_type = train_opt['optim_g'].pop('type')
+        self.optimizer_g = self.get_optimizer(optim_type, optim_params, **train_opt['optim_g'])
+        self.optimizers.append(self.optimizer_g)
+
+    def model_ema(self, decay=0.999):
+        super().model_ema(decay)
+        if self.frozen_param_names:  # frozen parameters stay bit-identical in the EMA copy too
+            net = dict(self.get_bare_model(self.net_g).named_parameters())
+            ema = dict(self.net_g_ema.named_parameters())
+            for name in self.frozen_param_names:
+                ema[name].data.copy_(net[name].data)
+
     def init_training_settings(self):
         train_opt = self.opt['train']
         self.accumulate_grad_batches = _positive(

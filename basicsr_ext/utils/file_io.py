@@ -89,3 +89,25 @@ def safe_torch_load(path, map_location='cpu', what='checkpoint'):
         ) from None
     except (RuntimeError, EOFError, OSError) as err:
         raise UserError(f'cannot read {what} {path}: {str(err).splitlines()[0]}') from None
+
+
+def load_network_params(path, param_key='params', logger=None):
+    """The state dict of one parameter group of a BasicSR network checkpoint, as ``BaseModel.load_network`` reads it.
+
+    ``param_key`` (``params``, ``params_ema``, or None for a bare state dict) falls back to ``params`` when absent;
+    ``module.`` prefixes (DDP) are removed. Returns ``(state_dict, param_key used)``; one-line errors name the file.
+    """
+    load_net = safe_torch_load(path, what='network checkpoint')
+    if param_key is not None:
+        if param_key not in load_net and 'params' in load_net:
+            if logger is not None:
+                logger.info(f'Loading: {param_key} does not exist in {path}, use params.')
+            param_key = 'params'
+        if param_key not in load_net:
+            keys = [k for k in load_net if not hasattr(load_net[k], 'shape')][:8] or list(load_net)[:8]
+            raise UserError(
+                f'{path} has no parameter group {param_key!r} (top-level keys: {keys}); set '
+                'path.param_key_g to one of them, or to ~ for a bare state dict'
+            )
+        load_net = load_net[param_key]
+    return {(k[7:] if k.startswith('module.') else k): v for k, v in load_net.items()}, param_key

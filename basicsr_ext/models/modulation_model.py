@@ -1,0 +1,69 @@
+"""Two-stage training of continuous-level networks (seed 003: AdaFM, FTN; DNI needs no model of its own).
+
+Stage 1 trains the base network at level a with no modulation layers (``options/train_modulation_base.yml``).
+Stage 2 (``train_modulation_adafm.yml``, ``train_modulation_ftn.yml``) builds the same network with
+``modulation: {type: adafm | ftn, ...}``, loads the stage-1 checkpoint through ``path.pretrain_network_g``, trains
+only the parameters named by ``train.trainable_params`` (``[adafm]`` / ``[ftn]``; the log states how many) at
+level b, with the coefficient at 1. At test time the coefficient slides between the two levels
+(``scripts/modulation_sweep.py``).
+
+:class:`ModulationModel` is :class:`ExtSRModel` (which does the freezing, for any model) plus:
+
+- loading a checkpoint of the *base* network into the modulated one: the modulation layers, which the base
+  checkpoint cannot have, keep their identity initialisation; every other tensor must be there with its shape
+  (anything else is an error naming the keys). A checkpoint of the modulated network loads as usual.
+- the modulation layers, their parameter count and coefficient (``network_g.modulation.coef``, 1 by default: the
+  level the layers train for) are logged at start.
+"""
+
+from basicsr.utils import get_root_logger
+from basicsr.utils.registry import MODEL_REGISTRY
+
+from basicsr_ext.archs.modulation_arch import modulation_layers, modulation_param_names
+from basicsr_ext.models.ext_sr_model import ExtSRModel
+from basicsr_ext.utils.errors import UserError
+from basicsr_ext.utils.file_io import load_network_params
+
+
+@MODEL_REGISTRY.register()
+class ModulationModel(ExtSRModel):
+    """ExtSRModel for modulated networks: base checkpoints load into them; the coefficient is an option."""
+
+    def __init__(self, opt):
+        super().__init__(opt)
+        bare = self.get_bare_model(self.net_g)
+        layers = modulation_layers(bare)
+        extra = modulation_param_names(bare)
+        coefs = sorted({m.adafm.coef if hasattr(m, 'adafm') else m.coef for m in layers.values()})
+        get_root_logger().info(
+            f'Modulation: {len(layers)} layers ({", ".join(sorted({type(m).__name__ for m in layers.values()}))}), '
+            f'{sum(p.numel() for n, p in bare.named_parameters() if n in extra):,} parameters, coefficient '
+            f'{", ".join(map(str, coefs))} (network_g.modulation.coef)'
+            if layers
+            else 'Modulation: network_g has no modulation layers (stage 1, or a plain network)'
+        )
+
+    def load_network(self, net, load_path, strict=True, param_key='params'):
+        bare = self.get_bare_model(net)
+        extra = modulation_param_names(bare)
+        if not extra:
+            return super().load_network(net, load_path, strict, param_key)
+        state, used_key = load_network_params(load_path, param_key, get_root_logger())
+        own = bare.state_dict()
+        missing = set(own) - set(state)
+        if not missing or not missing <= extra or set(state) - set(own):
+            # a checkpoint of the modulated network itself, or one that does not fit: BasicSR's rules and messages
+            return super().load_network(net, load_path, strict, param_key)
+        wrong = [k for k in state if state[k].shape != own[k].shape]
+        if wrong:
+            k = wrong[0]
+            raise UserError(
+                f'{load_path} does not fit {bare.__class__.__name__}: {k} has shape {tuple(state[k].shape)} in the '
+                f'checkpoint, {tuple(own[k].shape)} in the network ({len(wrong)} such tensors); check network_g'
+            )
+        bare.load_state_dict(state, strict=False)
+        n_new = sum(own[k].numel() for k in missing)
+        get_root_logger().info(
+            f'Loaded the base network from {load_path} [{used_key}]: {len(state)} tensors; the {len(missing)} '
+            f'modulation tensors ({n_new:,} parameters) it does not have keep their identity initialisation.'
+        )
