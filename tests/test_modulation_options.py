@@ -153,3 +153,29 @@ def test_stage2_errors_are_one_line(tmp_path, base_run, overrides, message):
     result = run_train(['-opt', option('train_modulation_adafm.yml'), '--cfg-options', *SHRINK, *overrides], cwd)
     assert result.returncode != 0
     assert message in result.stderr and 'Traceback' not in result.stderr, result.stderr[-2000:]
+
+
+def test_modulated_net_wraps_the_base_through_train_py(tmp_path, base_run):
+    """``type: ModulatedNet`` around the stage-1 network: its checkpoint loads, FTN on two chosen convs trains."""
+    from basicsr_ext.utils.options import resolve_options
+
+    cwd = stage_dir(tmp_path, base_run)
+    opt = resolve_options(option('train_modulation_ftn.yml'), SHRINK)
+    base_net = {k: v for k, v in opt['network_g'].items() if k != 'modulation'}
+    opt['network_g'] = {
+        'type': 'ModulatedNet',
+        'base': base_net,
+        'modulation': {'type': 'ftn', 'convs': [r'^conv_(first|last)$'], 'groups': 1},
+    }
+    opt['name'] = 'modulated_net'
+    path = cwd / 'modulated_net.yml'
+    path.write_text(yaml.safe_dump(opt))
+    result = run_train(['-opt', str(path)], cwd)
+    assert result.returncode == 0, result.stderr[-3000:]
+    exp = cwd / 'experiments' / 'modulated_net'
+    log = read_log(exp)
+    assert 'Network [AdaFMNet] is created' in log and 'Modulation: 2 layers (FTNConv2d)' in log
+    base = params(cwd / 'experiments' / BASE_EXP / 'models' / 'net_g_best.pth')
+    after = params(exp / 'models' / 'net_g_latest.pth')
+    assert sorted({k.split('.ftn.')[0] for k in set(after) - set(base)}) == ['conv_first', 'conv_last']
+    assert all(torch.equal(after[k], v) for k, v in base.items())
