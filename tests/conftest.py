@@ -1,5 +1,6 @@
 """Shared fixtures: tiny paired-image data and option files made by the tests, and a runner for the entry points."""
 
+import glob
 import os
 import subprocess
 import sys
@@ -90,6 +91,27 @@ def tiny_options(data_root, name='tiny', total_iter=4, **train_extra):
         },
         'logger': {'print_freq': 1, 'save_checkpoint_freq': 2, 'use_tb_logger': False},
     }
+
+
+# a shipped option file shrunk to 4 iterations of 2 small crops, validated once, no data workers
+SHRINK_4_ITERS = [
+    'train.total_iter=4',
+    'val.val_freq=4',
+    'logger.print_freq=1',
+    'datasets.train.gt_size=32',
+    'datasets.train.batch_size_per_gpu=2',
+    'datasets.train.num_worker_per_gpu=0',
+]
+
+
+def option(name):
+    """Path of a shipped option file."""
+    return osp.join(REPO, 'options', name)
+
+
+def read_log(exp):
+    """Text of the newest training log of an experiment folder."""
+    return open(sorted(glob.glob(str(exp / 'train_*.log')))[-1]).read()
 
 
 def write_yaml(path, data):

@@ -5,7 +5,6 @@ weights bit-identical (also with EMA and under DDP), the test option file runs, 
 import glob
 import os
 import shutil
-from os import path as osp
 
 import pytest
 import torch
@@ -15,27 +14,11 @@ from test_distributed import torchrun
 import basicsr_ext  # noqa: F401  (before basicsr)
 from basicsr_ext.archs.modulation_arch import modulation_param_names
 
-from conftest import REPO, run_test, run_train
+from conftest import SHRINK_4_ITERS, option, read_log, run_test, run_train
 
 NET = ['network_g.num_feat=8', 'network_g.num_block=2']
-SHRINK = [
-    'train.total_iter=4',
-    'val.val_freq=4',
-    'logger.print_freq=1',
-    'datasets.train.gt_size=32',
-    'datasets.train.batch_size_per_gpu=2',
-    'datasets.train.num_worker_per_gpu=0',
-    *NET,
-]
+SHRINK = [*SHRINK_4_ITERS, *NET]
 BASE_EXP = 'train_AdaFMNet_base_sigma20'
-
-
-def option(name):
-    return osp.join(REPO, 'options', name)
-
-
-def read_log(exp):
-    return open(sorted(glob.glob(str(exp / 'train_*.log')))[-1]).read()
 
 
 def params(path, key='params'):

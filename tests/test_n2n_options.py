@@ -4,7 +4,6 @@ test option file runs, and Noise2NoiseModel's mask and exponent schedule in-proc
 import glob
 import os
 import shutil
-from os import path as osp
 
 import pytest
 import torch
@@ -13,25 +12,9 @@ import yaml
 import basicsr_ext  # noqa: F401  (before basicsr)
 from basicsr_ext.utils.errors import UserError
 
-from conftest import REPO, run_test, run_train
+from conftest import SHRINK_4_ITERS, option, read_log, run_test, run_train
 
-SHRINK = [
-    'train.total_iter=4',
-    'val.val_freq=4',
-    'logger.print_freq=1',
-    'datasets.train.gt_size=32',
-    'datasets.train.batch_size_per_gpu=2',
-    'datasets.train.num_worker_per_gpu=0',
-    '+network_g.depth=2',
-]
-
-
-def option(name):
-    return osp.join(REPO, 'options', name)
-
-
-def read_log(exp):
-    return open(sorted(glob.glob(str(exp / 'train_*.log')))[-1]).read()
+SHRINK = [*SHRINK_4_ITERS, '+network_g.depth=2']
 
 
 @pytest.fixture(scope='module')

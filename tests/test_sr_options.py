@@ -19,7 +19,7 @@ from basicsr_ext.data.prepare import PREPARE_REGISTRY
 from basicsr_ext.data.realesr_pairs import degrade_realesr
 from basicsr_ext.data.sample_photos_prepare import REALESR_TRAIN_PHOTOS, load_photo
 
-from conftest import REPO, realesr_options, run_test, run_train
+from conftest import REPO, option, realesr_options, run_test, run_train
 
 # a tiny MSRResNet and a small batch, so the shipped experiment runs in seconds on the CPU
 SHRINK = [
@@ -34,10 +34,6 @@ SHRINK = [
     'datasets.train.batch_size_per_gpu=2',
     'datasets.train.num_worker_per_gpu=0',
 ]
-
-
-def option(name):
-    return osp.join(REPO, 'options', name)
 
 
 @pytest.fixture(scope='module')
