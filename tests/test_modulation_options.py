@@ -127,6 +127,7 @@ def test_stage2_under_ddp_keeps_the_base_frozen(tmp_path, base_run):
     'overrides, message',
     [
         (['train.trainable_params=[film]'], "train.trainable_params: 'film' matches no parameter of AdaFMNet"),
+        (["train.trainable_params=['(']"], 'train.trainable_params: expected a list of regular expressions'),
         (['network_g.num_feat=16'], 'does not fit AdaFMNet: conv_first.weight has shape (8, 3, 3, 3)'),
         (['network_g.modulation.kernel_size=4'], 'modulation.kernel_size: expected an odd int'),
     ],

@@ -38,7 +38,7 @@ import math
 import re
 
 import torch
-from basicsr.archs.arch_util import default_init_weights
+from basicsr.archs.arch_util import ResidualBlockNoBN, default_init_weights, make_layer
 from basicsr.utils.registry import ARCH_REGISTRY
 from torch import nn
 from torch.nn import functional as F
@@ -293,20 +293,6 @@ def ModulatedNet(base, modulation):  # noqa: N802 (a registered network type, na
     return net
 
 
-class _ResBlock(nn.Module):
-    """conv - ReLU - conv with an identity skip (AdaFM, when added, follows each conv: conv-AdaFM-ReLU-conv-AdaFM)."""
-
-    def __init__(self, num_feat, res_scale):
-        super().__init__()
-        self.conv1 = nn.Conv2d(num_feat, num_feat, 3, 1, 1)
-        self.conv2 = nn.Conv2d(num_feat, num_feat, 3, 1, 1)
-        self.relu = nn.ReLU(inplace=True)
-        self.res_scale = res_scale
-
-    def forward(self, x):
-        return x + self.conv2(self.relu(self.conv1(x))) * self.res_scale
-
-
 # AdaFM's positions in the paper's network: after both convs of every block and after the conv closing the trunk
 ADAFM_NET_ADAFM_CONVS = [r'^body\.\d+\.conv[12]$', r'^conv_body$']
 
@@ -360,7 +346,9 @@ class AdaFMNet(nn.Module):
         self.downsample = bool(downsample)
         self.upsampler = upsampler
         self.conv_first = nn.Conv2d(num_in_ch, num_feat, 3, 2 if self.downsample else 1, 1)
-        self.body = nn.Sequential(*[_ResBlock(num_feat, res_scale) for _ in range(num_block)])
+        # BasicSR's conv-ReLU-conv block (AdaFM, when added, follows each conv: conv-AdaFM-ReLU-conv-AdaFM); every
+        # conv is initialised below
+        self.body = make_layer(ResidualBlockNoBN, num_block, num_feat=num_feat, res_scale=res_scale, pytorch_init=True)
         self.conv_body = nn.Conv2d(num_feat, num_feat, 3, 1, 1)
         if self.downsample:
             if upsampler == 'pixelshuffle':

@@ -20,6 +20,7 @@ from collections import OrderedDict
 
 import torch
 
+from basicsr_ext.utils.checkpoint_adapt import state_dict_groups
 from basicsr_ext.utils.errors import UserError
 from basicsr_ext.utils.file_io import safe_torch_load
 
@@ -74,20 +75,14 @@ def interpolate_state_dicts(a, b, alpha):
 
 
 def _state_dict_groups(checkpoint, path):
-    """``{None: sd}`` for a bare state dict, else the parameter groups (dict values holding tensors) of a BasicSR
-    checkpoint (``params``, ``params_ema``); ``module.`` prefixes removed."""
-
-    def holds_tensors(obj):
-        return isinstance(obj, dict) and any(torch.is_tensor(v) for v in obj.values())
-
+    """The project's :func:`state_dict_groups` (``{None: sd}`` for a bare state dict, else ``params``,
+    ``params_ema``, ...) with one-line errors naming the file and ``module.`` prefixes removed."""
     if not isinstance(checkpoint, dict):
         raise UserError(f'{path}: expected a state dict or a BasicSR checkpoint, got {type(checkpoint).__name__}')
-    if holds_tensors(checkpoint):
-        groups = {None: checkpoint}
-    else:
-        groups = {k: v for k, v in checkpoint.items() if holds_tensors(v)}
-        if not groups:
-            raise UserError(f'{path}: no tensors at the top level nor in a group (keys: {_listed(checkpoint)})')
+    try:
+        groups = state_dict_groups(checkpoint)
+    except KeyError as err:
+        raise UserError(f'{path}: {err.args[0]}') from None
     return {g: OrderedDict((k.removeprefix('module.'), v) for k, v in sd.items()) for g, sd in groups.items()}
 
 
