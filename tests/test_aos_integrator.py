@@ -22,19 +22,22 @@ def shifts_of(camera, height):
 
 
 def closed_form_count(camera, height):
-    """Views whose sample position c + s_k lies in [0, W-1], per column c (shape (W,))."""
+    """Views whose sample position c + s_k lies in [-0.5, W - 0.5], per column c (shape (W,))."""
     cols = np.arange(camera.size)[None, :] + shifts_of(camera, height)[:, None]  # V, W
-    return ((cols >= 0) & (cols <= camera.size - 1)).sum(0)
+    return ((cols >= -0.5) & (cols <= camera.size - 0.5)).sum(0)
 
 
 def reference_integral(views, camera, height):
-    """Naive per-row np.interp version of the LFR mean (float64), and its count; no shared code with the module."""
+    """Naive per-row np.interp version of the LFR mean (float64), and its count; no shared code with the module.
+
+    np.interp holds the edge value outside [0, W - 1], which is LFR's edge clamping in the outer half pixel.
+    """
     num_views, h, w = views.shape
     total, count = np.zeros((h, w)), np.zeros(w)
     grid = np.arange(w)
     for k, shift in enumerate(shifts_of(camera, height)):
         pos = grid + shift
-        inside = (pos >= 0) & (pos <= w - 1)
+        inside = (pos >= -0.5) & (pos <= w - 0.5)
         count += inside
         for r in range(h):
             total[r] += np.where(inside, np.interp(pos, grid, views[k, r].astype(np.float64)), 0)
@@ -167,11 +170,12 @@ def test_counts_at_512_px_follow_the_closed_form():
     c = count[:, 0]
     np.testing.assert_array_equal(c[0], closed_form_count(camera, 0.0))
     np.testing.assert_array_equal(c[1], closed_form_count(camera, 2.5))
-    # at 0 m view 0 shifts by -78.43 px: it covers columns 79.. only; view 10 (+78.43 px) covers ..432
+    # at 0 m view 0 shifts by -78.43 px: column 78 samples it at -0.43, inside the half pixel LFR counts, so it covers
+    # columns 78.. ; view 10 (+78.43 px) covers ..433 (433 + 78.43 = 511.43 <= 511.5)
     assert shifts_of(camera, 0.0)[0] == pytest.approx(-78.43, abs=0.01)
-    assert np.flatnonzero(c[0] == 11).tolist() == list(range(79, 433))
+    assert np.flatnonzero(c[0] == 11).tolist() == list(range(78, 434))
     assert c[0, 0] == c[0, 511] == 6  # only the centre view and the five on the side that looks inwards
-    assert c[0].min() == 6 and c[0, 78] == 10 and c[0, 433] == 10
+    assert c[0].min() == 6 and c[0, 77] == 10 and c[0, 434] == 10
     # a higher plane shifts more, so fewer columns see all 11 views
     assert (c[1] == 11).sum() < (c[0] == 11).sum()
     rows = views[:, 100:108]  # the reference on a band of rows (the integral is row-independent in geometry)
@@ -199,15 +203,45 @@ def test_uncovered_pixels_get_fill_and_count_zero(fill):
 
 
 def test_covered_columns_edges():
-    assert covered_columns(0.0, 10) == (0, 10, 0, 0.0)
-    assert covered_columns(2.0, 10) == (0, 8, 2, 0.0)  # c + 2 <= 9
-    assert covered_columns(-2.0, 10) == (2, 10, -2, 0.0)
-    lo, hi, start, frac = covered_columns(2.25, 10)
-    assert (lo, hi, start) == (0, 7, 2) and frac == pytest.approx(0.25)  # c = 7 samples 9.25: beyond the last pixel
-    lo, hi, start, frac = covered_columns(-2.25, 10)
-    assert (lo, hi, start) == (3, 10, -3) and frac == pytest.approx(0.75)  # c = 2 samples -0.25: before the first
-    assert covered_columns(3.0 - 1e-13, 10)[:3] == (0, 7, 3)  # rounding noise does not cost the last column
-    assert covered_columns(12.5, 10)[:2] == (0, -3)  # entirely outside: empty range
+    assert covered_columns(0.0, 10) == (0, 0, 10, 10, 0, 0.0)
+    assert covered_columns(2.0, 10) == (0, 0, 8, 8, 2, 0.0)  # c + 2 <= 9
+    assert covered_columns(-2.0, 10) == (2, 2, 10, 10, -2, 0.0)
+    lo, mid_lo, mid_hi, hi, start, frac = covered_columns(2.25, 10)
+    # c = 7 samples 9.25: in the last pixel's outer half, clamped to column 9; c = 8 samples 10.25: outside
+    assert (lo, mid_lo, mid_hi, hi, start) == (0, 0, 7, 8, 2) and frac == pytest.approx(0.25)
+    lo, mid_lo, mid_hi, hi, start, frac = covered_columns(-2.25, 10)
+    # c = 2 samples -0.25: clamped to column 0; c = 1 samples -1.25: outside
+    assert (lo, mid_lo, mid_hi, hi, start) == (2, 3, 10, 10, -3) and frac == pytest.approx(0.75)
+    assert covered_columns(2.75, 10)[:4] == (0, 0, 7, 7)  # c = 7 samples 9.75 > 9.5: not covered
+    assert covered_columns(-2.75, 10)[:4] == (3, 3, 10, 10)  # c = 2 samples -0.75 < -0.5: not covered
+    assert covered_columns(2.5, 10)[:4] == (0, 0, 7, 8)  # exactly W - 0.5 and -0.5 count (closed interval)
+    assert covered_columns(-2.5, 10)[:4] == (2, 3, 10, 10)
+    assert covered_columns(3.0 - 1e-13, 10)[:4] == (0, 0, 7, 7)  # rounding noise does not cost the last column
+    lo, _, _, hi, _, _ = covered_columns(12.5, 10)
+    assert lo >= hi  # entirely outside: empty range
+
+
+def test_border_columns_follow_lfr_half_pixel_rule():
+    """The border rule pinned on a synthetic case: a view counts where its sample lies within [-0.5, W - 0.5], with
+    the edge pixel's value there; a view sampled beyond that is not in the mean."""
+    camera = CameraModel(size=32)
+    height = camera.altitude - camera.focal_px * 5 / 5.3  # view 0 shifts by -5.3 px: column 5 samples it at -0.3
+    views = np.stack([np.full((32, 32), 10.0 * k, np.float32) for k in range(11)])  # view k is flat at 10 k
+    ramp = np.arange(32, dtype=np.float32)
+    views[0] += ramp  # view 0 (shifted left) has a ramp so that its clamped edge value is recognisable
+    stack, count = integrate(views, height, camera=camera, return_count=True)
+    shifts = shifts_of(camera, height)
+    for c in range(32):
+        pos = c + shifts
+        inside = (pos >= -0.5) & (pos <= 31.5)
+        assert count[0, 0, c] == inside.sum()
+        values = [10.0 * k + (np.interp(pos[k], ramp, ramp) if k == 0 else 0.0) for k in np.flatnonzero(inside)]
+        assert stack[0, 0, c] == pytest.approx(np.mean(values), abs=1e-4)
+    # view 0's first covered column samples within the left half pixel and reads its first column exactly
+    first = int(np.flatnonzero(np.arange(32) + shifts[0] >= -0.5)[0])
+    assert -0.5 <= first + shifts[0] < 0
+    others = [10.0 * k for k in range(1, 11) if -0.5 <= first + shifts[k] <= 31.5]
+    assert stack[0, 0, first] == pytest.approx((0.0 + views[0, 0, 0] + sum(others)) / (1 + len(others)), abs=1e-4)
 
 
 def test_numpy_torch_and_dtypes_agree():
