@@ -9,25 +9,28 @@ the renderer takes from where:
   (x, y, z) lands in view k at ``row = c - f x / (alt - z)``, ``col = c - f (y - y_k) / (alt - z)``, so the ground
   moves ``f * spacing / alt`` columns per view and a canopy at height z ``f * spacing / (alt - z)``; everything is in
   metres, so other image sizes keep the scene and change only the sampling.
-- Thermal values follow the Gazebo PhotoShoot plugin (bostelma/gazebo_sim: plugins/photo_shoot/src/PhotoShoot.cpp,
+- Leaves follow the Gazebo PhotoShoot plugin (bostelma/gazebo_sim: plugins/photo_shoot/src/PhotoShoot.cpp,
   worlds/example_photo_shoot.sdf): ``T + 64 (1 - b_dark) (b_lit - b_dark) + 5 (1 - b_dark)`` kelvin, where b_dark and
   b_lit are the surface brightness under ambient light only and with the sun, mapped to 8 bits by
   ``clip((T - 285) / 45 * 255)``. We approximate brightness as ``albedo * light`` with the sun's diffuse 0.8 of that
-  world; the albedos are our choice, set so the hottest ground (312 K) lands near the ~210 grey seen in real samples.
-  A shadow removes the direct (sun) term, so canopies cast cooler shadows on the ground in the views; the GT, rendered
-  without forest, has none.
+  world; the albedo is our choice.
+- The ground is calibrated on public course samples (docs/aos_sim2real.md): the real GTs are flat (per-image std
+  1.5-9 grey levels, most of it the person) at a level that varies per sample over 0-210, dark in about a quarter
+  of them. So the ground is one grey level per sample, ``clip(5 (T - 272 K) + 20 (ambient - 0.75), 0, 210)``
+  (:func:`ground_grey`), plus a faint pixel-scale pattern; a canopy's shadow darkens it in the views by at most
+  ``SHADOW_GREY (1 - ambient)``; the GT, rendered without forest, has none.
 - Sun: 'azimuth angle of sun light' (0-45 deg) is taken as the angle from the zenith and the compass direction as
   the direction the light travels (world x = 0 deg, y = 90 deg). Both are our reading of the parameter names.
 - Forest: trees on a jittered grid of ``sqrt(10000 / density)`` metre cells, one tree per cell, as Gazebo's forest
   plugin places them (plugins/forest/src/forest.cpp), over an area large enough that parallax and shadows bring trees
-  in from outside the footprint. A tree is a thin trunk plus a crown of a few horizontal leaf layers 8-20 m above
-  the ground, each with an irregular edge and holes (the procedural trees' twigs are alpha-textured quads, so crowns
-  are partly see-through, which is what lets AOS integration reveal the ground).
-- Person: a warm (248-255 grey, as observed in the real GTs) silhouette at ground level: a round ~0.5 m blob when
-  standing ('idle', seen from above), ~0.8 m when sitting, a 1.8 x 0.45 m capsule when laying, rotated by the
-  drawn angle.
+  in from outside the footprint. A tree is a trunk with branches that fork towards the crown, plus a crown of a few
+  horizontal leaf layers 8-20 m above the ground, each with an irregular edge and holes (the procedural trees' twigs
+  are alpha-textured quads, so crowns are partly see-through, which is what lets AOS integration reveal the ground).
+  Wood reads cold: trunks and branches are dark in the real views and leave dark residue in the real integrals.
+- Person: a warm human silhouette (head, torso, arms, legs) in the drawn pose, at the actors' size and rotated by the
+  drawn angle (:mod:`basicsr_ext.aos.person`); every view projects it with the parallax of its height.
 
-Occlusion is a painter's algorithm per view: the ground with the person (z = 0), then the trunks, then every crown
+Occlusion is a painter's algorithm per view: the ground, the person, then trunks and branches, then every crown
 layer from low to high, each warped to its own sub-pixel position in that view. Sample ``sim`` of ``run`` uses an rng
 derived from ``(seed, run, sim)``, so the output does not depend on the number of worker processes.
 """
@@ -42,24 +45,30 @@ import cv2
 import numpy as np
 
 from basicsr_ext.aos.geometry import CameraModel
+from basicsr_ext.aos.person import PERSON_GREY, draw_capsules, person_capsules, place_capsules
 from basicsr_ext.aos.raw import PERSON_SHAPES, AOSParameters, write_raw_sample
 
 # thermal model of the Gazebo PhotoShoot plugin and its example world
 LOWER_K, UPPER_K = 285.0, 330.0
 DIRECT_FACTOR, INDIRECT_FACTOR = 64.0, 5.0
 SUN_DIFFUSE = 0.8
-GROUND_ALBEDO = 0.08  # ours: with the ambient and sun above, 312 K ground maps to ~210 grey as in the real data
 LEAF_ALBEDO = 0.12
-PERSON_GREY = (248.0, 255.0)
 
-# person silhouettes seen from above: (length, width) of a capsule in metres
-PERSON_SIZE_M = {'idle': (0.5, 0.38), 'sitting': (0.8, 0.45), 'laying': (1.8, 0.45)}
+# ground calibrated on the public course GTs: flat, 0-210 grey, dark (< 10) in about a quarter of the samples
+GROUND_ZERO_K = 272.0
+GROUND_GREY_PER_K = 5.0
+GROUND_MAX_GREY = 210.0
+GROUND_PATTERN_STD = 0.8  # grey levels of the faint pixel-scale pattern on the real ground
+SHADOW_GREY = 24.0  # deepest canopy shadow on the ground (at ambient light 0), grey levels
+# wood reads cold: trunk and branch grey as a fraction of the leaves' grey
+WOOD_FRACTION = (0.12, 0.4)
+BRANCHES = (4, 8)  # main branches per tree, each with one fork
 
 # crowns: top height, depth and radius ranges (metres); leaf layers per crown; leaf-field cell size
 CROWN_TOP_M = (13.0, 20.0)
 CROWN_DEPTH_M = (3.0, 6.0)
 CROWN_BOTTOM_MIN_M = 8.0
-CROWN_RADIUS_M = (2.5, 4.0)
+CROWN_RADIUS_M = (2.8, 4.5)
 TRUNK_RADIUS_M = (0.08, 0.18)
 CROWN_LAYERS = 3
 LEAF_CELL_M = 0.15
@@ -201,7 +210,8 @@ def sample_scene(rng, densities=DEFAULT_DENSITIES, p_no_trees=0.1, p_no_person=0
 class Tree:
     """One tree: trunk at (x, y) metres, crown from ``crown_bottom`` to ``crown_top`` metres above the ground.
 
-    A crown with ``crown_bottom == crown_top`` is a single leaf layer; ``trunk_radius = 0`` draws no trunk.
+    A crown with ``crown_bottom == crown_top`` is a single leaf layer; ``trunk_radius = 0`` draws no trunk and no
+    branches.
     """
 
     x: float
@@ -295,17 +305,29 @@ def _smooth_noise(rng, shape, cell_px):
     return out / std if std > 0 else out
 
 
-def _ground_fields(rng, shape, px_per_m):
-    """Ground temperature deviation (K) and albedo on the ground canvas: smooth multi-scale noise in metres."""
-    n = (
-        _smooth_noise(rng, shape, 6.0 * px_per_m)
-        + 0.6 * _smooth_noise(rng, shape, 1.5 * px_per_m)
-        + 0.35 * _smooth_noise(rng, shape, max(0.3 * px_per_m, 1.0))
-    )
-    n /= max(float(n.std()), 1e-6)
-    temperature = np.clip(1.2 * n, -2.5, 2.5)
-    albedo = GROUND_ALBEDO * (1 + 0.35 * np.clip(_smooth_noise(rng, shape, 1.0 * px_per_m), -2.5, 2.5))
-    return temperature, albedo
+def ground_grey(params):
+    """The flat ground's grey level for a scene: ``clip(5 (T - 272) + 20 (ambient - 0.75), 0, 210)``."""
+    level = GROUND_GREY_PER_K * (params.ground_temperature_k - GROUND_ZERO_K) + 20.0 * (params.ambient_light - 0.75)
+    return float(np.clip(level, 0.0, GROUND_MAX_GREY))
+
+
+def _branches(rng, tree):
+    """Wood segments ((x, y, z) start, end, radius) of ``tree``: the trunk, main branches and one fork each."""
+    top = max(0.8 * tree.crown_top, tree.crown_bottom)
+    segments = [((tree.x, tree.y, 0.0), (tree.x, tree.y, top), tree.trunk_radius)]
+    for _ in range(int(rng.integers(BRANCHES[0], BRANCHES[1] + 1))):
+        z0 = rng.uniform(tree.crown_bottom - 1.5, top)
+        azimuth = rng.uniform(0, 2 * math.pi)
+        reach = tree.radius * rng.uniform(0.45, 0.95)
+        start = np.array([tree.x, tree.y, z0])
+        end = start + np.array([reach * math.cos(azimuth), reach * math.sin(azimuth), rng.uniform(0.5, 2.5)])
+        radius = tree.trunk_radius * rng.uniform(0.35, 0.6)
+        segments.append((tuple(start), tuple(end), radius))
+        fork = start + rng.uniform(0.4, 0.7) * (end - start)
+        turn = azimuth + rng.choice((-1, 1)) * rng.uniform(0.4, 1.0)
+        tip = fork + np.array([0.5 * reach * math.cos(turn), 0.5 * reach * math.sin(turn), rng.uniform(0.3, 1.5)])
+        segments.append((tuple(fork), tuple(tip), 0.6 * radius))
+    return segments
 
 
 class _Layer:
@@ -363,34 +385,6 @@ def _blend(img, r0, c0, alpha, value):
     region += alpha * (value - region)
 
 
-def _draw_person(canvases, params, row_c, col_c, px_per_m, base):
-    """Alpha-blend the person's capsule silhouette, centred at (row_c, col_c), into every canvas."""
-    length, width = PERSON_SIZE_M[params.person_shape]
-    half = (length / 2 + 0.1) * px_per_m + 2
-    r0, c0 = int(math.floor(row_c - half)), int(math.floor(col_c - half))
-    rows = np.arange(r0, int(math.ceil(row_c + half)) + 1, dtype=np.float32)
-    cols = np.arange(c0, int(math.ceil(col_c + half)) + 1, dtype=np.float32)
-    # world offsets in metres: x grows upwards (rows decrease), y grows to the left (cols decrease)
-    dx = -(rows[:, None] - row_c) / px_per_m
-    dy = -(cols[None, :] - col_c) / px_per_m
-    theta = math.radians(params.person_rotation_deg)
-    along = dx * math.cos(theta) + dy * math.sin(theta)
-    across = -dx * math.sin(theta) + dy * math.cos(theta)
-    core = max(length - width, 0.0) / 2
-    dist = np.sqrt(np.maximum(np.abs(along) - core, 0) ** 2 + across**2) - width / 2  # signed distance, metres
-    alpha = np.clip(0.5 - dist * px_per_m, 0, 1).astype(np.float32)  # one-pixel anti-aliased edge
-    # warmest along the body's axis (the torso), slightly cooler towards the outline
-    grey = np.minimum(base + 3.0 - 8.0 * np.clip(1 + dist / (width / 2), 0, 1) ** 2, 255).astype(np.float32)
-    h, w = alpha.shape
-    for canvas in canvases:
-        rr0, cc0 = max(r0, 0), max(c0, 0)
-        rr1, cc1 = min(r0 + h, canvas.shape[0]), min(c0 + w, canvas.shape[1])
-        if rr0 >= rr1 or cc0 >= cc1:
-            continue
-        sl = (slice(rr0 - r0, rr1 - r0), slice(cc0 - c0, cc1 - c0))
-        _blend(canvas, rr0, cc0, alpha[sl], grey[sl])
-
-
 def _draw_trunk(img, p0, p1, width_px, grey):
     """Anti-aliased trunk from ``p0`` to ``p1`` ((row, col) floats) blended into ``img`` (float32)."""
     h, w = img.shape
@@ -414,10 +408,11 @@ def render_sample(params, camera=None, rng=None, trees=None, texture=True, shado
     Args:
         params (SceneParams): Scene settings.
         camera (CameraModel | None): Camera; None for the course camera (512 px, 50 deg, 35 m, 11 views 1 m apart).
-        rng (np.random.Generator | None): Randomness for the forest, textures and person; None for a fresh one.
+        rng (np.random.Generator | None): Randomness for the forest, the person's pose and the ground pattern; None
+            for a fresh one.
         trees (list[Tree] | None): Forest to render; None draws one with :func:`sample_forest` (``[]`` for none).
-        texture (bool): Ground temperature/albedo texture; False renders a uniform ground (for geometry tests).
-            Default: True.
+        texture (bool): The faint pixel-scale pattern on the ground; False renders a uniform ground (for geometry
+            tests). Default: True.
         shadows (bool): Let crowns shade the ground in the views. Default: True.
 
     Returns:
@@ -435,22 +430,26 @@ def render_sample(params, camera=None, rng=None, trees=None, texture=True, shado
     # ground canvas in centre-view pixels, padded left and right so every view's shifted crop lies inside it
     pad = int(math.ceil(s0 * float(np.abs(ys).max()))) + 2
     shape = (size, size + 2 * pad)
+    ground = np.full(shape, ground_grey(params), np.float32)
     if texture:
-        dtemp, albedo = _ground_fields(rng, shape, s0)
-    else:
-        dtemp, albedo = np.float32(0), np.float32(GROUND_ALBEDO)
-    kelvin = params.ground_temperature_k + dtemp
-    sunlit = SUN_DIFFUSE * cos_zenith
-    gt_canvas = np.broadcast_to(to_grey(kelvin + sun_kelvin(albedo, params.ambient_light, sunlit)), shape).copy()
+        ground += GROUND_PATTERN_STD * rng.standard_normal(shape, dtype=np.float32)
 
-    person_grey = rng.uniform(*PERSON_GREY) if params.has_person else None  # drawn before the forest: the GT
-    layers = []  # does not depend on the trees
+    # drawn before the forest, so the GT does not depend on the trees
+    person = None
+    if params.has_person:
+        parts = person_capsules(rng, params.person_shape)
+        person = (
+            place_capsules(parts, params.person_x, params.person_y, params.person_rotation_deg),
+            rng.uniform(*PERSON_GREY),
+        )
+    layers = []
     for tree in trees:
         heights = tree.layer_heights()
         for i, z in enumerate(heights):
             layers.append(_Layer(rng, tree, float(z), len(heights) - 1 - i, params, cos_zenith))
     layers.sort(key=lambda layer: layer.z)  # painter's order: low layers first, high layers occlude them
 
+    view_canvas = ground
     if shadows and layers and cos_zenith > 0:
         # sunlight reaching the ground through all layers; parallel rays keep each layer's size in metres
         light = np.ones(shape, np.float32)
@@ -460,31 +459,30 @@ def render_sample(params, camera=None, rng=None, trees=None, texture=True, shado
             if hit is not None:
                 r0, c0, alpha, _ = hit
                 light[r0 : r0 + alpha.shape[0], c0 : c0 + alpha.shape[1]] *= 1 - alpha
-        view_canvas = to_grey(kelvin + sun_kelvin(albedo, params.ambient_light, sunlit * light))
-    else:
-        view_canvas = gt_canvas.copy()
+        depth = SHADOW_GREY * (1 - params.ambient_light) * cos_zenith
+        view_canvas = np.maximum(ground - depth * (1 - light), 0)
 
-    if params.has_person:
-        row_p, col_p = camera.metres_to_pixels(params.person_x, params.person_y)
-        _draw_person([gt_canvas, view_canvas], params, float(row_p), float(col_p) + pad, s0, person_grey)
-
-    gt = gt_canvas[:, pad : pad + size]
-    trunk_grey = [
-        float(to_grey(t.temperature_k - 2.0 + sun_kelvin(0.1, params.ambient_light, 0.3 * sunlit))) for t in trees
+    gt = ground[:, pad : pad + size].copy()
+    if person is not None:
+        draw_capsules(gt, person[0], camera, 0.0, person[1])
+    wood = [
+        (_branches(rng, t), rng.uniform(*WOOD_FRACTION) * max(float(to_grey(t.temperature_k)), 20.0))
+        for t in trees
+        if t.trunk_radius > 0
     ]
     views = np.empty((camera.num_views, size, size), np.float32)
     for k, y_k in enumerate(ys):
         # view k sees the ground point of centre-view column j at column j + s0 * y_k
         m = np.array([[1, 0, pad - s0 * y_k], [0, 1, 0]], np.float32)
         view = cv2.warpAffine(view_canvas, m, (size, size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
-        for tree, grey in zip(trees, trunk_grey):
-            if tree.trunk_radius <= 0:
-                continue
-            top = 0.8 * tree.crown_top
-            p0 = (c - s0 * tree.x, c - s0 * (tree.y - y_k))
-            s_top = f / (alt - top)
-            p1 = (c - s_top * tree.x, c - s_top * (tree.y - y_k))
-            _draw_trunk(view, p0, p1, tree.trunk_radius * (s0 + s_top), grey)
+        if person is not None:
+            draw_capsules(view, person[0], camera, float(y_k), person[1])
+        for segments, grey in wood:
+            for p0, p1, radius in segments:
+                s_a, s_b = f / (alt - p0[2]), f / (alt - p1[2])
+                a = (c - s_a * p0[0], c - s_a * (p0[1] - y_k))
+                b = (c - s_b * p1[0], c - s_b * (p1[1] - y_k))
+                _draw_trunk(view, a, b, radius * (s_a + s_b), grey)
         for layer in layers:
             scale = f / (alt - layer.z)
             hit = layer.alpha_and_grey(c - scale * layer.x, c - scale * (layer.y - y_k), scale, (size, size))
@@ -618,6 +616,7 @@ __all__ = [
     'sample_scene',
     'simulate',
     'simulate_sample',
+    'ground_grey',
     'sun_kelvin',
     'to_grey',
 ]
