@@ -362,7 +362,7 @@ def format_parameters(params):
 # Images
 
 
-def _read_gray(path):
+def read_gray(path):
     """One 8-bit single-channel image as (H, W) uint8; 3-channel PNGs with equal channels become one channel."""
     try:
         data = np.fromfile(path, dtype=np.uint8)
@@ -393,16 +393,17 @@ class RawSample:
         run (int), sim (int): Run and simulation number.
         folder (str): Folder holding the files.
         view_paths (list[str]): The 11 views, pose 0 to 10 (pose 5 is the centre).
-        gt_path (str): The GT view (centre pose without forest).
-        params_path (str): The ``Parameters.txt``.
+        gt_path (str | None): The GT view (centre pose without forest); None only from
+            ``find_samples(views_only=True)`` when the file is absent.
+        params_path (str | None): The ``Parameters.txt``; None as ``gt_path``.
     """
 
     run: int
     sim: int
     folder: str
     view_paths: List[str]
-    gt_path: str
-    params_path: str
+    gt_path: Optional[str]
+    params_path: Optional[str]
 
     @property
     def name(self):
@@ -419,7 +420,7 @@ class RawSample:
 
     def load_views(self):
         """The 11 views as uint8 (11, H, W); UserError naming the file if one is unreadable or has another size."""
-        views = [_read_gray(p) for p in self.view_paths]
+        views = [read_gray(p) for p in self.view_paths]
         for p, view in zip(self.view_paths, views):
             if view.shape != views[0].shape:
                 raise UserError(f'{p}: size {view.shape} differs from {views[0].shape} of {self.view_paths[0]}')
@@ -427,7 +428,7 @@ class RawSample:
 
     def load_gt(self):
         """The GT view as uint8 (H, W)."""
-        return _read_gray(self.gt_path)
+        return read_gray(self.gt_path)
 
     def load(self):
         """(views, gt, params), checking that the GT has the views' size."""
@@ -437,7 +438,7 @@ class RawSample:
         return views, gt, self.load_params()
 
 
-def find_samples(folder):
+def find_samples(folder, views_only=False):
     """Find the raw samples in ``folder`` (not recursive).
 
     Only the 13 names of :func:`SAMPLE_FILES` (run and simulation numbers without leading zeros) count; every other
@@ -446,6 +447,8 @@ def find_samples(folder):
 
     Args:
         folder (str): Folder with the files.
+        views_only (bool): Inference on user data only: a sample needs just its 11 views; its ``gt_path`` and
+            ``params_path`` are None when those files are absent. Training data keep the default. Default: False.
 
     Returns:
         tuple[list[RawSample], list[tuple[str, str]]]: Complete samples sorted by (run, sim), and
@@ -468,11 +471,11 @@ def find_samples(folder):
     samples, problems = [], []
     for run, sim in sorted(found):
         names = SAMPLE_FILES(run, sim)
-        absent = [n for n in names if n not in found[run, sim]]
+        absent = [n for n in names[: NUM_VIEWS if views_only else None] if n not in found[run, sim]]
         if absent:
             problems.append((f'{run}_{sim}', f'missing {", ".join(absent)}'))
             continue
-        paths = [osp.join(folder, n) for n in names]
+        paths = [osp.join(folder, n) if n in found[run, sim] else None for n in names]
         samples.append(RawSample(run, sim, folder, paths[:NUM_VIEWS], paths[NUM_VIEWS], paths[NUM_VIEWS + 1]))
     return samples, problems
 

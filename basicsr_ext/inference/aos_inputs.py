@@ -1,0 +1,241 @@
+"""Read the AOS focal stacks users already have, in the layouts found in the wild (docs/aos_restore.md).
+
+One input path is one sample, or a folder of samples:
+
+- a multi-page TIFF (pages = planes): heights from our metadata (tag 65000), else from ``heights``; LZW TIFFs of
+  other tools are read through OpenCV when tifffile lacks the codec (:func:`read_focal_stack`);
+- a folder of per-plane PNGs (``000.png 040.png ... gt.png``, ``000009_00.png ... 000009_gt.png``,
+  ``0_0_integral_fp-0.5.png``): heights from ``heights`` (sorted file order) or from the names: ``fp-X`` is X metres
+  (sign ignored: LFR's negative is above ground), else the trailing integer times ``plane_scale`` (default 0.01:
+  3-digit centimetre names); ``gt.png`` / ``*_gt.png`` / ``*_GT.png`` is the GT;
+- a folder of raw 11-view samples (course format; GT and Parameters.txt optional), integrated on the fly;
+- a folder holding TIFFs and/or sample sub-folders: expanded to them.
+"""
+
+import os
+import re
+from dataclasses import dataclass
+from os import path as osp
+from typing import List, Optional
+
+import numpy as np
+
+from basicsr_ext.aos.convert import to_uint8
+from basicsr_ext.aos.focal_stack import gt_name, parse_stack_name, read_focal_stack
+from basicsr_ext.aos.geometry import CameraModel
+from basicsr_ext.aos.integrator import integrate
+from basicsr_ext.aos.raw import find_samples, read_gray
+from basicsr_ext.utils.errors import UserError
+
+TIFF_EXTS = ('.tif', '.tiff')
+DEFAULT_PLANE_SCALE = 0.01  # 3-digit plane names are centimetres above ground
+HEIGHT_TOL = 1e-3  # metres: planes within this of a wanted height match it
+_FP_RE = re.compile(r'fp-?(\d+(?:\.\d+)?)$', re.IGNORECASE)
+_TRAILING_INT_RE = re.compile(r'(\d+)$')
+
+
+@dataclass
+class AOSInput:
+    """One sample to restore; unpacks as ``stem, stack, heights, gt_path = sample``.
+
+    Attributes:
+        stem (str): Output name (file stem, folder name, or ``R_S`` of a raw sample).
+        stack (np.ndarray): uint8 (P, H, W), one page per focal plane.
+        heights (list[float]): Height of each plane in metres.
+        gt_path (str | None): The sample's own GT image, if it has one.
+        person (tuple | bool | None): (row, col) pixels of the person from the metadata or Parameters.txt, False
+            when they say there is none, None when unknown.
+        source (str): The file or folder read.
+    """
+
+    stem: str
+    stack: np.ndarray
+    heights: List[float]
+    gt_path: Optional[str] = None
+    person: object = None
+    source: str = ''
+
+    def __iter__(self):
+        return iter((self.stem, self.stack, self.heights, self.gt_path))
+
+
+def is_gt_name(name):
+    """``gt.png``, ``*_gt.png``, ``*_GT.png`` (any case) name a GT, not a plane."""
+    stem = osp.splitext(name)[0].lower()
+    return stem == 'gt' or stem.endswith('_gt')
+
+
+def height_from_name(name, plane_scale=None):
+    """Height in metres from a plane file name (``fp-0.5`` -> 0.5; ``040`` -> 0.4 at scale 0.01), or None."""
+    stem = osp.splitext(name)[0]
+    match = _FP_RE.search(stem)
+    if match:
+        return float(match.group(1))
+    match = _TRAILING_INT_RE.search(stem)
+    if match:
+        return int(match.group(1)) * (DEFAULT_PLANE_SCALE if plane_scale is None else plane_scale)
+    return None
+
+
+def _fmt(heights):
+    return ', '.join(f'{h:g}' for h in heights)
+
+
+def select_planes(sample, heights):
+    """The sample's planes at ``heights`` (within 1 mm), in that order; UserError naming what is missing."""
+    index, missing = [], []
+    for h in heights:
+        match = [i for i, have in enumerate(sample.heights) if abs(have - h) <= HEIGHT_TOL]
+        if match:
+            index.append(match[0])
+        else:
+            missing.append(h)
+    if missing:
+        raise UserError(
+            f'{sample.source or sample.stem}: no plane at {_fmt(missing)} m (the model takes {_fmt(heights)} m; '
+            f'the input has {_fmt(sample.heights)} m)'
+        )
+    return sample.stack[index]
+
+
+def integral_plane(sample):
+    """(plane image, height) of the lowest plane: the 0 m integral when the stack has one."""
+    i = int(np.argmin(sample.heights))
+    return sample.stack[i], sample.heights[i]
+
+
+def find_gt(gt_dir, stem):
+    """First of ``gt_dir``/X.png, X_gt.png, X_GT.png, X/gt.png, X/X_gt.png (X = ``stem``), then our stacks' GT
+    name ``R_S_GT.png`` for a stem ``R_S_x_y_integral``; None when none exists."""
+    names = [
+        f'{stem}.png',
+        f'{stem}_gt.png',
+        f'{stem}_GT.png',
+        osp.join(stem, 'gt.png'),
+        osp.join(stem, f'{stem}_gt.png'),
+    ]
+    try:
+        run, sim, _ = parse_stack_name(f'{stem}.tiff')
+        names.append(gt_name(run, sim))
+    except UserError:
+        pass
+    return next((osp.join(gt_dir, n) for n in names if osp.isfile(osp.join(gt_dir, n))), None)
+
+
+def discover(path):
+    """``[(kind, location, stem)]`` of the samples under an input path; kind is 'tiff', 'planes' or 'raw'."""
+    if osp.isfile(path):
+        if path.lower().endswith(TIFF_EXTS):
+            return [('tiff', path, osp.splitext(osp.basename(path))[0])]
+        raise UserError(f'{path}: not a TIFF focal stack (.tif/.tiff) nor a folder of planes or samples')
+    if not osp.isdir(path):
+        raise UserError(f'input not found: {path}')
+    raws, problems = find_samples(path, views_only=True)
+    if raws:
+        return [('raw', s, s.name) for s in raws]
+    if problems:
+        raise UserError(f'{path}: incomplete raw sample {problems[0][0]}: {problems[0][1]}')
+    entries = sorted(os.listdir(path))
+    files = [e for e in entries if osp.isfile(osp.join(path, e))]
+    tiffs = [e for e in files if e.lower().endswith(TIFF_EXTS)]
+    planes = [e for e in files if e.lower().endswith('.png') and not is_gt_name(e)]
+    if planes and not tiffs:
+        return [('planes', path, osp.basename(osp.normpath(path)))]
+    found = [('tiff', osp.join(path, e), osp.splitext(e)[0]) for e in tiffs]
+    for sub in (e for e in entries if osp.isdir(osp.join(path, e))):
+        found += discover(osp.join(path, sub))
+    return found
+
+
+def load(kind, location, heights=None, plane_scale=None, integrate_at=None):
+    """Read one sample found by :func:`discover` (see :func:`load_input` for the arguments)."""
+    if kind == 'tiff':
+        return _load_tiff(location, heights)
+    if kind == 'planes':
+        return _load_planes(location, heights, plane_scale)
+    return _load_raw(location, integrate_at or heights or [0.0])
+
+
+def load_input(path, heights=None, plane_scale=None, integrate_at=None):
+    """Read every sample under an input path.
+
+    Args:
+        path (str): A TIFF, a folder of plane PNGs, a folder of raw samples, or a folder of those.
+        heights (list[float] | None): Plane heights in metres: the pages of TIFFs without our metadata, or the plane
+            PNGs in sorted file order (overriding their names). Default: None.
+        plane_scale (float | None): Metres per unit of a plane name's trailing number. Default: None (0.01).
+        integrate_at (list[float] | None): Heights to integrate raw samples at. Default: None (``heights``, else 0 m).
+
+    Returns:
+        list[AOSInput]: The samples.
+    """
+    return [load(kind, loc, heights, plane_scale, integrate_at) for kind, loc, _ in discover(path)]
+
+
+def _load_tiff(path, heights):
+    stack, meta = read_focal_stack(path)
+    hs = meta.get('heights') or heights
+    if hs is None:
+        raise UserError(f'{path}: the TIFF records no focal heights: pass --heights, one per page ({len(stack)})')
+    if len(hs) != len(stack):
+        raise UserError(f'{path}: {len(hs)} heights given for {len(stack)} pages')
+    person = None
+    if meta.get('format') == 'basicsr-ext focal stack':
+        person = False
+        if meta.get('person'):
+            camera = CameraModel(**meta['camera']) if meta.get('camera') else CameraModel(size=stack.shape[-1])
+            row, col = camera.metres_to_pixels(meta['person']['x'], meta['person']['y'])
+            person = (float(row), float(col))
+    return AOSInput(osp.splitext(osp.basename(path))[0], stack, [float(h) for h in hs], None, person, path)
+
+
+def _load_planes(folder, heights, plane_scale):
+    names = sorted(e for e in os.listdir(folder) if e.lower().endswith('.png') and osp.isfile(osp.join(folder, e)))
+    gts = [n for n in names if is_gt_name(n)]
+    planes = [n for n in names if not is_gt_name(n)]
+    if heights is not None:
+        if len(heights) != len(planes):
+            raise UserError(
+                f'{folder}: --heights lists {len(heights)} heights for {len(planes)} plane PNGs ({", ".join(planes)})'
+            )
+        hs = [float(h) for h in heights]
+    else:
+        hs = [height_from_name(n, plane_scale) for n in planes]
+        bad = [n for n, h in zip(planes, hs) if h is None]
+        if bad:
+            raise UserError(
+                f'{folder}/{bad[0]}: no height in the name (expected NNN.png, NAME_NN.png or NAME_fp-X.png); '
+                'pass --heights'
+            )
+    order = sorted(range(len(planes)), key=lambda i: hs[i])
+    for a, b in zip(order, order[1:]):
+        if abs(hs[a] - hs[b]) <= HEIGHT_TOL:
+            raise UserError(f'{folder}: {planes[a]} and {planes[b]} both have height {hs[a]:g} m')
+    images = [read_gray(osp.join(folder, planes[i])) for i in order]
+    for i, img in zip(order, images):
+        if img.shape != images[0].shape:
+            raise UserError(f'{folder}/{planes[i]}: size {img.shape} differs from {images[0].shape}')
+    gt_path = osp.join(folder, gts[0]) if gts else None
+    stem = osp.basename(osp.normpath(folder))
+    return AOSInput(stem, np.stack(images), [hs[i] for i in order], gt_path, None, folder)
+
+
+def _load_raw(sample, heights):
+    views = sample.load_views()  # 11, h, w
+    hs = sorted({float(h) for h in heights})
+    try:
+        camera = CameraModel(size=views.shape[-1])
+        stack = to_uint8(integrate(views, hs, camera))  # rounded to uint8 as aos_prepare.py stores training stacks
+    except ValueError as err:
+        raise UserError(f'{sample.folder}: raw sample {sample.name}: {err}') from None
+    person = None
+    if sample.params_path is not None:
+        try:
+            params = sample.load_params()
+        except UserError:  # restoring needs no parameters; the report then locates the person in the GT
+            return AOSInput(sample.name, stack, hs, sample.gt_path, None, f'{sample.folder}/{sample.name}')
+        person = False
+        if params.has_person:
+            row, col = camera.metres_to_pixels(params.person_pose[0], params.person_pose[1])
+            person = (float(row), float(col))
+    return AOSInput(sample.name, stack, hs, sample.gt_path, person, f'{sample.folder}/{sample.name}')

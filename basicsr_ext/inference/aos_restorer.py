@@ -1,0 +1,175 @@
+"""Restore AOS focal stacks of any size with a trained restorer: padding, tiling, self-ensemble, multi-pass.
+
+The network gets exactly what ``AOSFocalStackDataset`` fed it in training: the planes at its heights, in its order,
+as float32 values / 255 in [0, 1]. Self-ensemble and multi-pass are the functions ``AOSRestorationModel.test()``
+uses, combined as there: multi-pass (keep pass k + 1 only where it lowers the output's std) around the self-ensembled
+forward. Tiling sits inside that forward, so the multi-pass decision is taken on the whole image.
+"""
+
+import torch
+import torch.nn.functional as F
+
+from basicsr_ext.inference.export import check_loads, params_sha256, restorer_settings, select_params
+from basicsr_ext.models.aos_restoration_model import check_self_ensemble, int_option, multipass
+from basicsr_ext.utils.dihedral import self_ensemble as dihedral_self_ensemble
+from basicsr_ext.utils.errors import UserError
+from basicsr_ext.utils.file_io import safe_torch_load
+
+DEFAULT_MODEL = 'weights/aos_sim2real.pth'
+WHOLE_IMAGE_MAX = 512  # without --tile, images up to this size go through whole, larger ones in tiles of this size
+SE_DEFAULT = {'transforms': 8, 'reduce': 'median'}
+
+
+def load_restorer_checkpoint(model, opt=None):
+    """``(state_dict, settings)`` of a restorer checkpoint; settings = ``{network_g, heights, multipass_plane}``.
+
+    With ``opt`` (a training option file) any BasicSR checkpoint works and the settings come from the option file;
+    without it the checkpoint must carry ``meta`` (see :mod:`basicsr_ext.inference.export`), whose parameter
+    checksum is verified.
+    """
+    checkpoint = safe_torch_load(model, what='model file')
+    if opt is not None:
+        from basicsr_ext.utils.options import resolve_options
+
+        settings = restorer_settings(resolve_options(opt), opt)
+        params, _ = select_params(checkpoint, model)
+        return params, settings
+    meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
+    if not isinstance(meta, dict) or 'network_g' not in meta or 'heights' not in meta:
+        raise UserError(
+            f'{model}: no meta with network_g and heights (a plain BasicSR checkpoint): pass --opt with its training '
+            'option file, or export it with scripts/export_restorer.py'
+        )
+    params, _ = select_params(checkpoint, model, 'params')
+    if meta.get('sha256') and params_sha256(params) != meta['sha256']:
+        raise UserError(f'{model}: the weights do not match the checksum in its meta (damaged or edited file)')
+    settings = {
+        'network_g': dict(meta['network_g']),
+        'heights': [float(h) for h in meta['heights']],
+        'multipass_plane': int(meta.get('multipass_plane', 0)),
+    }
+    return params, settings
+
+
+def pick_device(device=None):
+    """``torch.device``: ``device`` ('cpu', 'cuda', 'cuda:1'), or CUDA when available, else the CPU."""
+    if device is None:
+        return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise UserError(f'device: expected cpu or cuda, got {device!r} ({err})') from None
+    if device.type == 'cuda' and not torch.cuda.is_available():
+        raise UserError('device: cuda asked for, but no CUDA device is visible (use --device cpu)')
+    return device
+
+
+def tile_starts(size, tile, overlap):
+    """Top (or left) edges of tiles of ``tile`` px overlapping by at least ``overlap`` px that cover ``size`` px."""
+    if size <= tile:
+        return [0]
+    step = tile - overlap
+    return list(range(0, size - tile, step)) + [size - tile]
+
+
+def blend_ramp(length, overlap, device):
+    """Tile weights along one axis: 1 in the middle, falling linearly over ``overlap`` px to each end (never 0)."""
+    idx = torch.arange(length, device=device, dtype=torch.float32)
+    return torch.minimum(torch.ones_like(idx), torch.minimum(idx + 1, length - idx) / (overlap + 1))
+
+
+class AOSRestorer:
+    """A trained AOS restorer, ready for focal stacks of any size.
+
+    Args:
+        model (str): Restorer checkpoint (``scripts/export_restorer.py``), or any BasicSR checkpoint with ``opt``.
+            Default: ``weights/aos_sim2real.pth``.
+        opt (str | None): Training option file giving network_g and the heights (for checkpoints without meta).
+        device (str | None): 'cpu', 'cuda' or None (CUDA when available). Default: None.
+        self_ensemble (bool | dict): Median over the 8 dihedral transforms (True), or ``{transforms: 4 | 8, reduce:
+            median | mean}``. Default: False.
+        multipass (int): Maximum passes (1 = off), seed 000's rule. Default: 1.
+        tile (int | None): Tile size in px; None: whole images up to 512 px, 512 px tiles above. Default: None.
+
+    Attributes:
+        heights (list[float]): The focal planes (metres) the network takes, in input order.
+        last_passes (int): Passes accepted in the last :meth:`restore`.
+    """
+
+    def __init__(self, model=DEFAULT_MODEL, opt=None, device=None, self_ensemble=False, multipass=1, tile=None):
+        self.device = pick_device(device)
+        self.self_ensemble = check_self_ensemble(
+            SE_DEFAULT if self_ensemble is True else self_ensemble, 'self_ensemble'
+        )
+        self.multipass = int_option(multipass, 'multipass', 1)
+        params, settings = load_restorer_checkpoint(model, opt)
+        self.network_g = settings['network_g']
+        self.heights = settings['heights']
+        self.multipass_plane = settings['multipass_plane']
+        if not 0 <= self.multipass_plane < len(self.heights):
+            raise UserError(f'{model}: multipass_plane {self.multipass_plane} outside the {len(self.heights)} planes')
+        self.window = int(self.network_g.get('window_size') or 1)
+        if tile is not None and (int_option(tile, 'tile', 1) < 2 * self.window or tile < 16):
+            raise UserError(f'tile: expected at least {max(16, 2 * self.window)} px, got {tile}')
+        self.tile = tile
+        self.net = check_loads(self.network_g, params, model).to(self.device).eval()
+        self.last_passes = 0
+
+    def restore(self, stack):
+        """Restore one focal stack.
+
+        Args:
+            stack (np.ndarray | Tensor): (P, H, W) float in [0, 1] (uint8 values / 255), the planes at
+                :attr:`heights` in that order.
+
+        Returns:
+            np.ndarray: (H, W) float32 in [0, 1].
+        """
+        x = torch.as_tensor(stack, dtype=torch.float32)
+        if x.ndim != 3 or x.shape[0] != len(self.heights):
+            raise UserError(
+                f'expected a ({len(self.heights)}, H, W) stack (planes at {self.heights} m), got {tuple(x.shape)}'
+            )
+        x = x[None].to(self.device)  # 1, p, h, w
+        with torch.no_grad():
+            out, passes = multipass(self._forward, x, self.multipass, self.multipass_plane)
+        self.last_passes = int(passes[0])
+        return out[0, 0].clamp(0, 1).float().cpu().numpy()
+
+    def _forward(self, x):
+        """The network (with self-ensemble) on a whole image, in blended tiles when it is larger than the tile."""
+        h, w = x.shape[-2:]
+        tile = self.tile or (WHOLE_IMAGE_MAX if max(h, w) > WHOLE_IMAGE_MAX else None)
+        if tile is None or (h <= tile and w <= tile):
+            return self._forward_padded(x)
+        overlap = min(tile // 2, max(tile // 8, 2 * self.window))
+        out = weight = None
+        for top in tile_starts(h, tile, overlap):
+            for left in tile_starts(w, tile, overlap):
+                patch = x[..., top : top + tile, left : left + tile]
+                y = self._forward_padded(patch)  # b, c, th, tw
+                th, tw = y.shape[-2:]
+                ramp = blend_ramp(th, overlap, x.device)[:, None] * blend_ramp(tw, overlap, x.device)[None]
+                if out is None:
+                    out = x.new_zeros(x.shape[0], y.shape[1], h, w)
+                    weight = x.new_zeros(1, 1, h, w)
+                out[..., top : top + th, left : left + tw] += y * ramp
+                weight[..., top : top + th, left : left + tw] += ramp
+        return out / weight
+
+    def _forward_padded(self, x):
+        """Pad bottom/right to a multiple of the window size (reflect; replicate when the image is smaller than the
+        padding), run the network, crop back."""
+        h, w = x.shape[-2:]
+        pad_h, pad_w = (-h) % self.window, (-w) % self.window
+        if pad_h or pad_w:
+            mode = 'reflect' if pad_h < h and pad_w < w else 'replicate'
+            x = F.pad(x, (0, pad_w, 0, pad_h), mode)
+        if self.self_ensemble:
+            se = self.self_ensemble
+            y = dihedral_self_ensemble(self.net, x, int(se.get('transforms', 8)), se.get('reduce', 'median'))
+        else:
+            y = self.net(x)
+        if y.shape[1] != 1:
+            raise UserError(f'the network returns {y.shape[1]} channels; a restorer must return one grey channel')
+        return y[..., :h, :w]

@@ -1,0 +1,142 @@
+"""Restore AOS focal stacks you already have (TIFFs, per-plane PNG folders, raw 11-view samples); no GT needed.
+
+    python scripts/aos_restore.py --input stacks/ sample_33/ --output restored [--model weights/aos_sim2real.pth]
+        [--heights 0 0.4 ...] [--plane-scale 0.1] [--opt train.yml] [--self-ensemble] [--multipass 2]
+        [--gt gt_dir] [--tile 256] [--device cpu]
+
+Writes OUT/<stem>.png (uint8, the input's size), OUT/montages/<stem>.png (lowest plane | restored | GT), and with any
+GT OUT/report.md + OUT/report.csv (PSNR, SSIM, person PSNR of integral and output, and the gain). Details:
+docs/aos_restore.md.
+"""
+
+import argparse
+import sys
+import time
+from os import path as osp
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+
+from basicsr_ext.aos.focal_stack import read_gt  # noqa: E402
+from basicsr_ext.inference.aos_inputs import discover, find_gt, integral_plane, load, select_planes  # noqa: E402
+from basicsr_ext.inference.aos_report import format_report, locate_person, score  # noqa: E402
+from basicsr_ext.inference.aos_restorer import DEFAULT_MODEL, AOSRestorer  # noqa: E402
+from basicsr_ext.losses.position_enhanced_loss import person_window  # noqa: E402
+from basicsr_ext.utils.errors import UserError  # noqa: E402
+from basicsr_ext.utils.file_io import write_text_atomic  # noqa: E402
+from basicsr_ext.utils.montage import draw_box, make_montage, to_bgr_uint8, write_png  # noqa: E402
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog='aos_restore', description=__doc__.splitlines()[0])
+    parser.add_argument('--input', nargs='+', required=True, help='TIFFs, plane/raw-sample folders, or their parents')
+    parser.add_argument('--output', required=True, help='output folder')
+    parser.add_argument('--heights', type=float, nargs='+', help='plane heights in metres (TIFF pages / sorted PNGs)')
+    parser.add_argument('--plane-scale', type=float, help='metres per unit of a plane name number (default 0.01)')
+    parser.add_argument('--model', default=DEFAULT_MODEL, help='restorer checkpoint (default: %(default)s)')
+    parser.add_argument('--opt', help='training option file, for a plain BasicSR checkpoint without meta')
+    parser.add_argument('--self-ensemble', action='store_true', help='median over the 8 dihedral transforms')
+    parser.add_argument('--multipass', type=int, default=1, help='maximum passes, seed 000 rule (default: 1)')
+    parser.add_argument('--gt', help='folder with GT images: X.png, X_gt.png, X_GT.png, X/gt.png or X/X_gt.png')
+    parser.add_argument('--tile', type=int, help='tile size in px (default: whole image up to 512 px)')
+    parser.add_argument('--device', choices=['cpu', 'cuda'], help='default: cuda when available')
+    return parser
+
+
+def to_uint8(img01):
+    """[0, 1] float -> uint8, rounded as BasicSR's tensor2img does."""
+    return np.clip(np.rint(img01 * 255.0), 0, 255).astype(np.uint8)
+
+
+def write_montage(path, integral, height, restored, gt, person, passes):
+    tiles, labels = [integral, restored], [f'integral {height:g} m', f'restored ({passes} pass{"es" * (passes > 1)})']
+    if gt is not None:
+        tiles.append(gt)
+        labels.append('GT')
+    zoom = max(1, 256 // integral.shape[1])  # small images shown at >= 256 px (nearest neighbour)
+    tiles = [to_bgr_uint8(t.repeat(zoom, axis=0).repeat(zoom, axis=1)) for t in tiles]
+    if person:
+        centre = [v * zoom + (zoom - 1) / 2 for v in person]
+        for tile in tiles:
+            draw_box(tile, centre, person_window(integral.shape[1]) * zoom, (0, 0, 255), 1)
+    write_png(path, make_montage(tiles, labels, cols=len(tiles)))
+
+
+def restore_sample(restorer, sample, args):
+    """Restore, write the output and montage; returns the report row, or None without a GT."""
+    planes = select_planes(sample, restorer.heights)
+    restored = to_uint8(restorer.restore(planes.astype(np.float32) / 255.0))
+    write_png(osp.join(args.output, f'{sample.stem}.png'), restored)
+    integral, height = integral_plane(sample)
+    gt_path = (find_gt(args.gt, sample.stem) if args.gt else None) or sample.gt_path
+    gt = read_gt(gt_path) if gt_path else None
+    if gt is not None and gt.shape != restored.shape:
+        raise UserError(f'{gt_path}: GT size {gt.shape} differs from the input {restored.shape} ({sample.source})')
+    person, person_from = sample.person, 'input metadata'
+    if person is False:
+        person, person_from = None, 'n/a (no person in the metadata)'
+    elif person is None:
+        person = locate_person(gt) if gt is not None else None
+        person_from = 'GT brightest blob' if person is not None else 'n/a (none found)'
+    write_montage(
+        osp.join(args.output, 'montages', f'{sample.stem}.png'),
+        integral,
+        height,
+        restored,
+        gt,
+        person,
+        restorer.last_passes,
+    )
+    print(
+        f'{sample.stem}: {planes.shape[2]}x{planes.shape[1]}, {len(planes)} plane(s) -> {sample.stem}.png', flush=True
+    )
+    if gt is None:
+        return None
+    return {'stem': sample.stem, 'scores': score(restored, integral, gt, person), 'person_from': person_from}
+
+
+def run(args):
+    if args.gt and not osp.isdir(args.gt):
+        raise UserError(f'--gt: not a folder: {args.gt}')
+    restorer = AOSRestorer(
+        model=args.model,
+        opt=args.opt,
+        device=args.device,
+        self_ensemble=args.self_ensemble,
+        multipass=args.multipass,
+        tile=args.tile,
+    )
+    found, seen = [], {}
+    for item in args.input:
+        for kind, location, stem in discover(item):
+            if stem in seen:
+                raise UserError(f'two inputs would both write {stem}.png: {seen[stem]} and {item}')
+            seen[stem] = item
+            found.append((kind, location))
+    integrate_at = sorted({0.0, *restorer.heights})
+    rows, start = [], time.time()
+    for kind, location in found:
+        sample = load(kind, location, args.heights, args.plane_scale, integrate_at)
+        row = restore_sample(restorer, sample, args)
+        if row is not None:
+            rows.append(row)
+    print(f'restored {len(found)} sample(s) in {time.time() - start:.1f} s on {restorer.device} -> {args.output}')
+    if rows:
+        md, table_csv = format_report(rows)
+        write_text_atomic(osp.join(args.output, 'report.md'), md)
+        write_text_atomic(osp.join(args.output, 'report.csv'), table_csv)
+        print(md, end='')
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        run(args)
+    except UserError as err:
+        print(f'aos_restore: error: {err}', file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == '__main__':
+    main()
