@@ -303,3 +303,32 @@ def test_benchmark_script_runs(capsys):
     module.main(['--only', 'integrator', '--size', '64', '--planes', '2', '--repeats', '2', '--warmup', '0'])
     printed = capsys.readouterr().out
     assert 'views.sum(0), float32 (floor)' in printed and 'integrate, 2 planes, per plane' in printed
+
+
+def test_check_integrator_script_against_an_lfr_style_reference(tmp_path, capsys):
+    """The LFR comparison script on a synthesized sample: the half-pixel rule's reference scores far above the old
+    rule that dropped the outer half pixel (on the real course sample 0_0: 67.7 dB vs 59.1 dB)."""
+    import cv2
+
+    spec = importlib.util.spec_from_file_location('check', osp.join(REPO, 'scripts', 'aos_check_integrator.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    camera = CameraModel(size=64)
+    rng = np.random.default_rng(0)
+    views = rng.integers(0, 256, (11, 64, 64), dtype=np.uint8)
+    for k, view in enumerate(views):
+        cv2.imwrite(str(tmp_path / f'0_0_pose_{k}_thermal.png'), view)
+    height = round(camera.altitude - camera.focal_px * 5 / 10.3, 3)  # view 0 shifts by about -10.3 px
+    reference = np.clip(np.rint(reference_integral(views, camera, height)[0]), 0, 255).astype(np.uint8)
+    cv2.imwrite(str(tmp_path / 'lfr.png'), np.dstack([reference] * 3))  # LFR's PNGs have 3 equal channels
+    argv = ['--views', str(tmp_path), '--reference', str(tmp_path / 'lfr.png'), '--height', str(height)]
+    assert module.main(argv) == 0
+    assert 'PSNR inf dB' in capsys.readouterr().out
+    edge = module.half_pixel_columns(64, height)
+    assert edge.any()
+    # the old rule (samples within [0, W - 1] only) counted fewer views exactly at those columns
+    shifts = shifts_of(camera, height)
+    old = np.stack([(np.arange(64) + s >= 0) & (np.arange(64) + s <= 63) for s in shifts]).sum(0)
+    np.testing.assert_array_equal(old != closed_form_count(camera, 0.0), edge)
+    assert module.main(['--views', str(tmp_path / 'missing'), '--reference', str(tmp_path / 'lfr.png')]) == 2
+    assert capsys.readouterr().err.startswith('aos_check_integrator: error:')

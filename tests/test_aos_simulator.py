@@ -137,7 +137,7 @@ def test_person_lies_at_its_geometric_pixel_position(shape, x, y, rot):
     cam = CameraModel(size=256)
     params = scene(person_shape=shape, person_x=x, person_y=y, person_rotation_deg=rot, ground_temperature_k=312)
     views, gt = render_sample(params, cam, np.random.default_rng(1))
-    warm = gt >= 216  # the ground stays below 214 grey (210 + its faint pattern); the person is 224-255
+    warm = gt >= 216  # the ground stays below 214 grey (210 + its faint pattern); the person is 232-255
     rows, cols = np.nonzero(warm)
     row, col = cam.metres_to_pixels(x, y)
     ppm = cam.pixels_per_metre()

@@ -19,7 +19,7 @@ import numpy as np
 # the actors' size relative to a 1.75 m human (fits the hot areas measured on the public course GTs)
 PERSON_SCALE = (1.4, 1.75)
 # grey of the warmest part (the real GTs' person maximum is 164-255, mostly 248-255)
-PERSON_GREY = (236.0, 255.0)
+PERSON_GREY = (244.0, 255.0)
 
 
 def _capsule(p0, p1, radius, cool):
