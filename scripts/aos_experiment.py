@@ -4,7 +4,7 @@ python scripts/aos_experiment.py [--iters 1500] [--finetune-iters 500] [--doc do
 
 Runs, from the repository root, with the shipped option files (data generated on first use):
 
-1. ``train_aos.yml`` as shipped: Swin2SR with the position-enhanced loss (seed 4.2);
+1. ``train_aos_swin2sr128.yml`` as shipped: Swin2SR with the position-enhanced loss (seed 4.2);
 2. the same with a plain L1 loss instead (``train.position_opt`` off, ``train.pixel_opt`` L1), same iterations;
 3. ``train_aos_multipass.yml``: run 1's best checkpoint fine-tuned for multi-pass inference (seed 4.4.6);
 4. ``test_aos.yml`` on the held-out test split for each: the raw integral, simple, + self-ensemble, + multi-pass.
@@ -87,8 +87,8 @@ def main(argv=None):
     timings = {}
     cfg = list(args.cfg_options)
     l1 = ['train.position_opt=~', '+train.pixel_opt={type: L1Loss, loss_weight: 1.0, reduction: mean}']
-    pos_net, pos_log = train('position', 'options/train_aos.yml', cfg, args.iters, args.fresh, timings)
-    l1_net, l1_log = train('l1', 'options/train_aos.yml', [*l1, *cfg], args.iters, args.fresh, timings)
+    pos_net, pos_log = train('position', 'options/train_aos_swin2sr128.yml', cfg, args.iters, args.fresh, timings)
+    l1_net, l1_log = train('l1', 'options/train_aos_swin2sr128.yml', [*l1, *cfg], args.iters, args.fresh, timings)
     mp_cfg = [f'path.pretrain_network_g={pos_net}', *cfg]
     mp_net, _ = train(
         'multipass_finetuned', 'options/train_aos_multipass.yml', mp_cfg, args.finetune_iters, args.fresh, timings

@@ -6,7 +6,7 @@ Sections (one function each, registered in SECTIONS, each returning its table ro
 dataset, swin (a train step of our Swin2SR next to BasicSR's SwinIR, same sizes), selfensemble (batched 8-transform
 self-ensemble next to a loop over the transforms), memory (peak memory of a train step with and without
 ``use_checkpoint``; a fresh process per row on the CPU, where it is peak RSS above the loaded model).
-The network sections use train_aos.yml's Swin2SR (embed 32, depths [2, 2], 4 heads, window 8, MLP ratio 2) at
+The network sections use train_aos_swin2sr128.yml's Swin2SR (embed 32, depths [2, 2], 4 heads, window 8, MLP ratio 2) at
 --net-size px, batch --net-batch.
 Times are medians of --repeats runs after --warmup runs, the rows of a section interleaved round by round; on CUDA
 each run is synchronised.
@@ -331,7 +331,7 @@ def main(argv=None):
     parser.add_argument('--repeats', type=int, default=20, help='timed runs per row (median reported)')
     parser.add_argument('--warmup', type=int, default=3, help='untimed rounds first')
     parser.add_argument('--threads', type=int, help="torch CPU threads (default: torch's choice)")
-    parser.add_argument('--net-size', type=int, default=64, help='network sections: image size (train_aos.yml crop)')
+    parser.add_argument('--net-size', type=int, default=64, help='network sections: image size (train_aos_swin2sr128.yml crop)')
     parser.add_argument('--net-batch', type=int, default=4, help='network sections: batch size')
     parser.add_argument('--memory-child', type=int, choices=[0, 1], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -125,7 +125,7 @@ def test_shipped_aos_options_train_and_test(tmp_path):
         'logger.print_freq=1',
     ]
     result = run_train(
-        ['-opt', osp.join(REPO, 'options', 'train_aos.yml'), '--cfg-options', *shrink],
+        ['-opt', osp.join(REPO, 'options', 'train_aos_swin2sr128.yml'), '--cfg-options', *shrink],
         tmp_path,
     )
     assert result.returncode == 0, result.stderr[-3000:]

@@ -240,7 +240,7 @@ def test_shipped_aos_option_file_exports(tmp_path):
 
     from basicsr_ext.utils.options import resolve_options
 
-    opt_file = osp.join(REPO, 'options', 'train_aos.yml')
+    opt_file = osp.join(REPO, 'options', 'train_aos_swin2sr128.yml')
     net = build_network(dict(resolve_options(opt_file)['network_g']))
     torch.save({'params': net.state_dict()}, tmp_path / 'net.pth')
     meta = export_restorer(str(tmp_path / 'net.pth'), opt_file, str(tmp_path / 'aos.pth'))['meta']

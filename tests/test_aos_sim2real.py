@@ -1,0 +1,62 @@
+"""The sim-to-real main job end to end: options/train_aos.yml (shrunk) trains, exports and restores its test split."""
+
+import csv
+import glob
+import sys
+from os import path as osp
+
+import cv2
+import torch
+
+from conftest import REPO, run_train
+
+sys.path.insert(0, osp.join(REPO, 'scripts'))
+import aos_restore  # noqa: E402
+import export_restorer as export_script  # noqa: E402
+
+SHRINK = [
+    'prepare_data.0.num_samples=10',
+    'prepare_data.0.size=64',
+    'train.total_iter=2',
+    'val.val_freq=2',
+    'logger.print_freq=1',
+    'datasets.train.gt_size=32',
+    'datasets.train.batch_size_per_gpu=2',
+    'datasets.train.num_worker_per_gpu=0',
+    'datasets.train.dataset_enlarge_ratio=1',
+    'train.position_opt.full_size=64',
+]
+
+
+def test_main_job_trains_exports_and_restores_its_test_split(tmp_path, capsys):
+    result = run_train(['-opt', osp.join(REPO, 'options', 'train_aos.yml'), '--cfg-options', *SHRINK], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    exp = tmp_path / 'experiments' / 'train_AOS_sim2real'
+    log = open(glob.glob(str(exp / 'train_*.log'))[0]).read()
+    assert 'Network: N2NUNet' in log and 'l_pos:' in log and 'Validation AOSSim2RealVal @ 2 iter' in log
+    data = tmp_path / 'datasets' / 'aos_sim2real512'
+    assert not (data / 'raw').exists()  # keep_raw: false
+    net = exp / 'models' / 'net_g_latest.pth'
+    assert 'params_ema' in torch.load(net, weights_only=True)
+
+    # the shipped-weights path: export (params_ema + the option file's network and planes), then restore
+    shipped = tmp_path / 'weights' / 'aos_sim2real.pth'
+    export_script.main([str(net), osp.join(REPO, 'options', 'train_aos.yml'), str(shipped)])
+    meta = torch.load(shipped, weights_only=True)['meta']
+    assert meta['heights'] == [0.0] and meta['network_g']['type'] == 'N2NUNet' and meta['param_key'] == 'params_ema'
+    out = tmp_path / 'restored'
+    stacks = data / 'test' / 'stacks'
+    aos_restore.main(
+        ['--input', str(stacks), '--gt', str(data / 'test' / 'gt'), '--output', str(out)]
+        + ['--model', str(shipped), '--device', 'cpu']
+    )
+    names = sorted(p.stem.replace('_integral', '') for p in stacks.glob('*.tiff'))
+    written = sorted(p.name for p in out.glob('*.png'))
+    assert len(written) == len(names) >= 1
+    img = cv2.imread(str(out / written[0]), cv2.IMREAD_UNCHANGED)
+    assert img.shape == (64, 64) and img.dtype.name == 'uint8'
+    with open(out / 'report.csv') as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == len(names) + 1  # one row per sample and the mean
+    assert rows[-1]['sample'].startswith('mean') and float(rows[-1]['psnr_restored']) > 0
+    assert (out / 'report.md').read_text() in capsys.readouterr().out  # the table is printed too
