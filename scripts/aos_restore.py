@@ -33,7 +33,12 @@ def build_parser():
     parser.add_argument('--input', nargs='+', required=True, help='TIFFs, plane/raw-sample folders, or their parents')
     parser.add_argument('--output', required=True, help='output folder')
     parser.add_argument('--heights', type=float, nargs='+', help='plane heights in metres (TIFF pages / sorted PNGs)')
-    parser.add_argument('--plane-scale', type=float, help='metres per unit of a plane name number (default 0.01)')
+    parser.add_argument(
+        '--plane-scale',
+        type=float,
+        nargs='+',
+        help='metres per unit of a plane name number (default 0.01); one value, or one per --input item',
+    )
     parser.add_argument('--model', default=DEFAULT_MODEL, help='restorer checkpoint (default: %(default)s)')
     parser.add_argument('--opt', help='training option file, for a plain BasicSR checkpoint without meta')
     parser.add_argument('--self-ensemble', action='store_true', help='median over the 8 dihedral transforms')
@@ -96,6 +101,20 @@ def restore_sample(restorer, sample, args):
     return {'stem': sample.stem, 'scores': score(restored, integral, gt, person), 'person_from': person_from}
 
 
+def plane_scales(scales, inputs):
+    """One ``--plane-scale`` per ``--input`` item (None: the default; a single value applies to all)."""
+    if scales is None:
+        return [None] * len(inputs)
+    if len(scales) == 1:
+        scales = scales * len(inputs)
+    if len(scales) != len(inputs):
+        raise UserError(f'--plane-scale: expected 1 value or one per --input item ({len(inputs)}), got {len(scales)}')
+    for scale in scales:
+        if not scale > 0:
+            raise UserError(f'--plane-scale: expected values > 0, got {scale:g}')
+    return scales
+
+
 def run(args):
     if args.gt and not osp.isdir(args.gt):
         raise UserError(f'--gt: not a folder: {args.gt}')
@@ -107,17 +126,18 @@ def run(args):
         multipass=args.multipass,
         tile=args.tile,
     )
+    scales = plane_scales(args.plane_scale, args.input)
     found, seen = [], {}
-    for item in args.input:
+    for item, scale in zip(args.input, scales):
         for kind, location, stem in discover(item):
             if stem in seen:
                 raise UserError(f'two inputs would both write {stem}.png: {seen[stem]} and {item}')
             seen[stem] = item
-            found.append((kind, location))
+            found.append((kind, location, scale))
     integrate_at = sorted({0.0, *restorer.heights})
     rows, start = [], time.time()
-    for kind, location in found:
-        sample = load(kind, location, args.heights, args.plane_scale, integrate_at)
+    for kind, location, scale in found:
+        sample = load(kind, location, args.heights, scale, integrate_at)
         row = restore_sample(restorer, sample, args)
         if row is not None:
             rows.append(row)

@@ -159,6 +159,27 @@ def test_plane_folder_with_gt_report(model, tmp_path, capsys):
     assert '| sample | PSNR (dB) integral |' in open(out / 'report.md').read() and '| mean (2) |' in text
 
 
+def test_plane_scale_per_input(model, tmp_path, capsys):
+    """Two plane-folder layouts in one call: 3-digit centimetre names and 0.1 m steps (one --plane-scale each)."""
+    cm, dm = tmp_path / 'sample_1', tmp_path / '000009'
+    os.makedirs(cm)
+    os.makedirs(dm)
+    stack = stack_of((32, 32), planes=5)
+    for plane, name in zip(stack, ['000', '040', '080']):
+        cv2.imwrite(str(cm / f'{name}.png'), plane)
+    for i, k in enumerate([0, 2, 3, 4, 1]):  # 0.0, 0.1, ..., 0.4 m: 0 and 0.4 m are the other folder's 0 and 0.4 m
+        cv2.imwrite(str(dm / f'000009_{i:02d}.png'), stack[k])
+    out = tmp_path / 'out'
+    restore(['--input', str(cm), str(dm), '--output', str(out), '--plane-scale', '0.01', '0.1'], model)
+    # both have the model's planes 0 and 0.4 m, at the same pixels: the same output
+    np.testing.assert_array_equal(read(out / 'sample_1.png'), read(out / '000009.png'))
+    argv = ['--input', str(cm), str(dm), '--output', str(out), '--model', model['pth'], '--plane-scale', '1', '2', '3']
+    assert 'one per --input item (2), got 3' in error_of(argv, capsys)
+    # one scale for both: 000009_04 is then 0.04 m, so 0.4 m is missing (one line naming it)
+    argv = ['--input', str(dm), '--output', str(out), '--model', model['pth'], '--plane-scale', '0.01']
+    assert '0.4' in error_of(argv, capsys)
+
+
 def test_raw_sample_odd_size_tiles_and_multipass(model, tmp_path, capsys):
     raw = tmp_path / 'raw'
     simulate(str(raw), 1, seed=3, size=64, workers=1, progress=False)
