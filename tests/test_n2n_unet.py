@@ -182,8 +182,23 @@ def test_seed_002_configuration_builds_and_runs():
         ({'stem_convs': 0}, 'stem_convs'),
         ({'bottleneck_convs': 0}, 'bottleneck_convs'),
         ({'init': 'xavier'}, 'init'),
+        ({'residual': 1}, 'residual'),
+        ({'residual': True, 'num_in_ch': 1, 'num_out_ch': 3}, 'residual'),
     ],
 )
 def test_bad_options_name_the_option(kwargs, option):
     with pytest.raises(ValueError, match=rf'N2NUNet {option}: expected'):
         N2NUNet(**kwargs)
+
+
+def test_residual_starts_as_the_identity_and_learns_a_correction():
+    torch.manual_seed(0)
+    net = N2NUNet(num_in_ch=3, num_out_ch=1, num_feat=8, dec_feat=8, out_feat=(8,), depth=3, residual=True)
+    x = torch.rand(2, 3, 20, 28)
+    assert torch.equal(net(x), x[:, :1])  # output conv at zero: the first input channel, exactly
+    plain = N2NUNet(num_in_ch=3, num_out_ch=1, num_feat=8, dec_feat=8, out_feat=(8,), depth=3)
+    assert n_params(plain) == n_params(net)  # no extra parameters; the same names, so checkpoints load across
+    assert set(plain.state_dict()) == set(net.state_dict())
+    with torch.no_grad():
+        net.dec_conv1b.bias.fill_(0.25)  # the last conv (out_feat has one width: dec_conv1a, then dec_conv1b)
+    assert torch.allclose(net(x), x[:, :1] + 0.25)

@@ -77,6 +77,9 @@ class N2NUNet(nn.Module):
         stem_convs (int): Convs at full resolution before the first pooling (enc_conv0, enc_conv1). Default: 2.
         bottleneck_convs (int): Convs after the last pooling (enc_conv6). Default: 1.
         init (str): 'he_normal' (the official code) or 'he_uniform' (seed 002). Default: 'he_normal'.
+        residual (bool): Add the first ``num_out_ch`` input channels to the output, so the net learns a correction
+            of its input (for AOS: of the 0 m integral, which is already right where nothing occludes); the output
+            conv then starts at zero, so the untrained net returns its input. Not part of the paper. Default: False.
     """
 
     def __init__(
@@ -91,6 +94,7 @@ class N2NUNet(nn.Module):
         stem_convs=2,
         bottleneck_convs=1,
         init='he_normal',
+        residual=False,
     ):
         super().__init__()
         _check_int('num_in_ch', num_in_ch, 1)
@@ -111,9 +115,14 @@ class N2NUNet(nn.Module):
             raise ValueError(f'N2NUNet negative_slope: expected a number >= 0, got {negative_slope!r}')
         if init not in INITS:
             raise ValueError(f'N2NUNet init: expected one of {INITS}, got {init!r}')
+        if not isinstance(residual, bool):
+            raise ValueError(f'N2NUNet residual: expected true or false, got {residual!r}')
+        if residual and num_out_ch > num_in_ch:
+            raise ValueError(f'N2NUNet residual: expected num_out_ch <= num_in_ch, got {num_out_ch} > {num_in_ch}')
         self.depth = depth
         self.negative_slope = float(negative_slope)
         self.init = init
+        self.residual = residual
 
         # encoder: convs numbered enc_conv0, enc_conv1, ... in the order they run
         index = 0
@@ -168,6 +177,8 @@ class N2NUNet(nn.Module):
                     bound = gain * math.sqrt(3.0 / fan_in)
                     module.weight.uniform_(-bound, bound)
                 module.bias.zero_()
+                if self.residual and name == self.conv_last:
+                    module.weight.zero_()  # the untrained residual net is the identity
 
     def _conv(self, name, x):
         return self.act(getattr(self, name)(x))
@@ -198,4 +209,6 @@ class N2NUNet(nn.Module):
         for name in self.head:
             n = self._conv(name, n)
         n = getattr(self, self.conv_last)(n)
+        if self.residual:
+            n = n + x[:, : n.shape[1]]
         return n[..., :h, :w]
