@@ -331,7 +331,9 @@ def main(argv=None):
     parser.add_argument('--repeats', type=int, default=20, help='timed runs per row (median reported)')
     parser.add_argument('--warmup', type=int, default=3, help='untimed rounds first')
     parser.add_argument('--threads', type=int, help="torch CPU threads (default: torch's choice)")
-    parser.add_argument('--net-size', type=int, default=64, help='network sections: image size (train_aos_swin2sr128.yml crop)')
+    parser.add_argument(
+        '--net-size', type=int, default=64, help='network sections: image size (train_aos_swin2sr128.yml crop)'
+    )
     parser.add_argument('--net-batch', type=int, default=4, help='network sections: batch size')
     parser.add_argument('--memory-child', type=int, choices=[0, 1], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

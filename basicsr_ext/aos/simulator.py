@@ -53,6 +53,10 @@ LOWER_K, UPPER_K = 285.0, 330.0
 DIRECT_FACTOR, INDIRECT_FACTOR = 64.0, 5.0
 SUN_DIFFUSE = 0.8
 LEAF_ALBEDO = 0.12
+# ours, calibrated: leaves read this much cooler than PhotoShoot's formula gives, so that the 0 m integral minus the GT
+# is about +3 grey levels (median) as on the course data, i.e. the canopy is as often darker than the ground as brighter
+LEAF_OFFSET_K = -6.0
+LEAF_JITTER_K = 5.0  # ours: per leaf cell (0.15 m), brings the integrals' fine-detail energy to the course data's
 
 # ground calibrated on the public course GTs: flat, 0-210 grey, dark (< 10) in about a quarter of the samples
 GROUND_ZERO_K = 272.0
@@ -348,7 +352,9 @@ class _Layer:
         # leaves lower in the crown are shaded by those above, so they get less of the direct sun term
         shade = 1.0 if index_from_top == 0 else 0.5
         incidence = np.clip(0.35 + 0.65 * rng.random((n, n), dtype=np.float32), 0, 1)  # leaf orientation
-        kelvin = tree.temperature_k - 1.0 * index_from_top + 0.5 * coarse
+        # leaf-scale temperature spread: the fine, high-contrast texture of the real crowns
+        jitter = LEAF_JITTER_K * rng.standard_normal((n, n), dtype=np.float32)
+        kelvin = tree.temperature_k + LEAF_OFFSET_K - 1.0 * index_from_top + 0.5 * coarse + jitter
         grey = to_grey(
             kelvin + sun_kelvin(LEAF_ALBEDO, params.ambient_light, SUN_DIFFUSE * cos_zenith * shade * incidence)
         )

@@ -6,6 +6,8 @@ uses, combined as there: multi-pass (keep pass k + 1 only where it lowers the ou
 forward. Tiling sits inside that forward, so the multi-pass decision is taken on the whole image.
 """
 
+from os import path as osp
+
 import torch
 import torch.nn.functional as F
 
@@ -15,7 +17,8 @@ from basicsr_ext.utils.dihedral import self_ensemble as dihedral_self_ensemble
 from basicsr_ext.utils.errors import UserError
 from basicsr_ext.utils.file_io import safe_torch_load
 
-DEFAULT_MODEL = 'weights/aos_sim2real.pth'
+# the shipped weights, in the checkout's weights/ folder (found from any working directory)
+DEFAULT_MODEL = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'weights', 'aos_sim2real.pth')
 WHOLE_IMAGE_MAX = 512  # without --tile, images up to this size go through whole, larger ones in tiles of this size
 SE_DEFAULT = {'transforms': 8, 'reduce': 'median'}
 
