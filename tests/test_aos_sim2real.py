@@ -33,7 +33,7 @@ def test_main_job_trains_exports_and_restores_its_test_split(tmp_path, capsys):
     assert result.returncode == 0, result.stderr[-3000:]
     exp = tmp_path / 'experiments' / 'train_AOS_sim2real'
     log = open(glob.glob(str(exp / 'train_*.log'))[0]).read()
-    assert 'Network: N2NUNet' in log and 'l_pos:' in log and 'Validation AOSSim2RealVal @ 2 iter' in log
+    assert 'Network: AOSGroundFillNet' in log and 'l_pos:' in log and 'Validation AOSSim2RealVal @ 2 iter' in log
     data = tmp_path / 'datasets' / 'aos_sim2real512'
     assert not (data / 'raw').exists()  # keep_raw: false
     net = exp / 'models' / 'net_g_latest.pth'
@@ -43,7 +43,11 @@ def test_main_job_trains_exports_and_restores_its_test_split(tmp_path, capsys):
     shipped = tmp_path / 'weights' / 'aos_sim2real.pth'
     export_script.main([str(net), osp.join(REPO, 'options', 'train_aos.yml'), str(shipped)])
     meta = torch.load(shipped, weights_only=True)['meta']
-    assert meta['heights'] == [0.0] and meta['network_g']['type'] == 'N2NUNet' and meta['param_key'] == 'params_ema'
+    assert (
+        meta['heights'] == [0.0]
+        and meta['network_g']['type'] == 'AOSGroundFillNet'
+        and meta['param_key'] == 'params_ema'
+    )
     out = tmp_path / 'restored'
     stacks = data / 'test' / 'stacks'
     aos_restore.main(
