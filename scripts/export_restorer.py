@@ -23,11 +23,12 @@ def main(argv=None):
     parser.add_argument('option_file', help='the training option YAML (network_g, datasets.train.heights)')
     parser.add_argument('output', help='restorer checkpoint to write')
     parser.add_argument('--task', default='aos_restoration', help='task recorded in the meta (default: %(default)s)')
+    parser.add_argument('--param-key', help='parameter group to export (params, params_ema; default: the EMA if any)')
     args = parser.parse_args(argv)
     command = shlex.join(['python', 'scripts/export_restorer.py', *(sys.argv[1:] if argv is None else argv)])
     try:
         result = export_restorer(
-            args.checkpoint, args.option_file, args.output, {'task': args.task, 'command': command}
+            args.checkpoint, args.option_file, args.output, {'task': args.task, 'command': command}, args.param_key
         )
     except UserError as err:
         print(f'export_restorer: error: {err}', file=sys.stderr)

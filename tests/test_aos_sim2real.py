@@ -6,6 +6,7 @@ import sys
 from os import path as osp
 
 import cv2
+import pytest
 import torch
 
 from conftest import REPO, run_train
@@ -43,11 +44,15 @@ def test_main_job_trains_exports_and_restores_its_test_split(tmp_path, capsys):
     shipped = tmp_path / 'weights' / 'aos_sim2real.pth'
     export_script.main([str(net), osp.join(REPO, 'options', 'train_aos.yml'), str(shipped)])
     meta = torch.load(shipped, weights_only=True)['meta']
-    assert (
-        meta['heights'] == [0.0]
-        and meta['network_g']['type'] == 'AOSGroundFillNet'
-        and meta['param_key'] == 'params_ema'
-    )
+    assert meta['heights'] == [0.0] and meta['network_g']['type'] == 'AOSGroundFillNet'
+    assert meta['param_key'] == 'params_ema'
+    # or the raw parameters, by name; a group the checkpoint lacks is a one-line error
+    raw = tmp_path / 'raw.pth'
+    export_script.main([str(net), osp.join(REPO, 'options', 'train_aos.yml'), str(raw), '--param-key', 'params'])
+    assert torch.load(raw, weights_only=True)['meta']['param_key'] == 'params'
+    with pytest.raises(SystemExit) as info:
+        export_script.main([str(net), osp.join(REPO, 'options', 'train_aos.yml'), str(raw), '--param-key', 'ema'])
+    assert info.value.code == 2 and "no parameter group 'ema'" in capsys.readouterr().err
     out = tmp_path / 'restored'
     stacks = data / 'test' / 'stacks'
     aos_restore.main(

@@ -115,7 +115,7 @@ def check_loads(network_g, state_dict, path):
     return net
 
 
-def export_restorer(checkpoint_path, option_file, out_path, extra_meta=None):
+def export_restorer(checkpoint_path, option_file, out_path, extra_meta=None, param_key=None):
     """Write a BasicSR checkpoint and its training option file as one shipped restorer checkpoint (atomically).
 
     Args:
@@ -124,6 +124,8 @@ def export_restorer(checkpoint_path, option_file, out_path, extra_meta=None):
         option_file (str): The training option YAML (``_base_`` resolved).
         out_path (str): Where to write the restorer checkpoint.
         extra_meta (dict | None): Added to ``meta`` (e.g. ``command``, ``task``). Default: None.
+        param_key (str | None): The checkpoint's parameter group to take ('params', 'params_ema'); None: the EMA
+            when present. Default: None.
 
     Returns:
         dict: ``{'path', 'sha256' (of the written file), 'meta'}``.
@@ -137,7 +139,7 @@ def export_restorer(checkpoint_path, option_file, out_path, extra_meta=None):
     if not osp.isfile(option_file):
         raise UserError(f'option file not found: {option_file}')
     settings = restorer_settings(resolve_options(option_file), option_file)
-    params, key = select_params(safe_torch_load(checkpoint_path), checkpoint_path)
+    params, key = select_params(safe_torch_load(checkpoint_path), checkpoint_path, param_key)
     check_loads(settings['network_g'], params, checkpoint_path)
     meta = {
         'format': FORMAT,
