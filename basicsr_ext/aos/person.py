@@ -59,28 +59,9 @@ def _sitting(rng):
     knees_up = rng.random() < 0.5
     for side in (1, -1):
         splay = rng.uniform(0, 20)
-        if knees_up:  # knees drawn up: thighs rise forward, shins come back down
-            parts += _limb(
-                rng,
-                (0, 0.1 * side, 0.1),
-                180 - side * splay,
-                (0.42, 0.2),
-                (0.085, 0.065),
-                (6, 10),
-                10,
-                z_end=(0.4, 0.05),
-            )
-        else:  # legs stretched out on the ground
-            parts += _limb(
-                rng,
-                (0, 0.1 * side, 0.1),
-                180 - side * splay,
-                (0.45, 0.45),
-                (0.085, 0.065),
-                (6, 10),
-                10,
-                z_end=(0.1, 0.06),
-            )
+        # knees drawn up (thighs rise forward, shins come back down) or legs stretched out on the ground
+        lengths, z_end = ((0.42, 0.2), (0.4, 0.05)) if knees_up else ((0.45, 0.45), (0.1, 0.06))
+        parts += _limb(rng, (0, 0.1 * side, 0.1), 180 - side * splay, lengths, (0.085, 0.065), (6, 10), 10, z_end=z_end)
         arm = rng.uniform(110, 200)  # forward to the knees or back to the ground
         parts += _limb(
             rng, (lean, 0.2 * side, 0.55), side * arm, (0.3, 0.28), (0.055, 0.045), (8, 12), z_end=(0.35, 0.2)

@@ -17,7 +17,7 @@ import hashlib
 import os
 from os import path as osp
 
-from basicsr_ext.utils.checkpoint_adapt import state_dict_groups
+from basicsr_ext.utils.checkpoint_adapt import checkpoint_groups
 from basicsr_ext.utils.errors import UserError
 from basicsr_ext.utils.file_io import atomic_torch_save, safe_torch_load
 
@@ -77,17 +77,12 @@ def restorer_settings(opt, option_file):
 def select_params(checkpoint, path, param_key=None):
     """``(state_dict, key)``: ``param_key`` if given, else ``params_ema`` when present, else ``params``, else a bare
     state dict; ``module.`` prefixes (DDP) removed. UserError naming ``path`` when there is none."""
-    if not isinstance(checkpoint, dict):
-        raise UserError(f'{path}: expected a checkpoint dict, got {type(checkpoint).__name__}')
-    try:
-        groups = state_dict_groups(checkpoint)
-    except KeyError as err:
-        raise UserError(f'{path}: {err.args[0]}') from None
+    groups = checkpoint_groups(checkpoint, path)
     order = [param_key] if param_key else ['params_ema', 'params', None]
     key = next((k for k in order if k in groups), False)
     if key is False:
         raise UserError(f'{path}: no parameter group {order[0]!r} (groups: {[k for k in groups if k]})')
-    return {(k[7:] if k.startswith('module.') else k): v for k, v in groups[key].items()}, key
+    return dict(groups[key]), key
 
 
 def check_loads(network_g, state_dict, path):

@@ -19,6 +19,7 @@ other              ``conv_first``  ``conv_last``              - (when a state di
 =================  ==============  =========================  ==========================================
 """
 
+from collections import OrderedDict
 from typing import NamedTuple
 
 import torch
@@ -100,6 +101,20 @@ def state_dict_groups(checkpoint):
         keys = list(checkpoint)[:8]
         raise KeyError(f'no tensors in the checkpoint nor in a parameter group (top-level keys: {keys})')
     return groups
+
+
+def checkpoint_groups(checkpoint, path):
+    """:func:`state_dict_groups` for a loaded file: one-line UserErrors naming ``path``, ``module.`` (DDP) prefixes
+    removed. ``{None: sd}`` for a bare state dict, else ``params``, ``params_ema``, ..."""
+    from basicsr_ext.utils.errors import UserError
+
+    if not isinstance(checkpoint, dict):
+        raise UserError(f'{path}: expected a state dict or a BasicSR checkpoint, got {type(checkpoint).__name__}')
+    try:
+        groups = state_dict_groups(checkpoint)
+    except KeyError as err:
+        raise UserError(f'{path}: {err.args[0]}') from None
+    return {g: OrderedDict((k.removeprefix('module.'), v) for k, v in sd.items()) for g, sd in groups.items()}
 
 
 def _colour_groups(channels, colours, key, side):

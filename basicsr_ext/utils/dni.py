@@ -20,7 +20,7 @@ from collections import OrderedDict
 
 import torch
 
-from basicsr_ext.utils.checkpoint_adapt import state_dict_groups
+from basicsr_ext.utils.checkpoint_adapt import checkpoint_groups
 from basicsr_ext.utils.errors import UserError
 from basicsr_ext.utils.file_io import safe_torch_load
 
@@ -74,22 +74,10 @@ def interpolate_state_dicts(a, b, alpha):
     return out
 
 
-def _state_dict_groups(checkpoint, path):
-    """The project's :func:`state_dict_groups` (``{None: sd}`` for a bare state dict, else ``params``,
-    ``params_ema``, ...) with one-line errors naming the file and ``module.`` prefixes removed."""
-    if not isinstance(checkpoint, dict):
-        raise UserError(f'{path}: expected a state dict or a BasicSR checkpoint, got {type(checkpoint).__name__}')
-    try:
-        groups = state_dict_groups(checkpoint)
-    except KeyError as err:
-        raise UserError(f'{path}: {err.args[0]}') from None
-    return {g: OrderedDict((k.removeprefix('module.'), v) for k, v in sd.items()) for g, sd in groups.items()}
-
-
 def interpolate_checkpoint_dicts(ckpt_a, ckpt_b, alpha, param_keys=None, names=('A', 'B')):
     """:func:`interpolate_checkpoints` on checkpoints already loaded (``names`` label them in messages)."""
     alpha = check_alpha(alpha)
-    groups_a, groups_b = _state_dict_groups(ckpt_a, names[0]), _state_dict_groups(ckpt_b, names[1])
+    groups_a, groups_b = checkpoint_groups(ckpt_a, names[0]), checkpoint_groups(ckpt_b, names[1])
     if (None in groups_a) != (None in groups_b):
         (bare, grouped), groups = (names, groups_b) if None in groups_a else (names[::-1], groups_a)
         raise UserError(
