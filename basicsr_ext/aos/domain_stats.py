@@ -21,7 +21,7 @@ import numpy as np
 from basicsr_ext.aos.focal_stack import read_focal_stack, read_gt
 from basicsr_ext.aos.geometry import CameraModel
 from basicsr_ext.aos.integrator import integrate
-from basicsr_ext.aos.raw import find_samples
+from basicsr_ext.aos.raw import find_samples, read_gray
 from basicsr_ext.utils.errors import UserError
 
 PLANES = (0.0, 0.4, 0.8, 1.2, 1.6, 2.0)
@@ -130,18 +130,6 @@ def _check_sample(where, planes, gt):
     for h, img in planes.items():
         if img.shape != gt.shape:
             raise UserError(f'{where}: the {h:g} m integral is {img.shape} but the GT is {gt.shape}')
-
-
-def read_gray(path):
-    """An 8-bit grey PNG as (H, W) uint8; 3 equal channels become one (UserError naming the file otherwise)."""
-    img = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-    if img is None or img.dtype != np.uint8:
-        raise UserError(f'{path}: not a readable 8-bit image')
-    if img.ndim == 3:
-        if img.shape[2] not in (1, 3) or np.ptp(img, axis=2).any():
-            raise UserError(f'{path}: expected a grey image, got {img.shape[2]} channels that differ')
-        img = img[..., 0]
-    return img
 
 
 def _real_sample_files(folder):
