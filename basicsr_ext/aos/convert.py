@@ -8,9 +8,10 @@ Output layout under ``out``::
     report.json                                             heights, seed, counts, split and every bad sample
     montages/{R}_{S}.png                                    views, integrals and GT of the first few samples
 
-Seed 000's split: 80/10/10 (train/val/test) of one run, every other run goes to train. Each file is written
-atomically; a sample that fails (missing files, unreadable PNG, bad Parameters.txt, size mismatch) is reported with
-its reason and the rest are converted. Converting again skips samples whose stack and GT already exist.
+The split of the AOS course report (Aliyev et al., JKU, Jan 2024): 80/10/10 (train/val/test) of one run, every other run
+goes to train. Each file is written atomically; a sample that fails (missing files, unreadable PNG, bad Parameters.txt,
+size mismatch) is reported with its reason and the rest are converted. Converting again skips samples whose stack and GT
+already exist.
 """
 
 import json
@@ -23,6 +24,7 @@ import numpy as np
 from basicsr_ext.aos.focal_stack import gt_name, stack_name, write_focal_stack, write_gt
 from basicsr_ext.aos.geometry import CameraModel
 from basicsr_ext.aos.integrator import integrate
+from basicsr_ext.aos.position import PersonPosition
 from basicsr_ext.aos.raw import find_samples
 from basicsr_ext.utils.errors import UserError
 from basicsr_ext.utils.file_io import write_text_atomic
@@ -56,7 +58,7 @@ def to_uint8(stack):
 def convert_sample(sample, split_dir, heights, camera_kwargs=None):
     """Integrate one raw sample at ``heights`` and write its stack and GT; returns the stack file name."""
     params = sample.load_params()
-    person_xy = tuple(params.person_pose[:2]) if params.has_person else None
+    person_xy = tuple(params.person_pose[:2]) if params.has_person else None  # the file name's metres (an index)
     name = stack_name(sample.run, sample.sim, person_xy)
     stack_path = osp.join(split_dir, 'stacks', name)
     gt_path = osp.join(split_dir, 'gt', gt_name(sample.run, sample.sim))
@@ -68,11 +70,14 @@ def convert_sample(sample, split_dir, heights, camera_kwargs=None):
         raise UserError(f'{sample.name}: GT is {gt.shape} but the views are {views.shape[1:]}')
     camera = CameraModel(size=views.shape[-1], **(camera_kwargs or {}))
     stack = to_uint8(integrate(views, heights, camera))
-    person = None
-    if params.has_person:
-        person = {'x': float(params.person_pose[0]), 'y': float(params.person_pose[1]), 'shape': params.person_shape}
+    person = PersonPosition.from_params(params, camera)
     write_focal_stack(
-        stack_path, stack, heights, person=person, source=f'{sample.folder}:{sample.name}', camera=asdict(camera)
+        stack_path,
+        stack,
+        heights,
+        person=None if person is None else person.to_meta(),
+        source=f'{sample.folder}:{sample.name}',
+        camera=asdict(camera),
     )
     write_gt(gt_path, gt)
     return name
@@ -146,9 +151,8 @@ def write_montage(sample, stack_path, png_path):
     from basicsr_ext.utils.montage import write_png
 
     stack, meta = read_focal_stack(stack_path)
-    person = meta.get('person')
-    xy = None if person is None else (person['x'], person['y'])
-    write_png(png_path, sample_montage(sample.load_views(), stack, meta['heights'], sample.load_gt(), xy))
+    person = PersonPosition.from_meta(meta, stack.shape[-1])
+    write_png(png_path, sample_montage(sample.load_views(), stack, meta['heights'], sample.load_gt(), person))
 
 
 def _run(jobs, workers, progress):

@@ -1,12 +1,14 @@
 """Focal-stack files: one multi-page 8-bit TIFF per sample (one page per focal plane) plus its GT PNG.
 
-The file name carries the person position as seed 000 did: ``{run}_{sim}_{x}_{y}_integral.tiff`` with x, y in
-metres (``N`` instead of ``{x}_{y}`` when there is no person); the GT is ``{run}_{sim}_GT.png``. The TIFF's
-private tag 65000 holds JSON metadata: ``heights`` (metres above ground, one per page), ``person`` (x, y, shape or
-null), ``source`` (where the views came from) and ``camera`` (the CameraModel fields), so a stack is
-self-describing. Writes are atomic (temp name in the same folder, then rename).
+The file name carries the person position as the AOS course report's data did:
+``{run}_{sim}_{x}_{y}_integral.tiff`` with x, y in metres (``N`` instead of ``{x}_{y}`` when there is no person); the
+GT is ``{run}_{sim}_GT.png``. The TIFF's private tag 65000 holds JSON metadata: ``heights`` (metres above ground, one
+per page), ``person`` (x, y, shape or null), ``source`` (where the views came from) and ``camera`` (the CameraModel
+fields), so a stack is self-describing: ``aos.position.PersonPosition.from_meta`` reads the person with its camera.
+Writes are atomic (temp name in the same folder, then rename).
 """
 
+import io
 import json
 import re
 from os import path as osp
@@ -92,20 +94,26 @@ def write_gt(path, gt):
     atomic_write(path, write, suffix='.png')
 
 
-def read_focal_stack(path):
+def read_focal_stack(path, data=None):
     """``(stack uint8 (P, H, W), meta dict)``. Reads our files and the LZW TIFFs students stored (via OpenCV when
-    tifffile lacks the codec); UserError naming the file when it is missing, truncated or not 8-bit."""
-    if not osp.isfile(path):
+    tifffile lacks the codec); UserError naming the file when it is missing, truncated or not 8-bit.
+
+    ``data``: the file's bytes (an LMDB value), read instead of ``path``, which then only names it in errors.
+    """
+    if data is None and not osp.isfile(path):
         raise UserError(f'focal stack not found: {path}')
     meta = {}
     try:
-        with tifffile.TiffFile(path) as tif:
+        with tifffile.TiffFile(path if data is None else io.BytesIO(data)) as tif:
             tag = tif.pages[0].tags.get(META_TAG) if len(tif.pages) else None
             stack = tif.asarray()
         if tag is not None:
             meta = json.loads(tag.value)
     except ValueError as err:  # e.g. LZW without imagecodecs: OpenCV reads those natively
-        ok, pages = cv2.imreadmulti(path, flags=cv2.IMREAD_UNCHANGED)
+        if data is None:
+            ok, pages = cv2.imreadmulti(path, flags=cv2.IMREAD_UNCHANGED)
+        else:
+            ok, pages = cv2.imdecodemulti(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
         if not ok:
             raise UserError(f'{path}: cannot read focal stack ({err})') from None
         stack = np.stack([p if p.ndim == 2 else p[..., 0] for p in pages])

@@ -11,9 +11,10 @@ Conventions (from the JKU course data, see docs/aos.md):
 - Hence a point at height h seen from view k appears ``f * y_k / (altitude - h)`` columns to the right of where the
   centre view sees it; integrating view k onto the plane at height h samples it at ``col + f * y_k / (altitude - h)``
   (view 0 moves right by 78.4 px at h = 0). This reproduces LFR's integrals (AOS_FORMAT.md).
-- The person position of seed 000, ``floor(256 (1 - x / 16))`` at 512 px (16 px per metre, which the pinhole gives
-  for a point 0.69 m above ground: 549.0 / (35 - 0.69) = 16.0), is available as ``mapping='seed'`` and scales with
-  the image size like the geometric one.
+- The person position of the AOS course report (Aliyev et al., JKU, Jan 2024), ``floor(256 (1 - x / 16))`` at
+  512 px (16 px per metre, which the pinhole gives for a point 0.69 m above ground: 549.0 / (35 - 0.69) = 16.0), is
+  available as ``mapping='seed'`` and scales with the image size like the geometric one. A person's position and
+  the camera that maps it travel together as ``aos.position.PersonPosition``.
 """
 
 import math
@@ -80,7 +81,7 @@ class CameraModel:
     def metres_to_pixels(self, x, y, z=0.0, mapping='geometric'):
         """World position (metres) -> (row, col) in pixels of the centre view.
 
-        ``mapping='geometric'`` projects the point at height ``z`` (float pixels); ``mapping='seed'`` is seed 000's
+        ``mapping='geometric'`` projects the point at height ``z`` (float pixels); ``mapping='seed'`` is the report's
         ``floor(size/2 * (1 - v / 16))`` for both axes (integers), which ignores ``z``.
         """
         if mapping == 'geometric':

@@ -1,13 +1,10 @@
 """Montage of one AOS sample: three views, integrals at up to three heights, and the GT with the person marked."""
 
-from basicsr_ext.aos.geometry import CameraModel
+from basicsr_ext.aos.position import PersonWindow
 from basicsr_ext.utils.montage import draw_box, make_montage, to_bgr_uint8
 
-# seed 000's person patch (96 px at 512 px), scaled to the image size
-PATCH_AT_512 = 96
 
-
-def sample_montage(views, stack, heights, gt, person_xy=None, mapping='geometric'):
+def sample_montage(views, stack, heights, gt, person=None, mapping='geometric'):
     """BGR montage: views 0, centre, last | integrals (first, middle, last height) | GT with the person box."""
     size = gt.shape[-1]
     centre = len(views) // 2
@@ -17,10 +14,9 @@ def sample_montage(views, stack, heights, gt, person_xy=None, mapping='geometric
     tiles += [stack[i] for i in picks]
     labels += [f'integral {heights[i]:g} m' for i in picks]
     gt_img = to_bgr_uint8(gt)
-    if person_xy is not None:
-        row, col = CameraModel(size=size).metres_to_pixels(*person_xy, mapping=mapping)
-        draw_box(gt_img, (float(row), float(col)), max(8, PATCH_AT_512 * size // 512), (0, 0, 255), 2)
-        labels.append(f'GT, person at x={person_xy[0]:g} y={person_xy[1]:g} m')
+    if person is not None:  # a PersonPosition
+        draw_box(gt_img, person.pixels(size, mapping), PersonWindow().side(size), (0, 0, 255), 2)
+        labels.append(f'GT, person at x={person.x:g} y={person.y:g} m')
     else:
         labels.append('GT, no person')
     tiles.append(gt_img)

@@ -1,4 +1,4 @@
-"""Continuous-level modulation (seed 003): AdaFM layers (He et al., CVPR 2019), Filter Transition Networks (Lee et
+"""Continuous-level modulation (Afrimi 2021): AdaFM layers (He et al., CVPR 2019), Filter Transition Networks (Lee et
 al. 2020) and the AdaFM-Net they were measured on, plus a way to add either to any registered conv net.
 
 A modulated network is its base network with small extra layers; a coefficient slides it from the base level

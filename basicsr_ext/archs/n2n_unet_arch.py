@@ -54,15 +54,15 @@ class N2NUNet(nn.Module):
     (reflect, or replicate when the padding is not smaller than the image side, which reflect cannot do) and the
     output is cropped back. The official network requires multiples of 32 instead.
 
-    Seed 002 (the EE-559 report) says its network is the paper's, described in blocks: an encoder block is a 3x3
-    conv + ReLU + 2x2 max-pool, a decoder block two 3x3 convs + ReLU + nearest x2 upsampling, padding 1, Kaiming
-    uniform initialisation (its bound gain * sqrt(3 / fan_mode)). It states no widths or depth, so these stay the
-    paper's. As a configuration:
+    The Noise2Noise mini-project report (Xu, Song, Peng, EPFL EE-559, 2022) says its network is the paper's, described
+    in blocks: an encoder block is a 3x3 conv + ReLU + 2x2 max-pool, a decoder block two 3x3 convs + ReLU + nearest x2
+    upsampling, padding 1, Kaiming uniform initialisation (its bound gain * sqrt(3 / fan_mode)). It states no widths or
+    depth, so these stay the paper's. As a configuration:
 
-    * the paper's network with the seed's choices: ``negative_slope=0`` (ReLU) and ``init='he_uniform'``; the
+    * the paper's network with the report's choices: ``negative_slope=0`` (ReLU) and ``init='he_uniform'``; the
       paper's layer list already falls into those blocks (enc_conv_k + pool; dec_conv_ka + dec_conv_kb + upsample),
       except that the first encoder block has two convs and the bottleneck one;
-    * the seed's blocks read literally (every encoder block one conv, two convs before every upsampling):
+    * the report's blocks read literally (every encoder block one conv, two convs before every upsampling):
       additionally ``stem_convs=1`` and ``bottleneck_convs=2``.
 
     Args:
@@ -76,7 +76,7 @@ class N2NUNet(nn.Module):
         negative_slope (float): Leaky ReLU slope; 0 gives ReLU. Default: 0.1.
         stem_convs (int): Convs at full resolution before the first pooling (enc_conv0, enc_conv1). Default: 2.
         bottleneck_convs (int): Convs after the last pooling (enc_conv6). Default: 1.
-        init (str): 'he_normal' (the official code) or 'he_uniform' (seed 002). Default: 'he_normal'.
+        init (str): 'he_normal' (the official code) or 'he_uniform' (the report). Default: 'he_normal'.
         residual (bool): Add the first ``num_out_ch`` input channels to the output, so the net learns a correction
             of its input (for AOS: of the 0 m integral, which is already right where nothing occludes); the output
             conv then starts at zero, so the untrained net returns its input. Not part of the paper. Default: False.

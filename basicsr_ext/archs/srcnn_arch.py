@@ -16,8 +16,8 @@ class SRCNN(nn.Module):
         num_out_ch (int): Output channels. Default: 3.
         upscale (int): Upsampling factor (1 for restoration). Default: 2.
         num_feat (tuple[int]): Filters of the first two layers. Default: (64, 32).
-        kernel_sizes (tuple[int]): Kernel sizes of the three layers; (9, 5, 5) as in seed 004, (9, 1, 5) for the
-            original paper's base model. Default: (9, 5, 5).
+        kernel_sizes (tuple[int]): Kernel sizes of the three layers; (9, 5, 5) as in the SR lab report (Lab2 Super
+            Resolution, Oct 2024), (9, 1, 5) for the original paper's base model. Default: (9, 5, 5).
         upsample (str): 'bicubic' to upsample the input inside the net, 'none' when the input is already at the
             output size. Default: 'bicubic'.
         residual (bool): Add the (upsampled) input to the output, so the three layers learn only the missing detail

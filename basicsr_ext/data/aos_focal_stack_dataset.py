@@ -1,11 +1,9 @@
 import glob
-import io
 import random
 from os import path as osp
 
 import cv2
 import numpy as np
-import tifffile
 import torch
 from basicsr.utils import FileClient
 from basicsr.utils.registry import DATASET_REGISTRY
@@ -14,6 +12,7 @@ from torch.utils import data
 from basicsr_ext.aos.focal_stack import gt_name, parse_stack_name, read_focal_stack, read_gt
 from basicsr_ext.aos.geometry import MAPPINGS, CameraModel
 from basicsr_ext.aos.lmdb_store import parse_meta_line
+from basicsr_ext.aos.position import PersonPosition
 from basicsr_ext.utils.dihedral import apply_numpy, transform_point
 from basicsr_ext.utils.errors import UserError
 
@@ -25,6 +24,10 @@ class AOSFocalStackDataset(data.Dataset):
     Returns ``lq`` (planes, H, W) and ``gt`` (1, H, W) in [0, 1], ``pos`` (row, col) float pixels in the returned
     image, ``has_person`` (bool: a person is in the returned image), ``lq_path`` and ``gt_path``.
 
+    The person's pixels come from the stack's own metadata (``aos.position.PersonPosition``: metres and the camera the
+    stack was integrated with, e.g. ``aos_prepare.py --fov/--altitude``), for files on disk and in LMDB alike; a
+    stack without metadata (made by another tool) is placed with the metres of its file name and the course camera.
+
     Args:
         opt (dict): Options:
             dataroot_lq (str): ``<split>/stacks`` folder, or ``<split>/stacks.lmdb`` with ``io_backend.type: lmdb``.
@@ -34,15 +37,16 @@ class AOSFocalStackDataset(data.Dataset):
                 ``meta_info.txt`` (disk) or the LMDB's own ``meta_info.txt``; a disk folder without one is scanned.
             heights (list[float], optional): focal planes to use, by height in metres (must exist in every stack);
                 ~ = all planes. Default: ~.
-            position_mapping (str): 'geometric' (pinhole projection, default) or 'seed' (seed 000's
-                floor(256 (1 - x / 16))).
+            position_mapping (str): 'geometric' (pinhole projection with the stack's camera, default) or 'seed' (the
+                AOS course report's floor(256 (1 - x / 16)), scaled to the image size).
             gt_size (int, optional): random crop size (training); ~ = whole images. Default: ~.
             person_crop_prob (float): probability that a crop contains the person when there is one. Default: 0.9.
             use_hflip (bool), use_rot (bool): the 8 dihedral transforms (rotations by 90 deg and flips), applied alike
                 to stack, GT and position. Default: false.
             phase (str): 'train' enables crops and augmentation.
 
-    Samples without a person get the image centre as position (seed 000) and ``has_person = False``.
+    Samples without a person get the image centre as position (as in the AOS course report) and
+    ``has_person = False``.
     """
 
     def __init__(self, opt):
@@ -83,13 +87,13 @@ class AOSFocalStackDataset(data.Dataset):
             names = sorted(osp.basename(p) for p in glob.glob(osp.join(self.lq_root, '*_integral.tif*')))
         samples = []
         for name in names:
-            run, sim, pos = parse_stack_name(name)
+            run, sim, name_xy = parse_stack_name(name)
             samples.append(
                 {
                     'key': f'{run}_{sim}',
                     'lq': osp.join(self.lq_root, name),
                     'gt': osp.join(self.gt_root, gt_name(run, sim)),
-                    'pos': pos,
+                    'name_xy': name_xy,
                     'heights': None,
                 }
             )
@@ -102,7 +106,8 @@ class AOSFocalStackDataset(data.Dataset):
         with open(meta_file) as f:
             metas = [parse_meta_line(line, meta_file) for line in f if line.strip()]
         return [
-            {'key': m['key'], 'lq': m['key'], 'gt': m['key'], 'pos': m['pos'], 'heights': m['heights']} for m in metas
+            {'key': m['key'], 'lq': m['key'], 'gt': m['key'], 'name_xy': m['pos'], 'heights': m['heights']}
+            for m in metas
         ]
 
     def __len__(self):
@@ -110,9 +115,10 @@ class AOSFocalStackDataset(data.Dataset):
 
     # ------------------------------------------------------------------------------------------- loading
     def _load(self, sample):
+        """``(stack, gt, meta)`` of one sample; ``meta`` is the stack's metadata (empty for foreign TIFFs)."""
         if self.backend == 'disk':
             stack, meta = read_focal_stack(sample['lq'])
-            return stack, read_gt(sample['gt']), meta.get('heights')
+            return stack, read_gt(sample['gt']), meta
         if self.file_client is None:
             self.file_client = FileClient('lmdb', db_paths=[self.lq_root, self.gt_root], client_keys=['lq', 'gt'])
         values = []
@@ -122,12 +128,22 @@ class AOSFocalStackDataset(data.Dataset):
                 root = self.lq_root if client_key == 'lq' else self.gt_root
                 raise UserError(f'{root}: LMDB key {sample["key"]!r} missing')
             values.append(value)
-        stack = tifffile.imread(io.BytesIO(values[0]))
-        stack = stack[None] if stack.ndim == 2 else stack
+        stack, meta = read_focal_stack(f'{self.lq_root}:{sample["key"]}', data=values[0])
+        if meta.get('heights') is None:
+            meta = {**meta, 'heights': sample['heights']}
         gt = cv2.imdecode(np.frombuffer(values[1], np.uint8), cv2.IMREAD_UNCHANGED)
         if gt is None:
             raise UserError(f'{self.gt_root}: LMDB value of {sample["key"]!r} is not an image')
-        return stack, gt if gt.ndim == 2 else gt[..., 0], sample['heights']
+        return stack, gt if gt.ndim == 2 else gt[..., 0], meta
+
+    @staticmethod
+    def _person(sample, meta, size):
+        """The sample's PersonPosition (None: no person): the stack's metadata, else its file name's metres."""
+        if meta.get('format') == 'basicsr-ext focal stack':
+            return PersonPosition.from_meta(meta, size)
+        if sample['name_xy'] is None:
+            return None
+        return PersonPosition(*sample['name_xy'], camera=CameraModel(size=size))
 
     def _select_planes(self, stack, stack_heights, sample):
         if self.heights is None:
@@ -150,17 +166,14 @@ class AOSFocalStackDataset(data.Dataset):
 
     def __getitem__(self, index):
         sample = self.samples[index]
-        stack, gt, stack_heights = self._load(sample)
+        stack, gt, meta = self._load(sample)
         if stack.shape[1:] != gt.shape:
             raise UserError(f'{sample["key"]}: stack is {stack.shape[1:]} but GT is {gt.shape}')
-        stack = self._select_planes(stack, stack_heights, sample)
+        stack = self._select_planes(stack, meta.get('heights'), sample)
         size = gt.shape[-1]
-        has_person = sample['pos'] is not None
-        if has_person:
-            row, col = CameraModel(size=size).metres_to_pixels(*sample['pos'], mapping=self.mapping)
-            row, col = float(row), float(col)
-        else:
-            row = col = size / 2
+        person = self._person(sample, meta, size)
+        has_person = person is not None
+        row, col = person.pixels(size, self.mapping) if has_person else (size / 2, size / 2)
         gt = gt[None]
         if self.train and self.gt_size:
             stack, gt, row, col, has_person = self._crop(stack, gt, row, col, has_person)

@@ -1,11 +1,11 @@
 """Scores of restored AOS samples against their GT: PSNR, SSIM and person PSNR of the integral and the output.
 
-PSNR and SSIM are BasicSR's ``calculate_psnr`` / ``calculate_ssim`` on the uint8 images (crop_border 0), as the
-test report computes them. Person PSNR is the project's ``calculate_person_psnr`` (seed 000's 96 px window at 512 px,
-scaled to the image width) around the person's position, taken from the sample's metadata or Parameters.txt when it
-has them. For user data without a position, :func:`locate_person` takes the brightest blob of the GT (a thermal
-person is the hottest thing on the ground: grey ~250 against 0-210); when the GT has no blob clearly brighter than
-its ground, or the metadata says there is no person, the person columns read 'n/a'.
+PSNR and SSIM are BasicSR's ``calculate_psnr`` / ``calculate_ssim`` on the uint8 images (crop_border 0), as the test
+report computes them. Person PSNR is the project's ``calculate_person_psnr`` (the 96 px window at 512 px of the AOS
+course report, Aliyev et al., JKU, Jan 2024, scaled to the image width) around the person's position, taken from the
+sample's metadata or Parameters.txt when it has them. For user data without a position, :func:`locate_person` takes the
+brightest blob of the GT (a thermal person is the hottest thing on the ground: grey ~250 against 0-210); when the GT has
+no blob clearly brighter than its ground, or the metadata says there is no person, the person columns read 'n/a'.
 """
 
 import csv

@@ -91,7 +91,8 @@ class AOSRestorer:
         device (str | None): 'cpu', 'cuda' or None (CUDA when available). Default: None.
         self_ensemble (bool | dict): Median over the 8 dihedral transforms (True), or ``{transforms: 4 | 8, reduce:
             median | mean}``. Default: False.
-        multipass (int): Maximum passes (1 = off), seed 000's rule. Default: 1.
+        multipass (int): Maximum passes (1 = off), the rule of the AOS course report (Aliyev et al., JKU, Jan
+            2024, section 4.3.2). Default: 1.
         tile (int | None): Tile size in px; None: whole images up to 512 px, 512 px tiles above. Default: None.
 
     Attributes:

@@ -1,4 +1,4 @@
-"""Noise2Noise's annealed L0 loss (Lehtinen et al., ICML 2018, section 3.3; seed 002, equation 1).
+"""Noise2Noise's annealed L0 loss (Lehtinen et al., ICML 2018, section 3.3; Xu, Song, Peng 2022, equation 1).
 
 ``(|f(x) - y| + eps) ** gamma`` with gamma annealed linearly from 2 to 0 over training: at gamma 2 it is L2 (the mean
 of the targets), at 1 L1 (their median), towards 0 it seeks the mode, which recovers images from targets where

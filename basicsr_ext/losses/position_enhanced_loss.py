@@ -2,23 +2,16 @@ import torch
 from basicsr.utils.registry import LOSS_REGISTRY
 from torch import nn
 
+from basicsr_ext.aos.position import PersonWindow
 from basicsr_ext.utils.errors import UserError
-
-
-def person_window(width, patch_size=96, image_size=512, full_size=None):
-    """Side in pixels of seed 000's person window (``patch_size`` at ``image_size`` px) on images ``width`` wide,
-    crops of ``full_size``-wide images keeping the full image's window; shared by the loss, the person-PSNR metric
-    and the test montages."""
-    full = full_size or width
-    return max(1, int(round(patch_size * full / (image_size or full))))
-
 
 CRITERIA = ('l1', 'l2', 'charbonnier')
 
 
 @LOSS_REGISTRY.register()
 class PositionEnhancedLoss(nn.Module):
-    """Seed 000's position-enhanced loss (section 4.2): a pixel loss that weighs a patch around the person.
+    """The position-enhanced loss of the AOS course report (Aliyev et al., JKU, Jan 2024, section 4.2): a pixel loss
+    that weighs a patch around the person.
 
     With the per-pixel loss ``l`` (L1 by default), a ``p`` x ``p`` window P centred on the person position (clipped
     at the image border; pixels outside the image count as zero) and an ``H`` x ``W`` image::
@@ -27,10 +20,10 @@ class PositionEnhancedLoss(nn.Module):
         L_F = sum_{(i, j) not in P} l_ij / (H W - p^2)
         L_pos = w L_P + (1 - w) L_F
 
-    The two normalisations are the seed's constants (p^2 and H W - p^2), also when the window is clipped. With
-    ``p = 96``, ``w = 0.5`` and 512 x 512 images this is the seed exactly. Samples without a person use the mean of
-    ``l`` over the image when ``no_person_whole_image`` is true (the seed used the centre patch instead, which
-    ``false`` reproduces). Channels are averaged per pixel first.
+    The two normalisations are the report's constants (p^2 and H W - p^2), also when the window is clipped. With
+    ``p = 96``, ``w = 0.5`` and 512 x 512 images this is the report's loss exactly. Samples without a person use the
+    mean of ``l`` over the image when ``no_person_whole_image`` is true (the report used the centre patch instead,
+    which ``false`` reproduces). Channels are averaged per pixel first. The window is ``aos.position.PersonWindow``.
 
     Args:
         loss_weight (float): Weight of the whole loss. Default: 1.0.
@@ -70,11 +63,12 @@ class PositionEnhancedLoss(nn.Module):
         self.criterion = criterion
         self.image_size = image_size
         self.full_size = full_size
+        self.window = PersonWindow(patch_size, image_size, full_size)
         self.no_person_whole_image = no_person_whole_image
         self.eps = eps
 
     def window_size(self, width):
-        return person_window(width, self.patch_size, self.image_size, self.full_size)
+        return self.window.side(width)
 
     def pixel_loss(self, pred, target):
         diff = pred - target

@@ -16,7 +16,7 @@ def _errors(img, img2, crop_border, input_order):
 
 @METRIC_REGISTRY.register()
 def calculate_mae(img, img2, crop_border=0, input_order='HWC', **kwargs):
-    """Mean absolute error of images normalised to [0, 1] (seed 000's MAE column).
+    """Mean absolute error of images normalised to [0, 1] (the MAE column of the AOS course report, Aliyev et al. 2024).
 
     Args:
         img, img2 (ndarray): Images with range [0, 255], as BasicSR's validation passes them.
@@ -27,5 +27,5 @@ def calculate_mae(img, img2, crop_border=0, input_order='HWC', **kwargs):
 
 @METRIC_REGISTRY.register()
 def calculate_mse(img, img2, crop_border=0, input_order='HWC', **kwargs):
-    """Mean squared error of images normalised to [0, 1] (seed 000's MSE column); lower is better."""
+    """Mean squared error of images normalised to [0, 1] (the AOS course report's MSE column); lower is better."""
     return float(np.mean(_errors(img, img2, crop_border, input_order) ** 2))

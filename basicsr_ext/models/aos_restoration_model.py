@@ -35,7 +35,7 @@ from basicsr.losses import build_loss
 from basicsr.utils import get_root_logger, tensor2img
 from basicsr.utils.registry import MODEL_REGISTRY
 
-from basicsr_ext.losses.position_enhanced_loss import person_window
+from basicsr_ext.aos.position import PersonWindow
 from basicsr_ext.models.ext_sr_model import ExtSRModel
 from basicsr_ext.utils.dihedral import self_ensemble
 from basicsr_ext.utils.errors import UserError
@@ -298,9 +298,8 @@ class AOSRestorationModel(ExtSRModel):
         """Side of the person window at this image width, with the person_psnr metric's settings when it is used."""
         for opt_ in (self.opt['val'].get('metrics') or {}).values():
             if opt_.get('type') == 'calculate_person_psnr':
-                keys = ('patch_size', 'image_size', 'full_size')
-                return person_window(width, **{k: opt_[k] for k in keys if k in opt_})
-        return person_window(width)
+                return PersonWindow.from_options(opt_).side(width)
+        return PersonWindow().side(width)
 
 
 def check_self_ensemble(se, key):

@@ -48,8 +48,8 @@ def self_ensemble(fn, x, transforms=8, reduce='median'):
         fn (callable): Batch -> batch (e.g. the network); outputs must transform like the input (same h, w up to a
             scale factor).
         x (Tensor): (b, c, h, w) input.
-        transforms (int): 8 (all dihedral transforms) or 4 (rotations only, as seed 000). Default: 8.
-        reduce (str): 'median' (seed 000) or 'mean'. Default: 'median'.
+        transforms (int): 8 (all dihedral transforms) or 4 (rotations only, as the AOS course report). Default: 8.
+        reduce (str): 'median' (the AOS course report) or 'mean'. Default: 'median'.
 
     Returns:
         Tensor: (b, c', h', w') reduced output.
