@@ -19,10 +19,10 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import numpy as np  # noqa: E402
 
 from basicsr_ext.aos.focal_stack import read_gt  # noqa: E402
+from basicsr_ext.aos.position import PersonWindow  # noqa: E402
 from basicsr_ext.inference.aos_inputs import discover, find_gt, integral_plane, load, select_planes  # noqa: E402
 from basicsr_ext.inference.aos_report import format_report, locate_person, score  # noqa: E402
 from basicsr_ext.inference.aos_restorer import DEFAULT_MODEL, AOSRestorer  # noqa: E402
-from basicsr_ext.losses.position_enhanced_loss import person_window  # noqa: E402
 from basicsr_ext.utils.errors import UserError  # noqa: E402
 from basicsr_ext.utils.file_io import write_text_atomic  # noqa: E402
 from basicsr_ext.utils.montage import draw_box, make_montage, to_bgr_uint8, write_png  # noqa: E402
@@ -42,7 +42,12 @@ def build_parser():
     parser.add_argument('--model', default=DEFAULT_MODEL, help='restorer checkpoint (default: %(default)s)')
     parser.add_argument('--opt', help='training option file, for a plain BasicSR checkpoint without meta')
     parser.add_argument('--self-ensemble', action='store_true', help='median over the 8 dihedral transforms')
-    parser.add_argument('--multipass', type=int, default=1, help='maximum passes, seed 000 rule (default: 1)')
+    parser.add_argument(
+        '--multipass',
+        type=int,
+        default=1,
+        help='maximum passes, rule of the AOS course report, section 4.3.2 (default: 1)',
+    )
     parser.add_argument('--gt', help='folder with GT images: X.png, X_gt.png, X_GT.png, X/gt.png or X/X_gt.png')
     parser.add_argument('--tile', type=int, help='tile size in px (default: whole image up to 512 px)')
     parser.add_argument('--device', choices=['cpu', 'cuda'], help='default: cuda when available')
@@ -64,7 +69,7 @@ def write_montage(path, integral, height, restored, gt, person, passes):
     if person:
         centre = [v * zoom + (zoom - 1) / 2 for v in person]
         for tile in tiles:
-            draw_box(tile, centre, person_window(integral.shape[1]) * zoom, (0, 0, 255), 1)
+            draw_box(tile, centre, PersonWindow().side(integral.shape[1]) * zoom, (0, 0, 255), 1)
     write_png(path, make_montage(tiles, labels, cols=len(tiles)))
 
 

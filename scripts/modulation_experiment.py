@@ -1,4 +1,4 @@
-"""Continuous-level denoising (seed 003): AdaFM vs FTN vs FTN-gc16 vs DNI vs from-scratch, in one command.
+"""Continuous-level denoising (Afrimi 2021): AdaFM vs FTN vs FTN-gc16 vs DNI vs from-scratch, in one command.
 
 python scripts/modulation_experiment.py [--iters 1500] [--doc docs/modulation_experiment.md] [--fresh]
 
@@ -9,18 +9,18 @@ Runs, from the repository root, with the shipped option files (data generated on
    ``train_modulation_ftn.yml`` (FTNs only), ``train_modulation_ftn_gc16.yml`` (grouped FTNs only) and
    ``train_modulation_dni.yml`` (the whole network, DNI's second endpoint);
 3. ``train_modulation_base.yml`` from scratch at sigma 40, 60 and 80 (the upper bound per level);
-4. the sweep (``basicsr_ext.utils.modulation_sweep``, as ``scripts/modulation_sweep.py``) of every continuous-level
+4. the sweep (``basicsr_ext.evaluation.modulation_sweep``, as ``scripts/modulation_sweep.py``) of every continuous-level
    model over coefficients 0, 0.1, ..., 1 at sigma 20, 40, 60, 80 on the held-out crops (noise seeded per image),
    and each from-scratch network at its own level.
 
 Every run trains ``--iters`` iterations and uses its last checkpoint. Writes ``--doc`` (markdown: the table laid out
-like seed 003's table 2, the best coefficient per level, parameter counts, commands), ``docs/figures/
-modulation_sweep.png`` (PSNR against the coefficient per level and method) and ``docs/figures/modulation_strip.png``
-(one crop at sigma 60 across coefficients, every method). Experiments go to ``experiments/mod_*``, sweeps to
-``results/mod_sweep_*``; a finished step is not run again (``--fresh`` reruns everything).
+like table 2 of Afrimi's tunable-models report, the best coefficient per level, parameter counts, commands),
+``docs/figures/modulation_sweep.png`` (PSNR against the coefficient per level and method) and
+``docs/figures/modulation_strip.png`` (one crop at sigma 60 across coefficients, every method). Experiments go to
+``experiments/mod_*``, sweeps to ``results/mod_sweep_*``; a finished step is not run again (``--fresh`` reruns
+everything).
 """
 
-import argparse
 import json
 import sys
 from os import path as osp
@@ -28,8 +28,7 @@ from os import path as osp
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from basicsr_ext.utils.experiment import train_once  # noqa: E402
-from basicsr_ext.utils.file_io import write_text_atomic  # noqa: E402
+from basicsr_ext.evaluation.experiment import Experiment, parse_experiment_args  # noqa: E402
 
 PREFIX = 'mod'
 WHAT = 'modulation_experiment'
@@ -53,11 +52,10 @@ def latest(best):
     return osp.join(osp.dirname(best), 'net_g_latest.pth')
 
 
-def train(name, opt_file, iters, fresh, extra):
-    """Train (unless done); returns the last checkpoint, the log and BasicSR's training time in seconds."""
-    overrides = [f'train.total_iter={iters}', *extra]
-    best, log, seconds = train_once(REPO, f'{PREFIX}_{name}', opt_file, overrides, fresh, WHAT)
-    return latest(best), log, seconds
+def train(exp, name, opt_file, iters, fresh, extra):
+    """Train (unless done); returns the last checkpoint."""
+    best, _ = exp.train(name, opt_file, [f'train.total_iter={iters}', *extra], fresh)
+    return latest(best)
 
 
 def level_overrides(level):
@@ -66,7 +64,7 @@ def level_overrides(level):
 
 def sweep(name, opt_file, images, fresh, cfg, checkpoint=None, dni=None, levels=LEVELS, coefs=COEFS):
     """Run (or read back) one sweep; returns its result dict (``strip`` images only when run now)."""
-    from basicsr_ext.utils.modulation_sweep import run_sweep, write_sweep
+    from basicsr_ext.evaluation.modulation_sweep import run_sweep, write_sweep
     from basicsr_ext.utils.options import resolve_options
 
     out = osp.join(REPO, 'results', f'{PREFIX}_sweep_{name}')
@@ -112,26 +110,25 @@ def column(result, level):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--iters', type=int, default=1500, help='training iterations of each run')
-    parser.add_argument('--doc', default='docs/modulation_experiment.md', help='markdown report to write')
-    parser.add_argument('--fresh', action='store_true', help='rerun every step')
-    parser.add_argument('--cfg-options', nargs='+', default=[], help='extra overrides for every training run')
-    args = parser.parse_args(argv)
+    args = parse_experiment_args(
+        argv,
+        __doc__.splitlines()[0],
+        iters=1500,
+        doc='docs/modulation_experiment.md',
+        cfg_help='extra overrides for every training run',
+    )
+    exp = Experiment(REPO, PREFIX, WHAT)
     extra = args.cfg_options
-    timings, logs = {}, {}
-
-    base, logs['base'], timings['base'] = train('base', BASE_OPT, args.iters, args.fresh, extra)
+    base = train(exp, 'base', BASE_OPT, args.iters, args.fresh, extra)
     ckpts = {}
     for name, (opt_file, _) in METHODS.items():
         overrides = [f'path.pretrain_network_g={base}', *extra]
-        ckpts[name], logs[name], timings[name] = train(name, opt_file, args.iters, args.fresh, overrides)
+        ckpts[name] = train(exp, name, opt_file, args.iters, args.fresh, overrides)
     scratch = {LEVEL_A: base}
     for level in LEVELS[1:]:
         name = f'scratch{level}'
-        scratch[level], logs[name], timings[name] = train(
-            name, BASE_OPT, args.iters, args.fresh, [*level_overrides(level), *extra]
-        )
+        scratch[level] = train(exp, name, BASE_OPT, args.iters, args.fresh, [*level_overrides(level), *extra])
+    timings = exp.train_seconds
 
     from basicsr_ext.utils.options import resolve_options
 
@@ -148,9 +145,8 @@ def main(argv=None):
         scratch_psnr[level] = r['psnr'][0][0]
     input_psnr = {int(k): v for k, v in sweeps['adafm']['input_psnr'].items()}
 
-    figures = osp.join(REPO, 'docs', 'figures')
-    plot(sweeps, scratch_psnr, input_psnr, osp.join(figures, 'modulation_sweep.png'))
-    strip(sweeps, osp.join(figures, 'modulation_strip.png'))
+    plot(sweeps, scratch_psnr, input_psnr, exp.figure('modulation_sweep.png'))
+    strip(sweeps, exp.figure('modulation_strip.png'))
     params = parameter_counts(extra)
     table, best_lines = tables(sweeps, scratch_psnr, input_psnr)
     summary = {
@@ -161,14 +157,11 @@ def main(argv=None):
         'iters': args.iters,
         'params': params,
     }
-    write_text_atomic(osp.join(REPO, 'results', f'{PREFIX}.json'), json.dumps(summary, indent=2))
-    print('\n'.join(table))
-    write_text_atomic(osp.join(REPO, args.doc), _doc(table, best_lines, params, timings, args))
-    print(f'wrote {args.doc}')
+    exp.finish(summary, table, args.doc, _doc(table, best_lines, params, timings, args))
 
 
 def tables(sweeps, scratch_psnr, input_psnr):
-    """Seed 003's table 2 layout: rows = methods, columns = levels (unseen marked *), best bold, second underlined."""
+    """Afrimi's table 2 layout: rows = methods, columns = levels (unseen marked *), best bold, second underlined."""
     rows = {'From scratch': {lv: (scratch_psnr[lv], None) for lv in LEVELS}}
     for name, (_, label) in METHODS.items():
         r = sweeps[name]
@@ -280,7 +273,7 @@ def _doc(table, best_lines, params, timings, args):
     minutes = ', '.join(f'{k} {v / 60:.1f}' for k, v in timings.items())
     return '\n'.join(
         [
-            '# Continuous-level denoising: AdaFM, FTN, FTN-gc16, DNI and from-scratch (seed 003)',
+            '# Continuous-level denoising: AdaFM, FTN, FTN-gc16, DNI and from-scratch (Afrimi, Aug 2021)',
             '',
             'Made by `python scripts/modulation_experiment.py` (this file, the figures and `results/mod.json`;',
             'each sweep also in `results/mod_sweep_<method>/sweep.md`, `.csv`, `strip.png`).',

@@ -1,4 +1,4 @@
-"""Sweep a continuous-level denoiser (seed 003: AdaFM, FTN, DNI) over coefficients x noise levels.
+"""Sweep a continuous-level denoiser (AdaFM, FTN, DNI; Afrimi 2021) over coefficients x noise levels.
 
 python scripts/modulation_sweep.py -opt options/train_modulation_adafm.yml \\
     --checkpoint experiments/train_AdaFMNet_adafm_sigma80/models/net_g_latest.pth -o results/modulation_sweep_adafm
@@ -25,11 +25,11 @@ from os import path as osp
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import basicsr_ext  # noqa: E402,F401
+from basicsr_ext.evaluation.modulation_sweep import run_sweep, sweep_markdown, write_sweep  # noqa: E402
 from basicsr_ext.utils.errors import UserError  # noqa: E402
-from basicsr_ext.utils.modulation_sweep import run_sweep, sweep_markdown, write_sweep  # noqa: E402
 from basicsr_ext.utils.options import resolve_options  # noqa: E402
 
-DEFAULT_LEVELS = [20, 40, 60, 80]  # the seed's levels: a = 20 (base), b = 80 (end), two in between
+DEFAULT_LEVELS = [20, 40, 60, 80]  # the tunable-models report's levels: a = 20 (base), b = 80 (end), two in between
 
 
 def sweep(args):

@@ -1,4 +1,4 @@
-"""Noise2Noise vs Noise2Clean (Lehtinen et al. 2018, seed 002) at equal budget, in one command.
+"""Noise2Noise vs Noise2Clean (Lehtinen et al. 2018; Xu, Song, Peng, EPFL EE-559, 2022) at equal budget, in one command.
 
 python scripts/n2n_experiment.py [--iters 3000] [--doc docs/n2n_experiment.md] [--fresh]
 
@@ -15,17 +15,13 @@ N2N, N2C, clean). Experiments go to ``experiments/n2n_*`` and ``results/n2n_*``;
 run again (``--fresh`` reruns everything).
 """
 
-import argparse
-import json
 import sys
 from os import path as osp
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from basicsr_ext.utils.curves import parse_train_log  # noqa: E402
-from basicsr_ext.utils.experiment import test_once, train_once  # noqa: E402
-from basicsr_ext.utils.file_io import write_text_atomic  # noqa: E402
+from basicsr_ext.evaluation.experiment import Experiment, parse_experiment_args, val_points  # noqa: E402
 
 PREFIX = 'n2n'
 RUNS = {
@@ -37,14 +33,8 @@ DATASET = 'SamplePhotosDenoiseSigma25'
 WHAT = 'n2n_experiment'
 
 
-def train(name, opt_file, iters, fresh, extra):
-    """Train (unless done); returns the best checkpoint, the log and BasicSR's training time in seconds."""
-    return train_once(REPO, f'{PREFIX}_{name}', opt_file, [f'train.total_iter={iters}', *extra], fresh, WHAT)
-
-
-def test(name, net, fresh):
-    overrides = [f'path.pretrain_network_g={net}']
-    return test_once(REPO, f'{PREFIX}_test_{name}', TEST_OPT, overrides, fresh, WHAT)[DATASET]
+def test(exp, name, net, fresh):
+    return exp.test(name, TEST_OPT, [f'path.pretrain_network_g={net}'], fresh)[DATASET]
 
 
 def noisy_input():
@@ -88,34 +78,34 @@ def montage(images, out_png):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--iters', type=int, default=3000, help='training iterations of each run')
-    parser.add_argument('--doc', default='docs/n2n_experiment.md', help='markdown report to write')
-    parser.add_argument('--fresh', action='store_true', help='rerun every step')
-    parser.add_argument('--cfg-options', nargs='+', default=[], help='extra overrides for both training runs')
-    args = parser.parse_args(argv)
-    results, logs, timings, best = {}, [], {}, {}
+    args = parse_experiment_args(
+        argv,
+        __doc__.splitlines()[0],
+        iters=3000,
+        doc='docs/n2n_experiment.md',
+        cfg_help='extra overrides for both training runs',
+    )
+    exp = Experiment(REPO, PREFIX, WHAT)
+    results, logs, best = {}, [], {}
     for name, (opt_file, _) in RUNS.items():
-        net, log, seconds = train(name, opt_file, args.iters, args.fresh, args.cfg_options)
+        net, log = exp.train(name, opt_file, [f'train.total_iter={args.iters}', *args.cfg_options], args.fresh)
         logs.append(log)
-        timings[name] = seconds
-        results[name] = test(name, net, args.fresh)
-        points = next(iter(parse_train_log(log)['val'].values()))['psnr']
-        best[name] = max(points, key=lambda p: p[1])
+        results[name] = test(exp, name, net, args.fresh)
+        best[name] = max(val_points(log), key=lambda p: p[1])
+    timings = exp.train_seconds
     noisy, images = noisy_input()
 
-    from basicsr_ext.utils.curves import plot_curves
+    from basicsr_ext.evaluation.curves import plot_curves
 
-    figures = osp.join(REPO, 'docs', 'figures')
     plot_curves(
         logs,
-        osp.join(figures, 'n2n_curves.png'),
+        exp.figure('n2n_curves.png'),
         metric='psnr',
         loss='l_pix',
         labels=[RUNS[n][1] for n in RUNS],
         references={'noisy input': noisy['psnr']},
     )
-    montage(images, osp.join(figures, 'n2n_montage.png'))
+    montage(images, exp.figure('n2n_montage.png'))
 
     lines = [
         '| training targets | PSNR (dB) | SSIM | best validation PSNR (iter) | training time |',
@@ -127,16 +117,13 @@ def main(argv=None):
         cells = f'{r["psnr"]:.2f} | {r["ssim"]:.4f} | {value:.2f} ({it}) | {timings[name] / 60:.1f} min'
         lines.append(f'| {RUNS[name][1]} | {cells} |')
     summary = {'test': results, 'noisy_input': noisy, 'best_val': best, 'train_seconds': timings, 'iters': args.iters}
-    write_text_atomic(osp.join(REPO, 'results', f'{PREFIX}.json'), json.dumps(summary, indent=2))
-    print('\n'.join(lines))
-    write_text_atomic(osp.join(REPO, args.doc), _doc(lines, args))
-    print(f'wrote {args.doc}')
+    exp.finish(summary, lines, args.doc, _doc(lines, args))
 
 
 def _doc(lines, args):
     return '\n'.join(
         [
-            '# Noise2Noise vs Noise2Clean (seed 002) on Gaussian noise',
+            '# Noise2Noise vs Noise2Clean (Xu, Song, Peng, EPFL EE-559, 2022) on Gaussian noise',
             '',
             'Made by `python scripts/n2n_experiment.py` (this file, the figures and `results/n2n.json`).',
             f"Both runs train the paper's U-Net (`N2NUNet`, 991k parameters) for {args.iters} iterations of batch 4,",

@@ -9,7 +9,7 @@ from os import path as osp
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from basicsr_ext.utils.curves import plot_curves  # noqa: E402
+from basicsr_ext.evaluation.curves import plot_curves  # noqa: E402
 from basicsr_ext.utils.errors import UserError  # noqa: E402
 
 

@@ -23,18 +23,18 @@ from os import path as osp
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import basicsr_ext  # noqa: E402,F401
-from basicsr_ext.data.noisy_pair_dataset import IMG_EXTENSIONS as IMAGE_EXTENSIONS  # noqa: E402
 from basicsr_ext.data.prepare import build_atomically  # noqa: E402
 from basicsr_ext.utils.errors import UserError  # noqa: E402
 from basicsr_ext.utils.file_io import write_text_atomic  # noqa: E402
+from basicsr_ext.utils.images import IMG_EXTENSIONS  # noqa: E402
 
 
 def list_images(folder):
     if not osp.isdir(folder):
         raise UserError(f'{folder}: not a folder')
-    names = sorted(n for n in os.listdir(folder) if n.lower().endswith(IMAGE_EXTENSIONS))
+    names = sorted(n for n in os.listdir(folder) if n.lower().endswith(IMG_EXTENSIONS))
     if not names:
-        raise UserError(f'{folder}: no image files ({", ".join(IMAGE_EXTENSIONS)})')
+        raise UserError(f'{folder}: no image files ({", ".join(IMG_EXTENSIONS)})')
     return names
 
 

@@ -1,4 +1,4 @@
-"""Seed 001's comparison, annealed L_SR vs plain L1, at equal training budget, in one command.
+"""Annealed L_SR vs plain L1 (Tan, AI6126 Project 2, Apr 2024) at equal training budget, in one command.
 
 python scripts/sr_lsr_experiment.py [--iters 1000] [--doc docs/sr_lsr_experiment.md] [--fresh]
 
@@ -8,7 +8,7 @@ Runs, from the repository root, with the shipped option files (data generated on
 2. ``train_sr_l1.yml``: the same with plain L1 (same data, seed, net, optimizer, schedule and iterations);
 3. ``test_sr.yml`` on each run's best checkpoint, and ``test_sr_bicubic.yml``: the 12 validation crops with their
    fixed Real-ESRNet-degraded LR and with their clean bicubic LR;
-4. ``train_sr_lsr.yml`` with seed 001's Adam weight decay 5e-4 for ``--wd-iters`` iterations, next to the PSNR of
+4. ``train_sr_lsr.yml`` with the report's Adam weight decay 5e-4 for ``--wd-iters`` iterations, next to the PSNR of
    MSRResNet's bilinear input skip alone (``test_sr_bicubic.yml`` with ``mode: bilinear``): why the option files
    use weight decay 0.
 
@@ -18,17 +18,13 @@ LR, bicubic, L1, L_SR, GT). Experiments go to ``experiments/sr_lsr_*`` and ``res
 output exists is not run again (``--fresh`` reruns everything).
 """
 
-import argparse
-import json
 import sys
 from os import path as osp
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from basicsr_ext.utils.curves import parse_train_log  # noqa: E402
-from basicsr_ext.utils.experiment import test_once, train_once  # noqa: E402
-from basicsr_ext.utils.file_io import write_text_atomic  # noqa: E402
+from basicsr_ext.evaluation.experiment import Experiment, parse_experiment_args, val_points  # noqa: E402
 
 PREFIX = 'sr_lsr'
 DATA = osp.join(REPO, 'datasets', 'sample_photos_realesr', 'val')
@@ -40,19 +36,13 @@ TEST_SETS = {'RealESRDegraded': 'Real-ESRNet-degraded LR', 'BicubicClean': 'clea
 WHAT = 'sr_lsr_experiment'
 
 
-def train(name, opt_file, iters, fresh, extra, timings):
+def train(exp, name, opt_file, iters, fresh, extra):
     overrides = [f'train.total_iter={iters}', f'train.scheduler.T_max={iters}', *extra]
-    net, log, timings[name] = train_once(REPO, f'{PREFIX}_{name}', opt_file, overrides, fresh, WHAT)
-    return net, log
-
-
-def test(name, opt_file, extra, fresh):
-    """``{test set: {metric: value}}`` of one test run (its output is kept next to the results)."""
-    return test_once(REPO, f'{PREFIX}_test_{name}', opt_file, extra, fresh, WHAT)
+    return exp.train(name, opt_file, overrides, fresh)
 
 
 def best_val(log):
-    points = next(iter(parse_train_log(log)['val'].values()))['psnr']
+    points = val_points(log)
     it, value = max(points, key=lambda p: p[1])
     return it, value, points[-1][1]
 
@@ -85,40 +75,41 @@ def montage(names, out_png, crop='coffee_01'):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--iters', type=int, default=1000, help='training iterations of each run')
-    parser.add_argument('--wd-iters', type=int, default=200, help="iterations of the seed's weight-decay check")
-    parser.add_argument('--doc', default='docs/sr_lsr_experiment.md', help='markdown report to write')
-    parser.add_argument('--fresh', action='store_true', help='rerun every step')
-    parser.add_argument('--cfg-options', nargs='+', default=[], help='extra overrides for both training runs')
-    args = parser.parse_args(argv)
-    summary_file = osp.join(REPO, 'results', f'{PREFIX}.json')
-    timings, rows, logs = {}, [], []
-    tests = {'bicubic': test('bicubic', 'options/test_sr_bicubic.yml', [], args.fresh)}
+    args = parse_experiment_args(
+        argv,
+        __doc__.splitlines()[0],
+        iters=1000,
+        doc='docs/sr_lsr_experiment.md',
+        cfg_help='extra overrides for both training runs',
+        extra=[('--wd-iters', dict(type=int, default=200, help="iterations of the report's weight-decay check"))],
+    )
+    exp = Experiment(REPO, PREFIX, WHAT)
+    rows, logs = [], []
+    tests = {'bicubic': exp.test('bicubic', 'options/test_sr_bicubic.yml', [], args.fresh)}
     for name, (opt_file, _) in RUNS.items():
-        net, log = train(name, opt_file, args.iters, args.fresh, args.cfg_options, timings)
+        net, log = train(exp, name, opt_file, args.iters, args.fresh, args.cfg_options)
         logs.append(log)
-        tests[name] = test(name, 'options/test_sr.yml', [f'path.pretrain_network_g={net}'], args.fresh)
+        tests[name] = exp.test(name, 'options/test_sr.yml', [f'path.pretrain_network_g={net}'], args.fresh)
         rows.append((name, *best_val(log)))
 
     wd_extra = ['train.optim_g.weight_decay=5e-4', f'val.val_freq={max(args.wd_iters // 4, 1)}', *args.cfg_options]
-    _, wd_log = train('lsr_seed_wd', RUNS['lsr'][0], args.wd_iters, args.fresh, wd_extra, timings)
-    tests['bilinear'] = test('bilinear', 'options/test_sr_bicubic.yml', ['network_g.mode=bilinear'], args.fresh)
-    wd_points = next(iter(parse_train_log(wd_log)['val'].values()))['psnr']
+    _, wd_log = train(exp, 'lsr_seed_wd', RUNS['lsr'][0], args.wd_iters, args.fresh, wd_extra)
+    tests['bilinear'] = exp.test('bilinear', 'options/test_sr_bicubic.yml', ['network_g.mode=bilinear'], args.fresh)
+    wd_points = val_points(wd_log)
+    timings = exp.train_seconds
 
-    from basicsr_ext.utils.curves import plot_curves
+    from basicsr_ext.evaluation.curves import plot_curves
 
-    figures = osp.join(REPO, 'docs', 'figures')
     bicubic = tests['bicubic']['RealESRDegraded']['psnr']
     plot_curves(
         logs,
-        osp.join(figures, 'sr_lsr_curves.png'),
+        exp.figure('sr_lsr_curves.png'),
         metric='psnr',
         loss='l_pix',
         labels=[RUNS[n][1] for n in RUNS],
         references={'bicubic': bicubic},
     )
-    montage([('bicubic', 'bicubic'), ('l1', 'L1'), ('lsr', 'L_SR')], osp.join(figures, 'sr_lsr_montage.png'))
+    montage([('bicubic', 'bicubic'), ('l1', 'L1'), ('lsr', 'L_SR')], exp.figure('sr_lsr_montage.png'))
 
     head = ['| training loss | best val PSNR (iter) | last val PSNR |']
     head[0] += ''.join(f' {label}: PSNR / SSIM |' for label in TEST_SETS.values())
@@ -132,17 +123,14 @@ def main(argv=None):
     rms = {name: conv_last_rms(name) for name in ('lsr', 'l1', 'lsr_seed_wd')}
     lines += [
         '',
-        f"Seed 001's weight decay (Adam, 5e-4), annealed L_SR, {args.wd_iters} iterations: validation PSNR {wd_line};"
+        f"The report's weight decay (Adam, 5e-4), annealed L_SR, {args.wd_iters} iterations: validation PSNR {wd_line};"
         f' the bilinear input skip alone: {bilinear:.4f} dB. RMS of the last conv (the residual branch output) at'
         f' the end of training: {rms["lsr_seed_wd"]:.2e} with weight decay 5e-4 ({args.wd_iters} iterations),'
         f' {rms["lsr"]:.2e} (L_SR) and {rms["l1"]:.2e} (L1) with 0 ({args.iters} iterations).',
     ]
     summary = {'tests': tests, 'val': rows, 'seed_wd_val': wd_points, 'conv_last_rms': rms}
     summary.update(train_seconds=timings, iters=args.iters)
-    write_text_atomic(summary_file, json.dumps(summary, indent=2))
-    print('\n'.join(lines))
-    write_text_atomic(osp.join(REPO, args.doc), _doc(lines, args, timings))
-    print(f'wrote {args.doc}')
+    exp.finish(summary, lines, args.doc, _doc(lines, args, timings))
 
 
 def _cells(results):
@@ -150,20 +138,20 @@ def _cells(results):
 
 
 def _doc(lines, args, timings):
-    labels = {**{k: v[1] for k, v in RUNS.items()}, 'lsr_seed_wd': "L_SR with the seed's weight decay"}
+    labels = {**{k: v[1] for k, v in RUNS.items()}, 'lsr_seed_wd': "L_SR with the report's weight decay"}
     budget = ', '.join(f'{labels[k]} {v / 60:.1f} min' for k, v in timings.items())
     return '\n'.join(
         [
-            '# Annealed L_SR vs L1 (seed 001) on Real-ESRNet degradations',
+            '# Annealed L_SR vs L1 (Tan, AI6126 Project 2, Apr 2024) on Real-ESRNet degradations',
             '',
             'Made by `python scripts/sr_lsr_experiment.py` (this file, the figures and `results/sr_lsr.json`).',
             f'Both runs train MSRResNet x4 (20 blocks) for {args.iters} iterations of batch 8, 128 px GT crops, from',
             "the same seed, on scikit-image's 11 training photos degraded on the fly by BasicSR's Real-ESRNet chain",
-            "(Real-ESRGAN's x4 settings, no GT sharpening); Adam 1e-3 and a cosine schedule as seed 001, weight decay",
+            "(Real-ESRGAN's x4 settings, no GT sharpening); Adam 1e-3, cosine schedule as in the report, weight decay",
             '0 (see the last line). Only the loss differs. Validation and test: 12 fixed 256 px crops of two',
             'held-out photos (chelsea, coffee), each degraded once by its own seeded draw of the same chain; the test',
-            'also feeds the',
-            "clean bicubic LR of the same crops. Test rows use each run's best-validation checkpoint (as seed 001).",
+            'also feeds the clean bicubic LR of the same crops.',
+            "Test rows use each run's best-validation checkpoint (as in the report).",
             'PSNR on RGB, 4 px border cropped.',
             f"Training time (BasicSR's `Time consumed`) on the machine that made this table: {budget}.",
             '',

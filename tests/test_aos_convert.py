@@ -10,7 +10,8 @@ from basicsr_ext.aos.focal_stack import read_focal_stack, read_gt
 from basicsr_ext.aos.geometry import CameraModel
 from basicsr_ext.aos.integrator import integrate
 from basicsr_ext.aos.lmdb_store import create_split_lmdb
-from basicsr_ext.aos.raw import AOSParameters, find_samples, write_raw_sample
+from basicsr_ext.aos.parameters import AOSParameters
+from basicsr_ext.aos.raw import find_samples, write_raw_sample
 from basicsr_ext.data.aos_focal_stack_dataset import AOSFocalStackDataset
 from basicsr_ext.utils.errors import UserError
 

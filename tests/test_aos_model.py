@@ -8,7 +8,7 @@ import re
 import cv2
 import torch
 
-from basicsr_ext.models.aos_restoration_model import multipass, next_pass_input
+from basicsr_ext.models.aos_inference import multipass, next_pass_input
 
 from conftest import run_train, write_yaml
 
@@ -161,7 +161,7 @@ def test_shipped_aos_options_train_and_test(tmp_path):
     log = open(glob.glob(str(tmp_path / 'results' / 'test_AOS_integral_synthetic128' / 'test_*.log'))[0]).read()
     assert '# psnr:' in log and '# ssim:' in log
     integral_psnr = float(re.search(r'# psnr: ([\d.]+)', log).group(1))
-    # ... and seed 000's table for the trained three-plane net: every variant x every metric, plus montages
+    # ... and the AOS course report's table for the trained three-plane net: every variant x every metric, plus montages
     result = run_test(
         [
             '-opt',
@@ -212,23 +212,21 @@ def test_bad_inference_options_name_the_key(tmp_path):
 
     opt = aos_options(tmp_path)
     opt.update(is_train=False, dist=False, rank=0, world_size=1)
+    # checked when the model is built, before any data is read
     opt['val']['self_ensemble'] = {'transforms': 3}
-    model = build_model(opt)
-    model.lq = torch.zeros(1, 2, 8, 8)
     with pytest.raises(UserError, match=r'val\.self_ensemble: expected \{transforms: 4 \| 8'):
-        model.test()
+        build_model(opt)
     opt['val']['self_ensemble'] = None
     opt['val']['multipass'] = {'max_passes': 0}
-    model = build_model(opt)
-    model.lq = torch.zeros(1, 2, 8, 8)
     with pytest.raises(UserError, match=r'val\.multipass\.max_passes: expected >= 1, got 0'):
-        model.test()
+        build_model(opt)
 
 
 def test_bad_report_options_name_the_key(tmp_path):
     import pytest
     from basicsr.models import build_model
 
+    from basicsr_ext.models.aos_test_report import report_variants
     from basicsr_ext.utils.errors import UserError
 
     opt = aos_options(tmp_path)
@@ -243,9 +241,9 @@ def test_bad_report_options_name_the_key(tmp_path):
     ]
     for report, message in cases:
         with pytest.raises(UserError, match=message):
-            model._report_variants(report)
+            report_variants(report)
     # a plane the input does not have: named, before any output is made
-    model._variant = model._report_variants({'plane': 5})[0]
+    model.inference = report_variants({'plane': 5})[0][1]
     model.lq = torch.zeros(1, 2, 8, 8)
     with pytest.raises(UserError, match=r'val\.report\.plane: plane 5 asked for, but the input has 2 planes'):
         model.test()

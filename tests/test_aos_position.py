@@ -127,3 +127,30 @@ def test_one_window_for_loss_metric_and_montage():
     mask = PositionEnhancedLoss(full_size=128).person_mask(torch.tensor([[1.4, 62.6]]), 64, 64, window.side(64))
     rows, cols = mask[0].nonzero().T
     assert (rows.min(), cols.min(), rows.max() + 1, cols.max() + 1) == window.box((1.4, 62.6), 64, 64)
+
+
+def test_the_model_resolves_one_window_for_loss_metric_and_montage():
+    from basicsr_ext.models.aos_restoration_model import resolve_person_window
+    from basicsr_ext.utils.errors import UserError
+
+    def opt(metric, loss=None):
+        train = {} if loss is None else {'position_opt': {'type': 'PositionEnhancedLoss', **loss}}
+        return {
+            'is_train': True,
+            'train': train,
+            'val': {'metrics': {'person': {'type': 'calculate_person_psnr', **metric}}},
+        }
+
+    given = opt({}, {'patch_size': 48, 'full_size': 128})
+    assert resolve_person_window(given) == PersonWindow(48, 512, 128)
+    assert given['val']['metrics']['person'] == {
+        'type': 'calculate_person_psnr',
+        'patch_size': 48,
+        'image_size': 512,
+        'full_size': 128,
+    }  # the metric measures in the loss's window
+    assert resolve_person_window(opt({'patch_size': 48}, {'patch_size': 48})) == PersonWindow(48)  # equal: fine
+    with pytest.raises(UserError, match=r"val\.metrics\.person: window \{'patch_size': 96\} differs from "):
+        resolve_person_window(opt({'patch_size': 96}, {'patch_size': 48}))
+    assert resolve_person_window(opt({'full_size': 128})) == PersonWindow(full_size=128)  # test runs: the metric's
+    assert resolve_person_window({'is_train': False, 'val': {}}) == PersonWindow()

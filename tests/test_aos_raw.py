@@ -7,15 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from basicsr_ext.aos.raw import (
-    SAMPLE_FILES,
-    AOSParameters,
-    RawSample,
-    find_samples,
-    format_parameters,
-    parse_parameters,
-    write_raw_sample,
-)
+from basicsr_ext.aos.parameters import AOSParameters, format_parameters, parse_parameters
+from basicsr_ext.aos.raw import SAMPLE_FILES, RawSample, find_samples, write_raw_sample
 from basicsr_ext.utils.errors import UserError
 
 # The course README's example (0_1372_Parameters.txt) with its '-->' notes removed and img_2 .. img_10 written out;

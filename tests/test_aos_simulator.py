@@ -5,20 +5,16 @@ import os
 import numpy as np
 import pytest
 
+from basicsr_ext.aos.forest import Tree
 from basicsr_ext.aos.geometry import CameraModel
 from basicsr_ext.aos.integrator import integrate
+from basicsr_ext.aos.parameters import PERSON_SHAPES, parse_parameters
 from basicsr_ext.aos.person import person_capsules
-from basicsr_ext.aos.raw import PERSON_SHAPES, find_samples, parse_parameters
-from basicsr_ext.aos.simulator import (
-    SceneParams,
-    Tree,
-    ground_grey,
-    render_sample,
-    sample_rng,
-    sample_scene,
-    simulate,
-    simulate_sample,
-)
+from basicsr_ext.aos.raw import find_samples
+from basicsr_ext.aos.render import render_sample
+from basicsr_ext.aos.scene import SceneParams, sample_scene
+from basicsr_ext.aos.simulator import sample_rng, simulate, simulate_sample
+from basicsr_ext.aos.thermal import ground_grey
 
 
 def scene(**kw):

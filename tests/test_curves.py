@@ -1,17 +1,14 @@
 """Curves read back from a real train log and plotted to a PNG."""
 
 import glob
-import subprocess
-import sys
-from os import path as osp
 
 import cv2
 import pytest
 
-from basicsr_ext.utils.curves import parse_train_log
+from basicsr_ext.evaluation.curves import parse_train_log
 from basicsr_ext.utils.errors import UserError
 
-from conftest import REPO, run_train, tiny_options, write_yaml
+from conftest import run_script, run_train, tiny_options, write_yaml
 
 
 def test_parse_and_plot_a_real_log(tmp_path, tiny_data):
@@ -25,12 +22,7 @@ def test_parse_and_plot_a_real_log(tmp_path, tiny_data):
     assert [it for it, _ in parsed['val']['TinyVal']['psnr']] == [2, 4, 6]  # the final repeat of iter 6 merged
     assert [it for it, _ in parsed['val']['TinyVal']['val_loss']] == [2, 4, 6]
     out = tmp_path / 'curves.png'
-    proc = subprocess.run(
-        [sys.executable, osp.join(REPO, 'scripts', 'plot_curves.py'), log, '-o', str(out), '--reference', 'base=1.5'],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = run_script('plot_curves', [log, '-o', out, '--reference', 'base=1.5'])
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert 'tiny (TinyVal): final psnr' in proc.stdout
     img = cv2.imread(str(out))

@@ -1,4 +1,4 @@
-"""MAE / MSE metrics (seed 000's table columns) on [0, 1]-normalised images, registered for option files."""
+"""MAE / MSE metrics (the AOS course report's table columns, Aliyev et al. 2024) on [0, 1]-normalised images."""
 
 import numpy as np
 import pytest

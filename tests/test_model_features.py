@@ -184,9 +184,9 @@ def test_best_checkpoint_follows_the_named_metric(tmp_path):
 
 def test_validation_loss_is_reported_next_to_metrics(tmp_path):
     model = make_model(tmp_path)
-    assert model._val_result_names() == ['psnr', 'val_loss']
+    assert model.validation_result_names() == ['psnr', 'val_loss']
     assert model.best_metric_results if hasattr(model, 'best_metric_results') else True
-    model._initialize_best_metric_results('V')
+    model.init_best_metric_results('V')
     assert model.best_metric_results['V']['val_loss']['better'] == 'lower'
 
 

@@ -1,10 +1,9 @@
-"""Modulation sweeps (seed 003): the table, the strip, coefficient 0 = the base network, DNI endpoints, the script."""
+"""Modulation sweeps (Afrimi 2021): the table, the strip, coefficient 0 = the base net, DNI endpoints, the script."""
 
 import csv
 import json
 import os
 import re
-from os import path as osp
 
 import cv2
 import numpy as np
@@ -15,12 +14,11 @@ from basicsr.utils import tensor2img
 
 from basicsr_ext.archs.modulation_arch import AdaFMNet, modulation_param_names
 from basicsr_ext.data.noisy_pair_dataset import NoisyPairDataset
+from basicsr_ext.evaluation.modulation_sweep import run_sweep, write_sweep
 from basicsr_ext.utils.errors import UserError
-from basicsr_ext.utils.modulation_sweep import run_sweep, write_sweep
 
-from conftest import REPO, run_entry, write_yaml
+from conftest import REPO, run_script, write_yaml
 
-SCRIPT = osp.join(REPO, 'scripts', 'modulation_sweep.py')
 BASE = {'type': 'AdaFMNet', 'num_feat': 8, 'num_block': 1}
 LEVELS = [10, 30, 50]
 COEFS = [0, 0.5, 1]
@@ -186,7 +184,7 @@ def test_script(tmp_path, images):
     ckpt = save(modulated('ftn'), tmp_path / 'ftn.pth')
     out = tmp_path / 'out'
     args = ['-opt', opt_file, '--checkpoint', ckpt, '--levels', '10', '40', '--steps', '3', '--device', 'cpu']
-    proc = run_entry(SCRIPT, [*args, '-o', str(out)], REPO)
+    proc = run_script('modulation_sweep', [*args, '-o', out], REPO)
     assert proc.returncode == 0, proc.stderr
     assert sorted(os.listdir(out)) == ['strip.png', 'sweep.csv', 'sweep.json', 'sweep.md']
     saved = json.load(open(out / 'sweep.json'))
@@ -200,7 +198,9 @@ def test_script(tmp_path, images):
         (plain_file, plain, 'network_g.modulation'),
     ):
         bad = tmp_path / 'bad'
-        proc = run_entry(SCRIPT, ['-opt', opt, '--checkpoint', checkpoint, '--device', 'cpu', '-o', str(bad)], REPO)
+        proc = run_script(
+            'modulation_sweep', ['-opt', opt, '--checkpoint', checkpoint, '--device', 'cpu', '-o', bad], REPO
+        )
         assert proc.returncode == 2, proc.stderr
         errors = [line for line in proc.stderr.splitlines() if 'error:' in line]
         assert len(errors) == 1 and where in errors[0], proc.stderr

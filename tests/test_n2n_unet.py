@@ -1,4 +1,4 @@
-"""N2NUNet: the Noise2Noise paper's U-Net (appendix table 2), any input size, He init, seed 002's configuration."""
+"""N2NUNet: the Noise2Noise paper's U-Net (appendix table 2), any input size, He init, the EE-559 report's variant."""
 
 import math
 
@@ -11,7 +11,7 @@ from torch.nn import functional as F
 import basicsr_ext  # noqa: F401  (registration)
 from basicsr_ext.archs.n2n_unet_arch import N2NUNet
 
-# seed 002's blocks read literally (see the class docstring); widths and depth are the paper's
+# the EE-559 report's blocks read literally (see the class docstring); widths and depth are the paper's
 SEED_002 = {'negative_slope': 0, 'init': 'he_uniform', 'stem_convs': 1, 'bottleneck_convs': 2}
 
 
@@ -162,7 +162,7 @@ def test_seed_002_configuration_builds_and_runs():
     assert out.shape == x.shape
     out.mean().backward()
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in net.parameters())
-    # the paper's layout with the seed's activation and init is a configuration too
+    # the paper's layout with the report's activation and init is a configuration too
     paper_blocks = N2NUNet(negative_slope=0, init='he_uniform')
     assert paper_blocks(torch.rand(1, 3, 37, 53)).shape == (1, 3, 37, 53)
 

@@ -1,4 +1,4 @@
-"""PositionEnhancedLoss against hand-computed values (seed 000, section 4.2)."""
+"""PositionEnhancedLoss against hand-computed values (the AOS course report by Aliyev et al., 2024, section 4.2)."""
 
 import pytest
 import torch
@@ -16,7 +16,7 @@ def test_matches_the_hand_computed_formula_with_a_clipped_window():
     target[0, 0, :3, 4:] = 2.0  # error 2 on the 12 window pixels
     target[0, 0, 7, 0] = 5.0  # error 5 on one frame pixel
     value = loss_fn(pred, target, torch.tensor([[1.0, 6.0]]))
-    l_p = 12 * 2.0 / 4**2  # the seed normalises by p^2 even when clipped
+    l_p = 12 * 2.0 / 4**2  # the report normalises by p^2 even when clipped
     l_f = 5.0 / (64 - 4**2)
     assert value.item() == pytest.approx(0.5 * l_p + 0.5 * l_f)
 

@@ -1,4 +1,4 @@
-"""SRCNN (seed 004's 9-5-5 and the original 9-1-5): output sizes, parameter counts, internal bicubic, options."""
+"""SRCNN (the SR lab report's 9-5-5, the original 9-1-5): output sizes, parameter counts, internal bicubic, options."""
 
 import pytest
 import torch
@@ -23,7 +23,7 @@ def test_already_upsampled_input_keeps_its_size():
 
 
 def test_seed_004_layers_and_the_papers_parameter_count():
-    net = SRCNN()  # seed 004's printout: 3->64 9x9 pad 4, 64->32 5x5 pad 2, 32->3 5x5 pad 2
+    net = SRCNN()  # the SR lab report's printout: 3->64 9x9 pad 4, 64->32 5x5 pad 2, 32->3 5x5 pad 2
     layers = [(c.in_channels, c.out_channels, c.kernel_size, c.padding) for c in (net.conv1, net.conv2, net.conv3)]
     assert layers == [(3, 64, (9, 9), (4, 4)), (64, 32, (5, 5), (2, 2)), (32, 3, (5, 5), (2, 2))]
     # Dong et al. (TPAMI 2016): the 9-1-5 base network on the Y channel has 8,032 weights (biases not counted)

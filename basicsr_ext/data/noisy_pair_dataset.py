@@ -10,9 +10,9 @@ from torch.utils import data
 
 from basicsr_ext.data.noise_models import NoiseSpec
 from basicsr_ext.utils.errors import UserError
+from basicsr_ext.utils.images import IMG_EXTENSIONS
 
 MODES = ('n2n', 'n2c', 'pairs')
-IMG_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
 
 
 @DATASET_REGISTRY.register()

@@ -24,6 +24,7 @@ from basicsr_ext.aos.convert import to_uint8
 from basicsr_ext.aos.focal_stack import gt_name, parse_stack_name, read_focal_stack
 from basicsr_ext.aos.geometry import CameraModel
 from basicsr_ext.aos.integrator import integrate
+from basicsr_ext.aos.position import PersonPosition
 from basicsr_ext.aos.raw import find_samples, read_gray
 from basicsr_ext.utils.errors import UserError
 
@@ -182,10 +183,9 @@ def _load_tiff(path, heights):
     person = None
     if meta.get('format') == 'basicsr-ext focal stack':
         person = False
-        if meta.get('person'):
-            camera = CameraModel(**meta['camera']) if meta.get('camera') else CameraModel(size=stack.shape[-1])
-            row, col = camera.metres_to_pixels(meta['person']['x'], meta['person']['y'])
-            person = (float(row), float(col))
+        position = PersonPosition.from_meta(meta, stack.shape[-1])
+        if position is not None:
+            person = position.pixels()
     return AOSInput(osp.splitext(osp.basename(path))[0], stack, [float(h) for h in hs], None, person, path)
 
 
@@ -235,7 +235,7 @@ def _load_raw(sample, heights):
         except UserError:  # restoring needs no parameters; the report then locates the person in the GT
             return AOSInput(sample.name, stack, hs, sample.gt_path, None, f'{sample.folder}/{sample.name}')
         person = False
-        if params.has_person:
-            row, col = camera.metres_to_pixels(params.person_pose[0], params.person_pose[1])
-            person = (float(row), float(col))
+        position = PersonPosition.from_params(params, camera)
+        if position is not None:
+            person = position.pixels()
     return AOSInput(sample.name, stack, hs, sample.gt_path, person, f'{sample.folder}/{sample.name}')

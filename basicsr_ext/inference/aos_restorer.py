@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from basicsr_ext.inference.export import check_loads, params_sha256, restorer_settings, select_params
-from basicsr_ext.models.aos_restoration_model import check_self_ensemble, int_option, multipass
+from basicsr_ext.models.aos_inference import check_self_ensemble, int_option, multipass
 from basicsr_ext.utils.dihedral import self_ensemble as dihedral_self_ensemble
 from basicsr_ext.utils.errors import UserError
 from basicsr_ext.utils.file_io import safe_torch_load

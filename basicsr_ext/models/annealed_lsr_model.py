@@ -1,13 +1,13 @@
-"""Seed 001's annealed L_SR regularizer on BasicSR's Real-ESRNet degradations.
+"""The annealed L_SR regularizer of the Real-ESRNet face SR report (Tan, AI6126 Project 2, Apr 2024), section 2.
 
     L_SR = (1 - a) |S(D(I)) - I|_1 + a |S(R(I)) - I|_1
 
 ``I`` is the GT batch, ``D`` BasicSR's second-order Real-ESRNet degradation (``RealESRNetModel.feed_data``, reused
 as is, with its training-pair pool), ``R`` a clean bicubic downsize of the same GT batch by the scale factor and
-``S`` the network. The base criterion is ``train.pixel_opt`` (BasicSR's ``L1Loss`` in seed 001).
+``S`` the network. The base criterion is ``train.pixel_opt`` (BasicSR's ``L1Loss`` in the report).
 
 The weight ``a`` follows ``train.lsr``: ``{start: 0.8, end: 0.4, shape: cosine | linear, iters: total_iter}``.
-Seed 001 writes the schedule as the cosine of the training fraction multiplied by pi, which does not go from 0.8 to
+The report writes the schedule as the cosine of the training fraction multiplied by pi, which does not go from 0.8 to
 0.4; the evident intent, implemented here, is a half cosine from ``start`` to ``end`` over ``iters`` iterations:
 ``a(t) = end + (start - end) (1 + cos(pi t / iters)) / 2`` (``linear``: ``start + (end - start) t / iters``), held at
 ``end`` afterwards. ``a``, both terms and their weighted sum are logged every print as ``alpha``, ``l_degraded``,
@@ -48,7 +48,7 @@ def clean_downsize(gt, scale):
 
 @MODEL_REGISTRY.register()
 class AnnealedLSRModel(ExtRealESRNetModel):
-    """RealESRNetModel's degradations + ExtSRModel's training, with seed 001's annealed L_SR as the loss."""
+    """RealESRNetModel's degradations + ExtSRModel's training, with the report's annealed L_SR as the loss."""
 
     def init_training_settings(self):
         super().init_training_settings()
@@ -74,18 +74,13 @@ class AnnealedLSRModel(ExtRealESRNetModel):
                 raise UserError(f'train.lsr.{key}: expected a weight in [0, 1], got {self.lsr[key]}')
         if self.lsr['iters'] <= 0:
             raise UserError(f'train.lsr.iters: expected > 0, got {self.lsr["iters"]}')
-        self._lsr_iter = 0
 
-    def optimize_parameters(self, current_iter):
-        self._lsr_iter = current_iter
-        super().optimize_parameters(current_iter)
-
-    def current_alpha(self):
+    def current_alpha(self, current_iter):
         # BasicSR counts iterations from 1; the schedule's t = 0 is the first iteration
-        return lsr_alpha(self._lsr_iter - 1, self.lsr['iters'], self.lsr['start'], self.lsr['end'], self.lsr['shape'])
+        return lsr_alpha(current_iter - 1, self.lsr['iters'], self.lsr['start'], self.lsr['end'], self.lsr['shape'])
 
-    def compute_losses(self):
-        alpha = self.current_alpha()
+    def compute_losses(self, current_iter):
+        alpha = self.current_alpha(current_iter)
         self.output = self.net_g(self.lq)
         l_degraded = self.cri_pix(self.output, self.gt)
         l_clean = self.cri_pix(self.net_g(clean_downsize(self.gt, self.opt['scale'])), self.gt)

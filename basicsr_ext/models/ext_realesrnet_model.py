@@ -11,7 +11,7 @@ class ExtRealESRNetModel(RealESRNetModel, ExtSRModel):
     """``RealESRNetModel`` (second-order degradations of each GT batch, training-pair pool, validation on the given
     LR images) trained by ``ExtSRModel`` (any torch optimizer/scheduler, accumulation, AMP, gradient clipping, best
     checkpoint, NaN guard, ``val_loss``). Its loss is ``train.pixel_opt`` on S(D(I)) and I: the L1 baseline of
-    seed 001, and the base of :class:`AnnealedLSRModel`."""
+    the Real-ESRNet face SR report (Tan, AI6126 Project 2, Apr 2024), and the base of :class:`AnnealedLSRModel`."""
 
     def validate_loop(self, dataloader, current_iter, save_img):
         # RealESRNetModel.feed_data degrades every batch while is_train is set; validation feeds the given LR images.

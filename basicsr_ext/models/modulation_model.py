@@ -1,4 +1,4 @@
-"""Two-stage training of continuous-level networks (seed 003: AdaFM, FTN; DNI needs no model of its own).
+"""Two-stage training of continuous-level networks (Afrimi 2021: AdaFM, FTN; DNI needs no model).
 
 Stage 1 trains the base network at level a with no modulation layers (``options/train_modulation_base.yml``).
 Stage 2 (``train_modulation_adafm.yml``, ``train_modulation_ftn.yml``) builds the same network with

@@ -1,4 +1,4 @@
-"""Noise2Noise training (Lehtinen et al., ICML 2018; seed 002): a denoiser learned from pairs of noisy images.
+"""Noise2Noise training (Lehtinen et al., ICML 2018; the EE-559 report): a denoiser learned from pairs of noisy images.
 
 The data side is :class:`~basicsr_ext.data.noisy_pair_dataset.NoisyPairDataset`: ``lq`` is one corruption of a crop
 and ``gt`` the training target (a second, independent corruption in ``n2n`` mode, the clean crop in ``n2c`` mode,
@@ -54,7 +54,6 @@ class Noise2NoiseModel(ExtSRModel):
                 f'train.l0_gamma: only AnnealedL0Loss has an exponent to anneal; train.pixel_opt.type is '
                 f'{self.opt["train"]["pixel_opt"]["type"]}'
             )
-        self._iter = 0
 
     def feed_data(self, data):
         super().feed_data(data)
@@ -62,18 +61,14 @@ class Noise2NoiseModel(ExtSRModel):
         # an all-ones mask changes nothing: skip it so the loss is BasicSR's plain mean
         self.mask = None if mask is None or bool((mask == 1).all()) else mask.to(self.device)
 
-    def optimize_parameters(self, current_iter):
-        self._iter = current_iter
-        super().optimize_parameters(current_iter)
-
-    def compute_losses(self):
+    def compute_losses(self, current_iter):
         from basicsr_ext.losses.n2n_loss import l0_gamma
 
         self.output = self.net_g(self.lq)
         loss_dict = OrderedDict()
         if self.l0_gamma is not None:
             s = self.l0_gamma
-            self.cri_pix.gamma = l0_gamma(self._iter, s['iters'], s['start'], s['end'])
+            self.cri_pix.gamma = l0_gamma(current_iter, s['iters'], s['start'], s['end'])
         l_pix = self.cri_pix(self.output, self.gt, weight=self.mask)
         loss_dict['l_pix'] = l_pix
         if self.l0_gamma is not None:

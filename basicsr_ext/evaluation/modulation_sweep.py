@@ -22,9 +22,10 @@ from os import path as osp
 import torch
 
 from basicsr_ext.archs.modulation_arch import modulation_layers, modulation_param_names, set_modulation_coef
-from basicsr_ext.data.noisy_pair_dataset import IMG_EXTENSIONS, NoisyPairDataset
+from basicsr_ext.data.noisy_pair_dataset import NoisyPairDataset
 from basicsr_ext.utils.errors import UserError
 from basicsr_ext.utils.file_io import load_network_params, write_text_atomic
+from basicsr_ext.utils.images import IMG_EXTENSIONS
 
 
 def _numbers(values, where, minimum=None):
