@@ -52,6 +52,7 @@ def train_pipeline(argv=None):
     from basicsr_ext.utils.file_io import remove_stale_temp_files
     from basicsr_ext.utils.logger import setup_logger
     from basicsr_ext.utils.options import check_paths, parse_options, save_resolved_options
+    from basicsr_ext.utils.resume import load_resume_state
 
     opt, args, resolved = parse_options(is_train=True, argv=argv)
     torch.backends.cudnn.benchmark = True
@@ -63,7 +64,7 @@ def train_pipeline(argv=None):
     barrier(opt)
     check_paths(opt, args.opt)
 
-    resume_state = bs_train.load_resume_state(opt)
+    resume_state = load_resume_state(opt)
     if resume_state is None:
         make_exp_dirs(opt)
         if opt['logger'].get('use_tb_logger') and 'debug' not in opt['name'] and opt['rank'] == 0:

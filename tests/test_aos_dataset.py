@@ -148,3 +148,29 @@ def test_lmdb_build_is_atomic(tmp_path):
         create_split_lmdb(str(split), str(tmp_path / 'out'))
     assert not (tmp_path / 'out').exists() or list((tmp_path / 'out').iterdir()) == []
     shutil.rmtree(split)
+
+
+def test_heights_must_match_the_input_channels_when_options_are_resolved(tmp_path):
+    from basicsr_ext.utils.options import check_types
+    from basicsr_ext.utils.yaml_io import load_yaml
+
+    for opt_file, key, channels in (
+        ('options/train_aos.yml', 'num_in_ch', 1),
+        ('options/train_aos_swin2sr128.yml', 'in_chans', 1),
+    ):
+        opt = load_yaml(opt_file)
+        check_types(opt, opt_file)  # the shipped files agree
+        opt['datasets']['val']['heights'] = [0.0, 0.5]
+        with pytest.raises(UserError) as info:
+            check_types(opt, opt_file)
+        assert str(info.value) == (
+            f'{opt_file}: datasets.val.heights: 2 focal planes (0, 0.5 m), but network_g.{key} is {channels}: '
+            'one input channel per plane'
+        )
+    opt = load_yaml('options/train_aos_swin2sr128.yml')
+    del opt['network_g']['in_chans']  # the arch's default (3) counts too
+    opt['datasets']['train']['heights'] = [0.0]
+    with pytest.raises(
+        UserError, match=r'datasets\.train\.heights: 1 focal planes \(0 m\), but network_g\.in_chans is 3'
+    ):
+        check_types(opt, 'x.yml')

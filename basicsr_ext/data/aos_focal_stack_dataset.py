@@ -49,6 +49,29 @@ class AOSFocalStackDataset(data.Dataset):
     ``has_person = False``.
     """
 
+    INPUT_CHANNEL_KEYS = ('in_chans', 'num_in_ch')  # Swin2SR's, the U-Nets'
+
+    @classmethod
+    def check_options(cls, dataset_opt, opt, where):
+        """Called when options are resolved: one focal plane per input channel of ``network_g``."""
+        import inspect
+
+        from basicsr.utils.registry import ARCH_REGISTRY
+
+        heights, net = dataset_opt.get('heights'), opt.get('network_g')
+        if not isinstance(heights, list) or not isinstance(net, dict) or 'type' not in net:
+            return
+        defaults = {name: p.default for name, p in inspect.signature(ARCH_REGISTRY.get(net['type'])).parameters.items()}
+        for key in cls.INPUT_CHANNEL_KEYS:
+            channels = net.get(key, defaults.get(key))
+            if key in net or key in defaults:
+                if channels != len(heights):
+                    raise UserError(
+                        f'{where}.heights: {len(heights)} focal planes ({", ".join(f"{h:g}" for h in heights)} m), '
+                        f'but network_g.{key} is {channels}: one input channel per plane'
+                    )
+                return
+
     def __init__(self, opt):
         super().__init__()
         self.opt = opt

@@ -1,9 +1,47 @@
-"""Distributed helpers BasicSR lacks."""
+"""Distributed start-up and checks: BasicSR's ``init_dist`` made device-agnostic, barrier, replica check.
+
+BasicSR's ``_init_dist_pytorch``/``_init_dist_slurm`` call ``torch.cuda.set_device`` unconditionally (a division by
+zero without GPUs), so CPU runs under gloo cannot start; :func:`init_dist` is the same start-up on any device:
+``nccl`` falls back to ``gloo`` without CUDA, each rank takes the GPU of its ``LOCAL_RANK`` (also with unequal GPUs
+per node), and the slurm launcher reads SLURM's variables as BasicSR does.
+"""
+
+import os
+import subprocess
 
 import torch
 import torch.distributed as dist
 
 from basicsr_ext.utils.errors import UserError
+
+
+def init_dist(launcher, backend='nccl', port=None):
+    """Start the process group for ``launcher`` ('pytorch': torchrun's variables; 'slurm': SLURM's)."""
+    if backend == 'nccl' and not torch.cuda.is_available():
+        backend = 'gloo'
+    if launcher == 'slurm':
+        _slurm_environment(port)
+    elif launcher != 'pytorch':
+        raise UserError(f'--launcher: expected none, pytorch or slurm, got {launcher!r}')
+    if torch.cuda.is_available():
+        local_rank = int(os.environ.get('LOCAL_RANK', int(os.environ['RANK']) % torch.cuda.device_count()))
+        torch.cuda.set_device(local_rank)
+    dist.init_process_group(backend=backend)
+
+
+def _slurm_environment(port):
+    """torchrun's variables from SLURM's: the first host of the node list is the master."""
+    proc_id = int(os.environ['SLURM_PROCID'])
+    num_gpus = torch.cuda.device_count()
+    os.environ['MASTER_ADDR'] = subprocess.getoutput(
+        f'scontrol show hostname {os.environ["SLURM_NODELIST"]} | head -n1'
+    )
+    if port is not None:
+        os.environ['MASTER_PORT'] = str(port)
+    os.environ.setdefault('MASTER_PORT', '29500')
+    os.environ['WORLD_SIZE'] = os.environ['SLURM_NTASKS']
+    os.environ['LOCAL_RANK'] = os.environ.get('SLURM_LOCALID', str(proc_id % max(num_gpus, 1)))
+    os.environ['RANK'] = str(proc_id)
 
 
 def barrier(opt):

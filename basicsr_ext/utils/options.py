@@ -66,6 +66,8 @@ def build_parser(is_train=True):
 def _check_chain(path, seen=()):
     """Read every file of the ``_base_`` chain safely so errors name the file at fault."""
     path = osp.abspath(path)
+    if not path.lower().endswith(('.yml', '.yaml')):  # mmengine's Config would run a .py file as Python
+        raise UserError(f'{path}: option files are YAML: expected a .yml or .yaml file')
     if path in seen:
         raise UserError(f'{path}: _base_ inheritance loops back to this file')
     data = load_yaml(path)
@@ -181,6 +183,12 @@ def check_types(opt, opt_file):
         if not isinstance(dataset, dict) or 'type' not in dataset:
             raise UserError(f'{opt_file}: datasets.{phase}: expected a mapping with a type key')
         _registry_check(opt_file, f'datasets.{phase}.type', dataset['type'], DATASET_REGISTRY, 'dataset')
+        check = getattr(DATASET_REGISTRY.get(dataset['type']), 'check_options', None)
+        if check is not None:  # a dataset's own consistency checks against the other options
+            try:
+                check(dataset, opt, f'datasets.{phase}')
+            except UserError as err:
+                raise UserError(f'{opt_file}: {err}') from None
     for key, value in (opt.get('train') or {}).items():
         if key.endswith('_opt') and isinstance(value, dict) and 'type' in value:
             _registry_check(opt_file, f'train.{key}.type', value['type'], LOSS_REGISTRY, 'loss')
@@ -213,7 +221,9 @@ def parse_options(is_train=True, argv=None):
     """
     import torch
     from basicsr.utils import set_random_seed
-    from basicsr.utils.dist_util import get_dist_info, init_dist
+    from basicsr.utils.dist_util import get_dist_info
+
+    from basicsr_ext.utils.dist import init_dist
 
     args = build_parser(is_train).parse_args(argv)
     resolved = resolve_options(args.opt, args.cfg_options, args.force_yml)
