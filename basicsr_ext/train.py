@@ -1,8 +1,22 @@
 """Train a model from a BasicSR option file: ``python basicsr_ext/train.py -opt options/train_srcnn.yml``.
 
-BasicSR's training loop (basicsr/train.py) with basicsr-ext's option resolution (``_base_``, ``--cfg-options``),
-data preparation on first use (``prepare_data``), CPU-safe resume, and a check that distributed replicas stayed in
-sync. Multi-GPU: ``torchrun --nproc_per_node=N basicsr_ext/train.py -opt ... --launcher pytorch``.
+Multi-GPU: ``torchrun --nproc_per_node=N basicsr_ext/train.py -opt ... --launcher pytorch``.
+
+This is BasicSR's training loop (``basicsr/train.py``, ``train_pipeline``), copied and changed, because the
+changes sit inside the loop where no hook reaches. BasicSR's own functions are still called for the parts that need
+no change (``create_train_val_dataloader``, ``init_tb_loggers``, ``build_model``, the prefetchers, ``MessageLogger``).
+The changes, each marked where it is made:
+
+- options come from ``utils.options.parse_options`` (``_base_``, ``--cfg-options``, registry and consistency checks)
+  and ``prepare_data`` entries build missing data on rank 0 first;
+- resume is ``utils.resume.load_resume_state`` (any device, weights-only, the run's own experiment folder) and
+  continues after the batches the saved epoch already trained on (BasicSR restarts the epoch from its first batch);
+- the train loader's iterators are seeded from their own generator, so a resumed run draws the same global random
+  stream as an uninterrupted one;
+- epochs run until ``total_iter`` is reached (BasicSR's epoch count rounds iterations per epoch up while the loader
+  drops the last partial batch, so with small datasets its loop ends early);
+- user mistakes (no train set, no full batch, a bad ``prefetch_mode``) are one-line ``UserError`` s (exit 2);
+- after distributed training, ``utils.dist.check_replicas_in_sync`` checks that every rank holds the same weights.
 """
 
 import datetime

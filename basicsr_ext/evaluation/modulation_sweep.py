@@ -1,4 +1,4 @@
-"""Continuous-level sweeps (seed 003): PSNR/SSIM of one network over modulation coefficients x noise levels.
+"""Continuous-level sweeps (Afrimi 2021): PSNR/SSIM of one network over modulation coefficients x noise levels.
 
 A modulated network (AdaFM / FTN layers, ``network_g.modulation``) is run at each coefficient (0 = base level,
 1 = end level); a plain network swept with DNI is the blend ``(1 - alpha) * A + alpha * B`` of two checkpoints at

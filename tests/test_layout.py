@@ -1,0 +1,73 @@
+"""The project's layout rules (docs/architecture.md): layers import only downwards, files stay small, and the docs
+cite the source reports by name."""
+
+import ast
+import re
+from pathlib import Path
+
+from conftest import REPO
+
+ROOT = Path(REPO)
+PACKAGE = ROOT / 'basicsr_ext'
+# a package may import from itself and from the packages listed for it
+ALLOWED = {
+    'utils': set(),
+    'aos': {'utils'},
+    'archs': {'utils', 'aos'},
+    'data': {'utils', 'aos'},
+    'losses': {'utils', 'aos'},
+    'metrics': {'utils', 'aos'},
+    'models': {'utils', 'aos', 'archs', 'data', 'losses', 'metrics'},
+}
+MAX_LINES = 400
+LONG_FILES = {'archs/swin2sr_arch.py'}  # as in BasicSR, the Swin arch is one file
+
+
+def imported_packages(path):
+    """The basicsr_ext subpackages a module imports (top-level and function-level imports alike)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = []
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module] + [f'{node.module}.{a.name}' for a in node.names]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        for name in names:
+            parts = name.split('.')
+            if parts[0] == 'basicsr_ext' and len(parts) > 1:
+                found.add(parts[1])
+    return found
+
+
+def test_layers_import_only_downwards():
+    packages = {p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / '__init__.py').exists()}
+    bad = []
+    for layer, allowed in ALLOWED.items():
+        for path in sorted((PACKAGE / layer).glob('*.py')):
+            upward = imported_packages(path) & packages - allowed - {layer}
+            if upward:
+                bad.append(f'{path.relative_to(ROOT)} imports {sorted(upward)}')
+    assert not bad, '\n'.join(bad)
+
+
+def test_files_stay_small():
+    long = [
+        f'{path.relative_to(PACKAGE)}: {n} lines'
+        for path in sorted(PACKAGE.rglob('*.py'))
+        if (n := len(path.read_text().splitlines())) >= MAX_LINES and str(path.relative_to(PACKAGE)) not in LONG_FILES
+    ]
+    assert not long, long
+
+
+def test_reports_are_cited_by_name_not_seed_number():
+    pattern = re.compile(r'\bseeds? ?(\d{3}|\d\.\d)', re.IGNORECASE)
+    files = [ROOT / 'README.md', ROOT / 'datasets' / 'README.md', *(ROOT / 'docs').glob('*.md')]
+    files += [*(ROOT / 'options').glob('*.yml')]
+    files += [*(ROOT / 'weights').glob('*.md'), *(ROOT / 'scripts').glob('*.py'), *PACKAGE.rglob('*.py')]
+    hits = [
+        f'{path.relative_to(ROOT)}:{i}: {line.strip()}'
+        for path in files
+        for i, line in enumerate(path.read_text().splitlines(), 1)
+        if pattern.search(line)
+    ]
+    assert not hits, '\n'.join(hits)
