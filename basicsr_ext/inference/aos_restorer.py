@@ -9,9 +9,9 @@ forward. Tiling sits inside that forward, so the multi-pass decision is taken on
 from os import path as osp
 
 import torch
-import torch.nn.functional as F
 
 from basicsr_ext.inference.export import check_loads, params_sha256, restorer_settings, select_params
+from basicsr_ext.inference.tiling import check_tile, tiled_forward
 from basicsr_ext.models.aos_inference import check_self_ensemble, int_option, multipass
 from basicsr_ext.utils.dihedral import self_ensemble as dihedral_self_ensemble
 from basicsr_ext.utils.errors import UserError
@@ -67,20 +67,6 @@ def pick_device(device=None):
     return device
 
 
-def tile_starts(size, tile, overlap):
-    """Top (or left) edges of tiles of ``tile`` px overlapping by at least ``overlap`` px that cover ``size`` px."""
-    if size <= tile:
-        return [0]
-    step = tile - overlap
-    return list(range(0, size - tile, step)) + [size - tile]
-
-
-def blend_ramp(length, overlap, device):
-    """Tile weights along one axis: 1 in the middle, falling linearly over ``overlap`` px to each end (never 0)."""
-    idx = torch.arange(length, device=device, dtype=torch.float32)
-    return torch.minimum(torch.ones_like(idx), torch.minimum(idx + 1, length - idx) / (overlap + 1))
-
-
 class AOSRestorer:
     """A trained AOS restorer, ready for focal stacks of any size.
 
@@ -113,9 +99,7 @@ class AOSRestorer:
         if not 0 <= self.multipass_plane < len(self.heights):
             raise UserError(f'{model}: multipass_plane {self.multipass_plane} outside the {len(self.heights)} planes')
         self.window = int(self.network_g.get('window_size') or 1)
-        if tile is not None and (int_option(tile, 'tile', 1) < 2 * self.window or tile < 16):
-            raise UserError(f'tile: expected at least {max(16, 2 * self.window)} px, got {tile}')
-        self.tile = tile
+        self.tile = None if tile is None else check_tile(tile, self.window)
         self.net = check_loads(self.network_g, params, model).to(self.device).eval()
         self.last_passes = 0
 
@@ -144,31 +128,9 @@ class AOSRestorer:
         """The network (with self-ensemble) on a whole image, in blended tiles when it is larger than the tile."""
         h, w = x.shape[-2:]
         tile = self.tile or (WHOLE_IMAGE_MAX if max(h, w) > WHOLE_IMAGE_MAX else None)
-        if tile is None or (h <= tile and w <= tile):
-            return self._forward_padded(x)
-        overlap = min(tile // 2, max(tile // 8, 2 * self.window))
-        out = weight = None
-        for top in tile_starts(h, tile, overlap):
-            for left in tile_starts(w, tile, overlap):
-                patch = x[..., top : top + tile, left : left + tile]
-                y = self._forward_padded(patch)  # b, c, th, tw
-                th, tw = y.shape[-2:]
-                ramp = blend_ramp(th, overlap, x.device)[:, None] * blend_ramp(tw, overlap, x.device)[None]
-                if out is None:
-                    out = x.new_zeros(x.shape[0], y.shape[1], h, w)
-                    weight = x.new_zeros(1, 1, h, w)
-                out[..., top : top + th, left : left + tw] += y * ramp
-                weight[..., top : top + th, left : left + tw] += ramp
-        return out / weight
+        return tiled_forward(self._net_forward, x, tile, multiple=self.window)
 
-    def _forward_padded(self, x):
-        """Pad bottom/right to a multiple of the window size (reflect; replicate when the image is smaller than the
-        padding), run the network, crop back."""
-        h, w = x.shape[-2:]
-        pad_h, pad_w = (-h) % self.window, (-w) % self.window
-        if pad_h or pad_w:
-            mode = 'reflect' if pad_h < h and pad_w < w else 'replicate'
-            x = F.pad(x, (0, pad_w, 0, pad_h), mode)
+    def _net_forward(self, x):
         if self.self_ensemble:
             se = self.self_ensemble
             y = dihedral_self_ensemble(self.net, x, int(se.get('transforms', 8)), se.get('reduce', 'median'))
@@ -176,4 +138,4 @@ class AOSRestorer:
             y = self.net(x)
         if y.shape[1] != 1:
             raise UserError(f'the network returns {y.shape[1]} channels; a restorer must return one grey channel')
-        return y[..., :h, :w]
+        return y
