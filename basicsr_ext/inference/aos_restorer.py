@@ -11,6 +11,7 @@ from os import path as osp
 import torch
 
 from basicsr_ext.inference.export import check_loads, params_sha256, restorer_settings, select_params
+from basicsr_ext.inference.restorer import pick_device
 from basicsr_ext.inference.tiling import check_tile, tiled_forward
 from basicsr_ext.models.aos_inference import check_self_ensemble, int_option, multipass
 from basicsr_ext.utils.dihedral import self_ensemble as dihedral_self_ensemble
@@ -52,19 +53,6 @@ def load_restorer_checkpoint(model, opt=None):
         'multipass_plane': int(meta.get('multipass_plane', 0)),
     }
     return params, settings
-
-
-def pick_device(device=None):
-    """``torch.device``: ``device`` ('cpu', 'cuda', 'cuda:1'), or CUDA when available, else the CPU."""
-    if device is None:
-        return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
-    try:
-        device = torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        raise UserError(f'device: expected cpu or cuda, got {device!r} ({err})') from None
-    if device.type == 'cuda' and not torch.cuda.is_available():
-        raise UserError('device: cuda asked for, but no CUDA device is visible (use --device cpu)')
-    return device
 
 
 class AOSRestorer:

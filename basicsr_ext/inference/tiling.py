@@ -2,8 +2,10 @@
 
 One implementation for every restorer (``AOSRestorer``, ``Restorer``): a tile is padded (reflect, or replicate when
 the image is smaller than the padding) to the network's size multiple (the window size for Swin nets), run, cropped
-back, and added into the output with weights that fall linearly over the overlap, so neighbouring tiles blend without
-seams. Conv nets with a receptive field smaller than the overlap give the untiled output up to float rounding.
+back, and added into the output with per-tile weights. Along an edge shared with a neighbouring tile, the weight is 0
+for the outer quarter of the overlap (the margin, where the tile lacks context), then rises linearly over the middle
+half, so tiles blend without seams. A conv net whose receptive field reaches at most ``overlap // 4`` pixels gives the
+untiled output up to float rounding; other nets (Swin windows, global pooling) blend smoothly.
 """
 
 import torch
@@ -20,10 +22,18 @@ def tile_starts(size, tile, overlap):
     return list(range(0, size - tile, step)) + [size - tile]
 
 
-def blend_ramp(length, overlap, device):
-    """Tile weights along one axis: 1 in the middle, falling linearly over ``overlap`` px to each end (never 0)."""
+def blend_ramp(length, overlap, device, start_shared=True, end_shared=True):
+    """Tile weights along one axis: 0 over the outer ``overlap // 4`` px of an edge shared with another tile, rising
+    linearly over the next ``overlap - 2 * (overlap // 4)`` px to 1; edges on the image border keep weight 1."""
     idx = torch.arange(length, device=device, dtype=torch.float32)
-    return torch.minimum(torch.ones_like(idx), torch.minimum(idx + 1, length - idx) / (overlap + 1))
+    margin = overlap // 4
+    blend = overlap - 2 * margin
+    weight = torch.ones_like(idx)
+    if start_shared:
+        weight = torch.minimum(weight, ((idx - margin + 1) / (blend + 1)).clamp(0, 1))
+    if end_shared:
+        weight = torch.minimum(weight, ((length - idx - margin) / (blend + 1)).clamp(0, 1))
+    return weight
 
 
 def default_overlap(tile, multiple=1):
@@ -65,12 +75,18 @@ def tiled_forward(fn, x, tile=None, overlap=None, multiple=1, scale=1):
     if tile is None or (h <= tile and w <= tile):
         return padded_forward(fn, x, multiple, scale)
     overlap = default_overlap(tile, multiple) if overlap is None else overlap
+    if not 4 <= overlap < tile:
+        raise UserError(f'tile overlap: expected 4 px up to the tile size ({tile}) - 1, got {overlap}')
+    rows, cols = tile_starts(h, tile, overlap), tile_starts(w, tile, overlap)
     out = weight = None
-    for top in tile_starts(h, tile, overlap):
-        for left in tile_starts(w, tile, overlap):
+    for top in rows:
+        for left in cols:
             y = padded_forward(fn, x[..., top : top + tile, left : left + tile], multiple, scale)
             th, tw = y.shape[-2:]
-            ramp = blend_ramp(th, overlap * scale, x.device)[:, None] * blend_ramp(tw, overlap * scale, x.device)[None]
+            o = overlap * scale
+            ramp_h = blend_ramp(th, o, x.device, top > 0, top + tile < h)
+            ramp_w = blend_ramp(tw, o, x.device, left > 0, left + tile < w)
+            ramp = ramp_h[:, None] * ramp_w[None]
             if out is None:
                 out = y.new_zeros(x.shape[0], y.shape[1], h * scale, w * scale)
                 weight = y.new_zeros(1, 1, h * scale, w * scale)

@@ -1,0 +1,240 @@
+"""Run a trained image restorer (super-resolution, denoising, modulation) on images of any size.
+
+Three lines restore an image::
+
+    from basicsr_ext.inference.restorer import Restorer
+    restorer = Restorer('srcnn_x2')                     # a zoo name (weights/zoo.yml), or a .pth with opt=/network=
+    out = restorer.restore(cv2.imread('in.png', cv2.IMREAD_UNCHANGED))
+
+Images are numpy arrays as OpenCV reads them: (H, W) grey or (H, W, 3) BGR, uint8, uint16 or float in [0, 1]; the
+output has the input's dtype and range. The network's input channels decide: a grey image given to a colour net is
+repeated to three channels, a colour image given to a grey net is converted to grey (both said in :attr:`notes`).
+Colour images reach the net as RGB, as BasicSR's datasets feed it. Large images run in blended tiles
+(``inference/tiling.py``), padded to the window multiple for Swin nets. Self-ensemble is the function the models'
+validation uses (``utils/dihedral.py``). AOS focal stacks have their own restorer (``inference/aos_restorer.py``).
+"""
+
+import inspect
+
+import cv2
+import numpy as np
+import torch
+
+from basicsr_ext.inference.export import check_loads, select_params
+from basicsr_ext.inference.tiling import check_tile, tiled_forward
+from basicsr_ext.inference.zoo import resolve
+from basicsr_ext.utils.dihedral import self_ensemble as dihedral_self_ensemble
+from basicsr_ext.utils.errors import UserError
+from basicsr_ext.utils.file_io import safe_torch_load
+
+PRECISIONS = {'fp32': torch.float32, 'fp16': torch.float16, 'bf16': torch.bfloat16}
+CHANNEL_KEYS = ('num_in_ch', 'in_chans', 'in_nc')  # BasicSR's / Swin's / old ESRGAN's name for input channels
+
+
+def pick_device(device=None):
+    """``torch.device``: ``device`` ('cpu', 'cuda', 'cuda:1'), or CUDA when available, else the CPU."""
+    if device is None:
+        return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise UserError(f'device: expected cpu or cuda, got {device!r} ({err})') from None
+    if device.type == 'cuda' and not torch.cuda.is_available():
+        raise UserError('device: cuda asked for, but no CUDA device is visible (use --device cpu)')
+    return device
+
+
+def network_from_options(opt_file):
+    """The ``network_g`` of a BasicSR option file (training or test)."""
+    from basicsr_ext.utils.options import resolve_options
+
+    opt = resolve_options(opt_file)
+    if not isinstance(opt.get('network_g'), dict):
+        raise UserError(f'{opt_file}: no network_g mapping to build the network from')
+    return opt['network_g']
+
+
+def input_channels(network_g):
+    """The net's input channels from its options, or its constructor's default."""
+    from basicsr.utils.registry import ARCH_REGISTRY
+
+    for key in CHANNEL_KEYS:
+        if key in network_g:
+            return int(network_g[key])
+    try:
+        params = inspect.signature(ARCH_REGISTRY.get(network_g['type'])).parameters
+    except (KeyError, TypeError, ValueError):
+        return None
+    base = network_g.get('base')
+    if 'base' in params and isinstance(base, dict):  # ModulatedNet: the base network's channels
+        return input_channels(base)
+    return next((int(params[k].default) for k in CHANNEL_KEYS if k in params), None)
+
+
+class Restorer:
+    """A trained restorer for 2-D images.
+
+    Args:
+        model (str): A zoo name (``scripts/restore.py --list``) or a checkpoint path (BasicSR's layout, a bare state
+            dict, or an exported restorer with ``meta``).
+        opt (str | None): Option file whose ``network_g`` (and ``scale``) build the net, for a checkpoint path.
+        network (dict | None): ``network_g`` options instead of ``opt``.
+        param_key (str | None): Checkpoint group ('params', 'params_ema'); None: the zoo's, else EMA when present.
+        device (str | None): 'cpu', 'cuda', or None (CUDA when available).
+        precision (str): 'fp32', or on a GPU 'fp16' / 'bf16'.
+        tile (int | None): Tile side in input pixels for large images; None: whole images.
+        tile_overlap (int | None): Overlap of neighbouring tiles in input pixels; a conv net whose receptive field
+            reaches at most a quarter of it gives the untiled output. None: an eighth of the tile.
+        self_ensemble (bool): Median over the 8 dihedral transforms.
+        coef (float | None): Modulation coefficient of AdaFM / FTN layers (0 = the base network).
+        dni (str | None): A second checkpoint of the same arch; the weights used are ``(1 - alpha) A + alpha B``.
+        alpha (float): DNI weight of ``dni``.
+        batch_size (int): Images of one size per forward in :meth:`restore_many`.
+    """
+
+    def __init__(
+        self,
+        model,
+        opt=None,
+        network=None,
+        param_key=None,
+        device=None,
+        precision='fp32',
+        tile=None,
+        tile_overlap=None,
+        self_ensemble=False,
+        coef=None,
+        dni=None,
+        alpha=0.5,
+        batch_size=4,
+    ):
+        self.device = pick_device(device)
+        if precision not in PRECISIONS:
+            raise UserError(f'precision: expected one of {", ".join(PRECISIONS)}, got {precision!r}')
+        if precision != 'fp32' and self.device.type != 'cuda':
+            raise UserError(f'precision {precision}: half precision runs on a GPU; use fp32 on the CPU')
+        self.dtype = PRECISIONS[precision]
+        self.entry = resolve(model)
+        params, self.network_g = self._weights(model, opt, network, param_key)
+        if dni is not None:
+            from basicsr_ext.utils.dni import interpolate_state_dicts
+
+            other, _ = select_params(safe_torch_load(dni, what='DNI checkpoint'), dni, param_key)
+            params = interpolate_state_dicts(params, other, alpha)
+        self.net = check_loads(self.network_g, params, model).to(self.device).eval()
+        if coef is not None:
+            from basicsr_ext.archs.modulation_arch import set_modulation_coef
+
+            if set_modulation_coef(self.net, coef) == 0:
+                raise UserError(f'--coef: {model} has no modulation layers (AdaFM / FTN) to set')
+        self.net = self.net.to(self.dtype)
+        self.in_channels = input_channels(self.network_g)
+        self.window = int(self.network_g.get('window_size') or 1)
+        self.scale = self._probe_scale()
+        self.tile = None if tile is None else check_tile(tile, self.window)
+        self.tile_overlap = tile_overlap
+        self.self_ensemble = bool(self_ensemble)
+        self.batch_size = max(1, int(batch_size))
+        self.notes = []
+
+    def _weights(self, model, opt, network, param_key):
+        if self.entry is not None:
+            params, _ = select_params(
+                safe_torch_load(self.entry.path), self.entry.path, param_key or self.entry.param_key
+            )
+            return params, self.entry.network()
+        checkpoint = safe_torch_load(model, what='model file')
+        meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
+        if network is None and opt is not None:
+            network = network_from_options(opt)
+        elif network is None and isinstance(meta, dict) and 'network_g' in meta:
+            network = meta['network_g']
+        if network is None:
+            raise UserError(f'{model}: no arch options: pass --opt OPTION_FILE (its network_g) for this checkpoint')
+        params, _ = select_params(checkpoint, model, param_key)
+        return params, dict(network)
+
+    def _probe_scale(self):
+        """Output pixels per input pixel, measured on a small blank input (so any arch's scale is known)."""
+        side = max(16, 2 * self.window)
+        probe = torch.zeros(1, self.in_channels or 3, side, side, device=self.device, dtype=self.dtype)
+        with torch.no_grad():
+            out = self.net(probe)
+        if out.shape[-1] % side or out.shape[-2] != out.shape[-1]:
+            raise UserError(f'{self.network_g["type"]}: output {tuple(out.shape)} is no integer scale of {side} px')
+        return out.shape[-1] // side
+
+    # ------------------------------------------------------------------------------------------- images
+    def _to_tensor(self, img):
+        """(1, C, H, W) float in [0, 1], RGB, with the net's channel count; returns (tensor, how to undo)."""
+        img = np.asarray(img)
+        if img.dtype == np.uint8:
+            peak = 255.0
+        elif img.dtype == np.uint16:
+            peak = 65535.0
+        elif np.issubdtype(img.dtype, np.floating):
+            peak = 1.0
+        else:
+            raise UserError(f'expected a uint8, uint16 or float image, got {img.dtype}')
+        if img.ndim == 3 and img.shape[2] == 4:
+            img = img[..., :3]  # alpha is not restored
+        if img.ndim == 3 and img.shape[2] == 1:
+            img = img[..., 0]
+        if img.ndim not in (2, 3) or (img.ndim == 3 and img.shape[2] != 3):
+            raise UserError(f'expected an (H, W) or (H, W, 3) image, got shape {img.shape}')
+        grey_in = img.ndim == 2
+        x = img.astype(np.float32) / peak
+        if self.in_channels == 3 and grey_in:
+            x = np.repeat(x[..., None], 3, axis=2)
+            self.notes.append('grey input repeated to the 3 channels the network takes')
+        elif self.in_channels == 1 and not grey_in:
+            x = cv2.cvtColor(x, cv2.COLOR_BGR2GRAY)
+            self.notes.append('colour input converted to grey for the 1-channel network')
+        if x.ndim == 3:
+            x = x[..., ::-1].transpose(2, 0, 1)  # BGR -> RGB, CHW
+        else:
+            x = x[None]
+        tensor = torch.from_numpy(np.ascontiguousarray(x))[None]
+        return tensor, (img.dtype, peak, grey_in)
+
+    def _to_image(self, y, undo):
+        dtype, peak, grey_in = undo
+        y = y.float().clamp(0, 1).cpu().numpy()
+        y = y[0] if y.shape[0] == 1 else y[::-1].transpose(1, 2, 0)  # RGB -> BGR
+        if grey_in and y.ndim == 3:
+            y = cv2.cvtColor(np.ascontiguousarray(y), cv2.COLOR_BGR2GRAY)
+        if np.issubdtype(dtype, np.floating):
+            return y.astype(dtype)
+        return np.clip(np.rint(y * peak), 0, peak).astype(dtype)
+
+    def forward(self, x):
+        """The network on a (b, c, h, w) float tensor in [0, 1]: tiles, padding, self-ensemble; no grad."""
+
+        def net(t):
+            t = t.to(self.device, self.dtype)
+            if self.self_ensemble:
+                return dihedral_self_ensemble(self.net, t, 8, 'median')
+            return self.net(t)
+
+        with torch.no_grad():
+            return tiled_forward(net, x, self.tile, self.tile_overlap, multiple=self.window, scale=self.scale)
+
+    def restore(self, img):
+        """Restore one image (see the module docstring for the formats); returns the restored image."""
+        x, undo = self._to_tensor(img)
+        return self._to_image(self.forward(x)[0], undo)
+
+    def restore_many(self, images):
+        """Restore a list of images, ``batch_size`` same-sized ones per forward; returns them in order."""
+        prepared = [self._to_tensor(img) for img in images]
+        out = [None] * len(prepared)
+        by_shape = {}
+        for i, (x, _) in enumerate(prepared):
+            by_shape.setdefault(tuple(x.shape), []).append(i)
+        for indices in by_shape.values():
+            for start in range(0, len(indices), self.batch_size):
+                chunk = indices[start : start + self.batch_size]
+                y = self.forward(torch.cat([prepared[i][0] for i in chunk]))
+                for i, yi in zip(chunk, y):
+                    out[i] = self._to_image(yi, prepared[i][1])
+        return out

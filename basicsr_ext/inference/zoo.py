@@ -1,0 +1,113 @@
+"""The model zoo: weights the project's own experiments trained, listed in ``weights/zoo.yml``.
+
+Each entry of the metafile names one weight file in ``weights/`` and says everything needed to use and to trust it::
+
+    srcnn_x2:
+      task: sr                      # aos | sr | denoise | modulation
+      file: srcnn_x2.pth            # in weights/; BasicSR's layout ({'params': ...}), or a restorer checkpoint (aos)
+      sha256: 3f0c...               # of the file: checked on every load, a damaged copy is refused
+      param_key: params
+      network_g: {type: SRCNN, ...} # the arch options (an aos restorer's file carries them too; they must agree)
+      command: python basicsr_ext/train.py -opt options/train_srcnn.yml && ...
+      data: ...                     # what it was trained on
+      figures: {...}                # what the command's run printed
+      wall_time: ...
+
+:func:`resolve` turns a name into a :class:`ZooEntry` (the file verified); anything that is not a zoo name is taken
+as a path to a checkpoint (BasicSR's own zoo files included), for the caller to pair with arch options.
+"""
+
+import copy
+from dataclasses import dataclass, field
+from os import path as osp
+from typing import Optional
+
+from basicsr_ext.inference.export import file_sha256
+from basicsr_ext.utils.errors import UserError
+from basicsr_ext.utils.yaml_io import load_yaml
+
+WEIGHTS_DIR = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'weights')
+ZOO_FILE = osp.join(WEIGHTS_DIR, 'zoo.yml')
+TASKS = ('aos', 'sr', 'denoise', 'modulation')
+REQUIRED = ('task', 'file', 'sha256', 'network_g', 'command', 'data', 'figures')
+
+
+@dataclass(frozen=True)
+class ZooEntry:
+    """One model of the zoo (see the module docstring for the keys)."""
+
+    name: str
+    task: str
+    path: str
+    sha256: str
+    network_g: dict
+    command: str
+    data: str
+    figures: dict
+    param_key: Optional[str] = 'params'
+    extra: dict = field(default_factory=dict)
+
+    def network(self):
+        """A copy of the arch options (BasicSR's ``build_network`` pops keys)."""
+        return copy.deepcopy(self.network_g)
+
+    def verify(self):
+        """Check the file against the metafile's sha256; UserError naming the file when it differs or is missing."""
+        if not osp.isfile(self.path):
+            raise UserError(f'{self.name}: weight file not found: {self.path}')
+        actual = file_sha256(self.path)
+        if actual != self.sha256:
+            raise UserError(
+                f'{self.path}: sha256 {actual[:12]}... does not match {self.sha256[:12]}... in {ZOO_FILE} '
+                '(a damaged or edited copy; restore it from the repository)'
+            )
+        return self
+
+
+def load_zoo(zoo_file=ZOO_FILE):
+    """``{name: ZooEntry}`` of the metafile, in file order; UserError naming the entry and key when one is wrong."""
+    data = load_yaml(zoo_file)
+    folder = osp.dirname(osp.abspath(zoo_file))
+    entries = {}
+    for name, raw in data.items():
+        if not isinstance(raw, dict):
+            raise UserError(f'{zoo_file}: {name}: expected a mapping of {", ".join(REQUIRED)}')
+        missing = [k for k in REQUIRED if k not in raw]
+        if missing:
+            raise UserError(f'{zoo_file}: {name}: missing {", ".join(missing)}')
+        if raw['task'] not in TASKS:
+            raise UserError(f'{zoo_file}: {name}.task: expected one of {", ".join(TASKS)}, got {raw["task"]!r}')
+        if not isinstance(raw['network_g'], dict) or 'type' not in raw['network_g']:
+            raise UserError(f'{zoo_file}: {name}.network_g: expected a mapping with a type key')
+        known = set(REQUIRED) | {'param_key'}
+        entries[name] = ZooEntry(
+            name=name,
+            task=raw['task'],
+            path=osp.join(folder, raw['file']),
+            sha256=str(raw['sha256']),
+            network_g=dict(raw['network_g']),
+            command=str(raw['command']),
+            data=str(raw['data']),
+            figures=dict(raw['figures'] or {}),
+            param_key=raw.get('param_key', 'params'),
+            extra={k: v for k, v in raw.items() if k not in known},
+        )
+    return entries
+
+
+def resolve(name, zoo_file=ZOO_FILE):
+    """The verified :class:`ZooEntry` called ``name``, or None when ``name`` is not in the zoo (a checkpoint path)."""
+    entries = load_zoo(zoo_file) if osp.isfile(zoo_file) else {}
+    if name in entries:
+        return entries[name].verify()
+    if not osp.exists(name):
+        names = ', '.join(entries) or 'none'
+        raise UserError(f'--model {name}: neither a zoo name ({names}; see --list) nor an existing checkpoint file')
+    return None
+
+
+def describe(entry):
+    """One line for ``--list``: the name first, then task, arch, figures and size."""
+    size = osp.getsize(entry.path) / 1e6 if osp.isfile(entry.path) else float('nan')
+    figures = ', '.join(f'{k} {v}' for k, v in entry.figures.items())
+    return f'{entry.name}  {entry.task}  {entry.network_g["type"]}  {figures}  ({size:.1f} MB)'

@@ -1,0 +1,191 @@
+"""Restore your own images with a zoo model or any BasicSR checkpoint: super-resolution, denoising, modulation.
+
+    python scripts/restore.py --list
+    python scripts/restore.py --model srcnn_x2 --input photos/ --output out [--gt hr/] [--tile 256]
+    python scripts/restore.py --model adafm_denoise --coef 0.5 --input noisy/ --output out
+    python scripts/restore.py --model net_g_latest.pth --opt options/train_srcnn.yml --input a.png --output out
+    python scripts/restore.py --model A.pth --dni B.pth --alpha 0.3 --opt options/train_modulation_dni.yml ...
+
+Writes OUT/<stem>.png (the input's bit depth; grey stays grey). With --gt DIR (files of the same stem): PSNR and SSIM
+per image and their mean, as test.py computes them (crop_border = the scale), printed and in OUT/report.csv. An input
+that cannot be read is reported by name and the others still run (exit code 2 at the end). AOS focal stacks:
+scripts/aos_restore.py.
+"""
+
+import argparse
+import csv
+import io
+import os
+import sys
+import time
+from os import path as osp
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+from basicsr_ext.inference.restorer import Restorer  # noqa: E402
+from basicsr_ext.inference.zoo import describe, load_zoo  # noqa: E402
+from basicsr_ext.utils.errors import UserError  # noqa: E402
+from basicsr_ext.utils.file_io import atomic_write, write_text_atomic  # noqa: E402
+from basicsr_ext.utils.images import IMG_EXTENSIONS  # noqa: E402
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog='restore', description=__doc__.splitlines()[0])
+    parser.add_argument('--list', action='store_true', help='print the zoo, one model a line, and exit')
+    parser.add_argument('--model', help='zoo name (see --list) or checkpoint path')
+    parser.add_argument('--input', nargs='+', help='image files and/or folders')
+    parser.add_argument('--output', help='output folder')
+    parser.add_argument('--opt', help='option file whose network_g builds the net (for checkpoint paths)')
+    parser.add_argument('--param-key', help='checkpoint group: params or params_ema (default: the EMA when present)')
+    parser.add_argument('--gt', help="folder of ground-truth images with the inputs' stems: PSNR/SSIM")
+    parser.add_argument('--coef', type=float, help='modulation coefficient of AdaFM / FTN layers (0 = base)')
+    parser.add_argument('--dni', help='second checkpoint: weights (1 - alpha) MODEL + alpha DNI')
+    parser.add_argument('--alpha', type=float, default=0.5, help='DNI weight of --dni (default 0.5)')
+    parser.add_argument('--tile', type=int, help='tile side in input pixels for large images')
+    parser.add_argument('--tile-overlap', type=int, help='tile overlap in input pixels (default: tile / 8)')
+    parser.add_argument('--self-ensemble', action='store_true', help='median over the 8 dihedral transforms')
+    parser.add_argument('--device', help='cpu or cuda (default: cuda when available)')
+    parser.add_argument('--precision', default='fp32', choices=['fp32', 'fp16', 'bf16'], help='fp16/bf16: GPU only')
+    return parser
+
+
+def list_inputs(items):
+    """Image files of ``items`` (files, or folders scanned one level), in order, without duplicates."""
+    files = []
+    for item in items:
+        if osp.isdir(item):
+            names = sorted(n for n in os.listdir(item) if n.lower().endswith(IMG_EXTENSIONS))
+            if not names:
+                raise UserError(f'--input {item}: no images ({", ".join(IMG_EXTENSIONS)})')
+            files += [osp.join(item, n) for n in names]
+        elif osp.isfile(item):
+            files.append(item)
+        else:
+            raise UserError(f'--input {item}: no such file or folder')
+    stems = {}
+    for path in files:
+        stem = osp.splitext(osp.basename(path))[0]
+        if stem in stems and stems[stem] != path:
+            raise UserError(f'two inputs would both write {stem}.png: {stems[stem]} and {path}')
+        stems[stem] = path
+    return list(dict.fromkeys(files))
+
+
+def read_image(path):
+    img = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise UserError(f'{path}: cannot read the image (not an image, or damaged)')
+    return img
+
+
+def find_gt(folder, stem):
+    for ext in IMG_EXTENSIONS:
+        path = osp.join(folder, stem + ext)
+        if osp.isfile(path):
+            return path
+    raise UserError(f'--gt {folder}: no ground truth for {stem} ({stem}.png, ...)')
+
+
+def scores(out, gt, scale):
+    """PSNR and SSIM as test.py computes them: uint8 images, ``crop_border`` = the scale, all channels."""
+    from basicsr.metrics import calculate_psnr, calculate_ssim
+
+    def to8(img):
+        if img.dtype == np.uint8:
+            return img
+        if img.dtype == np.uint16:
+            return np.rint(img / 257.0).astype(np.uint8)
+        return np.clip(np.rint(img * 255.0), 0, 255).astype(np.uint8)
+
+    out, gt = to8(out), to8(gt)
+    if gt.ndim == 3 and out.ndim == 2:
+        gt = cv2.cvtColor(gt[..., :3], cv2.COLOR_BGR2GRAY)
+    if out.shape != gt.shape[: out.ndim] or (gt.ndim == 3 and out.ndim == 3 and gt.shape[2] != out.shape[2]):
+        raise UserError(f'ground truth is {gt.shape}, the output {out.shape}')
+    crop = scale if scale > 1 else 0
+    return calculate_psnr(out, gt, crop_border=crop), calculate_ssim(out, gt, crop_border=crop)
+
+
+def write_png(path, img):
+    def write(tmp):
+        if not cv2.imwrite(tmp, img):
+            raise UserError(f'cannot write {path}')
+
+    atomic_write(path, write, suffix='.png')
+
+
+def run(args):
+    if args.list:
+        for entry in load_zoo().values():
+            print(describe(entry))
+        return 0
+    for flag in ('model', 'input', 'output'):
+        if getattr(args, flag) is None:
+            raise UserError(f'--{flag} is required (or --list)')
+    if args.gt and not osp.isdir(args.gt):
+        raise UserError(f'--gt: not a folder: {args.gt}')
+    restorer = Restorer(
+        args.model,
+        opt=args.opt,
+        param_key=args.param_key,
+        device=args.device,
+        precision=args.precision,
+        tile=args.tile,
+        tile_overlap=args.tile_overlap,
+        self_ensemble=args.self_ensemble,
+        coef=args.coef,
+        dni=args.dni,
+        alpha=args.alpha,
+    )
+    files, rows, failed, start = list_inputs(args.input), [], [], time.time()
+    for path in tqdm(files, unit='image', disable=len(files) < 2, file=sys.stderr):
+        stem = osp.splitext(osp.basename(path))[0]
+        try:
+            out = restorer.restore(read_image(path))
+            write_png(osp.join(args.output, f'{stem}.png'), out)
+            if args.gt:
+                rows.append((stem, *scores(out, read_image(find_gt(args.gt, stem)), restorer.scale)))
+        except UserError as err:
+            failed.append(path)
+            print(f'restore: {stem}: {err}', file=sys.stderr)
+    for note in dict.fromkeys(restorer.notes):
+        print(f'note: {note}')
+    print(
+        f'restored {len(files) - len(failed)} of {len(files)} image(s) in {time.time() - start:.1f} s '
+        f'on {restorer.device} -> {args.output}'
+    )
+    if rows:
+        report(rows, args.output)
+    if failed:
+        print(f'restore: error: {len(failed)} input(s) failed: {", ".join(failed)}', file=sys.stderr)
+        return 2
+    return 0
+
+
+def report(rows, folder):
+    mean = ('mean', sum(r[1] for r in rows) / len(rows), sum(r[2] for r in rows) / len(rows))
+    print('| image | PSNR (dB) | SSIM |\n|---|---:|---:|')
+    for stem, psnr, ssim in [*rows, mean]:
+        print(f'| {stem} | {psnr:.2f} | {ssim:.4f} |')
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator='\n')
+    writer.writerow(['image', 'psnr', 'ssim'])
+    writer.writerows([r[0], repr(float(r[1])), repr(float(r[2]))] for r in [*rows, mean])
+    write_text_atomic(osp.join(folder, 'report.csv'), buf.getvalue())
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except UserError as err:
+        print(f'restore: error: {err}', file=sys.stderr)
+        return 2
+
+
+if __name__ == '__main__':
+    sys.exit(main())

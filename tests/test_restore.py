@@ -1,0 +1,228 @@
+"""Restorer and scripts/restore.py on tiny networks made here: formats, GT scores, tiling, modulation, DNI, the zoo."""
+
+import csv
+
+import cv2
+import numpy as np
+import pytest
+import torch
+import yaml
+from basicsr.archs import build_network
+from basicsr.metrics import calculate_psnr
+
+from basicsr_ext.inference.export import file_sha256
+from basicsr_ext.inference.restorer import Restorer
+from basicsr_ext.inference.zoo import describe, load_zoo
+from basicsr_ext.utils.errors import UserError
+
+from conftest import run_script, write_yaml
+
+SRCNN = {'type': 'SRCNN', 'num_in_ch': 3, 'num_out_ch': 3, 'upscale': 2, 'num_feat': [8, 4], 'kernel_sizes': [9, 5, 5]}
+GREY_SRCNN = {**SRCNN, 'num_in_ch': 1, 'num_out_ch': 1}
+BASE = {'type': 'AdaFMNet', 'num_in_ch': 3, 'num_out_ch': 3, 'num_feat': 8, 'num_block': 2}
+ADAFM = {**BASE, 'modulation': {'type': 'adafm', 'kernel_size': 3, 'coef': 1}}
+SWIN = {
+    'type': 'Swin2SR',
+    'in_chans': 3,
+    'embed_dim': 12,
+    'depths': [2],
+    'num_heads': [2],
+    'window_size': 8,
+    'mlp_ratio': 2,
+    'upscale': 1,
+    'upsampler': '',
+    'zero_init_last': False,
+}
+
+
+def save_net(path, network_g, seed=0, key='params'):
+    torch.manual_seed(seed)
+    net = build_network(dict(network_g))
+    with torch.no_grad():
+        for p in net.parameters():  # away from any identity initialisation: outputs depend on every layer
+            p.add_(0.05 * torch.randn_like(p))
+    torch.save({key: net.state_dict()}, path)
+    return str(path)
+
+
+@pytest.fixture(scope='module')
+def srcnn(tmp_path_factory):
+    root = tmp_path_factory.mktemp('srcnn')
+    opt = write_yaml(
+        root / 'train_srcnn.yml', {'name': 'x', 'model_type': 'ExtSRModel', 'scale': 2, 'network_g': SRCNN}
+    )
+    return {'pth': save_net(root / 'net_g_8.pth', SRCNN), 'opt': str(opt), 'root': root}
+
+
+def image(shape, seed=0, dtype=np.uint8):
+    rng = np.random.default_rng(seed)
+    small = rng.random((shape[0] // 4 + 1, shape[1] // 4 + 1) + tuple(shape[2:]))
+    img = cv2.resize(small, (shape[1], shape[0]), interpolation=cv2.INTER_CUBIC).clip(0, 1)
+    peak = {np.uint8: 255, np.uint16: 65535}[dtype]
+    return np.rint(img * peak).astype(dtype)
+
+
+def test_cli_restores_grey_rgb_and_16_bit_with_and_without_gt(srcnn, tmp_path):
+    inputs, gt = tmp_path / 'in', tmp_path / 'gt'
+    inputs.mkdir(), gt.mkdir()
+    cv2.imwrite(str(inputs / 'rgb.png'), image((20, 24, 3)))
+    cv2.imwrite(str(inputs / 'grey.png'), image((18, 16), seed=1))
+    cv2.imwrite(str(inputs / 'deep.png'), image((16, 16, 3), seed=2, dtype=np.uint16))
+    for name, shape in (('rgb', (40, 48, 3)), ('grey', (36, 32)), ('deep', (32, 32, 3))):
+        cv2.imwrite(str(gt / f'{name}.png'), image(shape, seed=3))
+    base = ['--model', srcnn['pth'], '--opt', srcnn['opt'], '--input', str(inputs)]
+    run = run_script('restore', [*base, '--output', tmp_path / 'plain'])
+    assert run.returncode == 0, run.stderr
+    assert 'restored 3 of 3 image(s)' in run.stdout and 'grey input repeated to the 3 channels' in run.stdout
+    rgb = cv2.imread(str(tmp_path / 'plain' / 'rgb.png'), cv2.IMREAD_UNCHANGED)
+    grey = cv2.imread(str(tmp_path / 'plain' / 'grey.png'), cv2.IMREAD_UNCHANGED)
+    deep = cv2.imread(str(tmp_path / 'plain' / 'deep.png'), cv2.IMREAD_UNCHANGED)
+    assert rgb.shape == (40, 48, 3) and rgb.dtype == np.uint8
+    assert grey.shape == (36, 32) and deep.shape == (32, 32, 3) and deep.dtype == np.uint16
+    assert not (tmp_path / 'plain' / 'report.csv').exists()
+    # the same through the Python API
+    restorer = Restorer(srcnn['pth'], opt=srcnn['opt'], device='cpu')
+    assert np.array_equal(restorer.restore(cv2.imread(str(inputs / 'rgb.png'))), rgb)
+    # with GT: PSNR/SSIM per image and the mean, as test.py computes them (crop_border = scale)
+    run = run_script('restore', [*base, '--output', tmp_path / 'scored', '--gt', gt])
+    assert run.returncode == 0, run.stderr
+    rows = list(csv.DictReader(open(tmp_path / 'scored' / 'report.csv')))
+    assert [r['image'] for r in rows] == ['deep', 'grey', 'rgb', 'mean']
+    expected = calculate_psnr(rgb, cv2.imread(str(gt / 'rgb.png')), crop_border=2)
+    assert float(rows[2]['psnr']) == pytest.approx(expected)
+    assert float(rows[3]['psnr']) == pytest.approx(np.mean([float(r['psnr']) for r in rows[:3]]))
+    assert '| mean |' in run.stdout
+
+
+def test_an_unreadable_input_is_named_and_the_others_run(srcnn, tmp_path):
+    inputs = tmp_path / 'in'
+    inputs.mkdir()
+    cv2.imwrite(str(inputs / 'a.png'), image((16, 16, 3)))
+    (inputs / 'broken.png').write_text('not an image')
+    run = run_script(
+        'restore', ['--model', srcnn['pth'], '--opt', srcnn['opt'], '--input', inputs, '--output', tmp_path]
+    )
+    assert run.returncode == 2
+    assert 'broken: ' in run.stderr and 'broken.png: cannot read the image' in run.stderr
+    assert 'Traceback' not in run.stderr and (tmp_path / 'a.png').exists() and not (tmp_path / 'broken.png').exists()
+
+
+@pytest.mark.parametrize(
+    'argv, message',
+    [
+        (['--input', 'x.png', '--output', 'o'], '--model is required (or --list)'),
+        (['--model', 'no_such_model', '--input', 'x.png', '--output', 'o'], '--model no_such_model: neither a zoo'),
+        (['--model', '{pth}', '--input', '{png}', '--output', 'o'], 'no arch options: pass --opt OPTION_FILE'),
+        (['--model', '{pth}', '--opt', '{opt}', '--input', '{png}', '--output', 'o', '--precision', 'fp16'], 'GPU'),
+        (['--model', '{pth}', '--opt', '{opt}', '--input', '{png}', '--output', 'o', '--coef', '0.5'], 'no modulation'),
+        (['--model', '{pth}', '--opt', '{opt}', '--input', '{png}', '--output', 'o', '--tile', '8'], 'tile: expected'),
+    ],
+)
+def test_mistakes_are_one_line(srcnn, tmp_path, argv, message):
+    png = tmp_path / 'x.png'
+    cv2.imwrite(str(png), image((16, 16, 3)))
+    argv = [a.format(pth=srcnn['pth'], opt=srcnn['opt'], png=png) for a in argv]
+    run = run_script('restore', argv, cwd=tmp_path)
+    assert run.returncode == 2 and message in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1 and 'Traceback' not in run.stderr
+
+
+def test_colour_to_a_grey_network_is_converted(tmp_path):
+    pth = save_net(tmp_path / 'grey.pth', GREY_SRCNN)
+    restorer = Restorer(pth, network=GREY_SRCNN, device='cpu')
+    out = restorer.restore(image((12, 12, 3)))
+    assert out.shape == (24, 24) and restorer.notes == ['colour input converted to grey for the 1-channel network']
+
+
+def test_tiled_equals_untiled_for_a_conv_net(srcnn):
+    x = image((70, 90, 3)).astype(np.float32) / 255
+    whole = Restorer(srcnn['pth'], opt=srcnn['opt'], device='cpu').restore(x)
+    # SRCNN x2 sees 6 input pixels around each output pixel: a 28 px overlap (7 px margin) covers it
+    tiled = Restorer(srcnn['pth'], opt=srcnn['opt'], device='cpu', tile=32, tile_overlap=28).restore(x)
+    assert whole.shape == tiled.shape == (140, 180, 3)
+    assert np.abs(whole - tiled).max() <= 1e-4
+
+
+def test_tiled_swin2sr_within_005_db(tmp_path):
+    pth = save_net(tmp_path / 'swin.pth', SWIN)
+    gt = image((72, 80, 3)).astype(np.float32) / 255
+    noisy = (gt + np.random.default_rng(0).normal(0, 0.05, gt.shape)).clip(0, 1).astype(np.float32)
+    whole = Restorer(pth, network=SWIN, device='cpu').restore(noisy)
+    tiled = Restorer(pth, network=SWIN, device='cpu', tile=48, tile_overlap=24).restore(noisy)
+    assert whole.shape == tiled.shape == gt.shape
+    psnr = [calculate_psnr(o * 255, gt * 255, crop_border=0) for o in (whole, tiled)]
+    assert abs(psnr[0] - psnr[1]) <= 0.05 and np.abs(whole - tiled).max() > 0  # tiles do differ, a little
+
+
+def test_coef_zero_is_the_base_network_bit_for_bit(tmp_path):
+    base = save_net(tmp_path / 'base.pth', BASE)
+    modulated = save_net(tmp_path / 'adafm.pth', ADAFM, seed=1)
+    x = image((32, 32, 3)).astype(np.float32) / 255
+    at_zero = Restorer(modulated, network=ADAFM, coef=0, device='cpu')
+    # the modulated checkpoint's base weights, run without the AdaFM layers
+    base_of_modulated = tmp_path / 'base_of_modulated.pth'
+    state = torch.load(modulated, weights_only=True)['params']
+    torch.save({'params': {k: v for k, v in state.items() if '.adafm.' not in k}}, base_of_modulated)
+    plain = Restorer(str(base_of_modulated), network=BASE, device='cpu')
+    assert np.array_equal(at_zero.restore(x), plain.restore(x))
+    assert not np.array_equal(Restorer(modulated, network=ADAFM, coef=1, device='cpu').restore(x), plain.restore(x))
+    assert base  # a separately trained base is a different network; coef 0 is the modulated file's own base
+
+
+def test_dni_endpoints_are_the_two_checkpoints(tmp_path):
+    a, b = save_net(tmp_path / 'a.pth', BASE, seed=0), save_net(tmp_path / 'b.pth', BASE, seed=1)
+    x = image((24, 24, 3)).astype(np.float32) / 255
+    only_a = Restorer(a, network=BASE, device='cpu').restore(x)
+    only_b = Restorer(b, network=BASE, device='cpu').restore(x)
+    assert np.array_equal(Restorer(a, network=BASE, dni=b, alpha=0, device='cpu').restore(x), only_a)
+    assert np.array_equal(Restorer(a, network=BASE, dni=b, alpha=1, device='cpu').restore(x), only_b)
+    half = Restorer(a, network=BASE, dni=b, alpha=0.5, device='cpu').restore(x)
+    assert not np.array_equal(half, only_a) and not np.array_equal(half, only_b)
+
+
+def test_batched_equals_one_by_one(srcnn):
+    restorer = Restorer(srcnn['pth'], opt=srcnn['opt'], device='cpu', batch_size=2)
+    images = [image((16, 16, 3), seed=i) for i in range(3)] + [image((20, 12, 3))]
+    for batched, single in zip(restorer.restore_many(images), [restorer.restore(img) for img in images]):
+        assert np.array_equal(batched, single)
+
+
+def test_zoo_entries_are_verified_and_a_damaged_copy_is_refused(tmp_path):
+    pth = save_net(tmp_path / 'tiny_x2.pth', SRCNN)
+    entry = {
+        'task': 'sr',
+        'file': 'tiny_x2.pth',
+        'sha256': file_sha256(pth),
+        'network_g': SRCNN,
+        'command': 'made by the test',
+        'data': 'none',
+        'figures': {'psnr': 1.0},
+    }
+    zoo_file = tmp_path / 'zoo.yml'
+    zoo_file.write_text(yaml.safe_dump({'tiny_x2': entry}))
+    zoo = load_zoo(str(zoo_file))
+    assert describe(zoo['tiny_x2']).startswith('tiny_x2  sr  SRCNN')
+    assert zoo['tiny_x2'].verify() is zoo['tiny_x2']
+    data = bytearray(open(pth, 'rb').read())
+    data[len(data) // 2] ^= 0xFF
+    open(pth, 'wb').write(bytes(data))
+    with pytest.raises(UserError, match=r'tiny_x2\.pth: sha256 .* does not match .* \(a damaged or edited copy'):
+        zoo['tiny_x2'].verify()
+    zoo_file.write_text(yaml.safe_dump({'tiny_x2': {**entry, 'task': 'colourise'}}))
+    with pytest.raises(UserError, match=r'tiny_x2\.task: expected one of aos, sr, denoise, modulation'):
+        load_zoo(str(zoo_file))
+
+
+def test_basicsr_checkpoint_with_params_ema_and_its_option_file(tmp_path):
+    """A BasicSR zoo file (params + params_ema) and the option file it was trained with."""
+    net = {'type': 'MSRResNet', 'num_in_ch': 3, 'num_out_ch': 3, 'num_feat': 8, 'num_block': 1, 'upscale': 2}
+    pth = tmp_path / 'msrresnet.pth'
+    torch.manual_seed(0)
+    state = build_network(dict(net)).state_dict()
+    torch.save({'params': state, 'params_ema': {k: v + 0.01 for k, v in state.items()}}, pth)
+    opt = write_yaml(tmp_path / 'msrresnet.yml', {'name': 'x', 'scale': 2, 'network_g': net})
+    ema = Restorer(str(pth), opt=str(opt), device='cpu')
+    raw = Restorer(str(pth), opt=str(opt), param_key='params', device='cpu')
+    x = image((12, 12, 3)).astype(np.float32) / 255
+    assert ema.scale == 2 and ema.restore(x).shape == (24, 24, 3)
+    assert not np.array_equal(ema.restore(x), raw.restore(x))  # the EMA is taken when present
