@@ -269,3 +269,12 @@ def test_shipped_aos_option_file_exports(tmp_path):
     restorer = AOSRestorer(model=str(tmp_path / 'aos.pth'), device='cpu')
     x = np.random.default_rng(0).random((1, 40, 40), dtype=np.float32)
     assert np.allclose(restorer.restore(x), x, atol=1e-6)  # zero_init_last: the untrained net returns its input
+
+
+def test_a_stack_without_one_of_the_model_planes_is_one_line(model, tmp_path, capsys):
+    """The model takes 0 and 0.4 m; a stack of 0 and 1 m names the plane it lacks."""
+    stack = tmp_path / 'two_integral.tiff'
+    write_focal_stack(str(stack), stack_of((32, 32), planes=2), [0.0, 1.0])
+    err = error_of(['--input', str(stack), '--output', str(tmp_path / 'out'), '--model', model['pth']], capsys)
+    assert 'two_integral.tiff: no plane at 0.4 m (the model takes 0, 0.4 m; the input has 0, 1 m)' in err
+    assert not (tmp_path / 'out' / 'two_integral.png').exists()

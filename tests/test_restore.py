@@ -226,3 +226,11 @@ def test_basicsr_checkpoint_with_params_ema_and_its_option_file(tmp_path):
     x = image((12, 12, 3)).astype(np.float32) / 255
     assert ema.scale == 2 and ema.restore(x).shape == (24, 24, 3)
     assert not np.array_equal(ema.restore(x), raw.restore(x))  # the EMA is taken when present
+
+
+def test_inference_benchmark_runs():
+    run = run_script('benchmark_inference', ['--only', 'aos', '--size', '64', '--tile', '32', '--repeats', '1'])
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[1].split() == ['what', 's/image', 'images/s'] and len(lines) == 6
+    assert 'AOS 64 px, tiles of 32, self-ensemble x8' in run.stdout

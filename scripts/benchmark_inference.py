@@ -1,0 +1,97 @@
+"""Inference speed of the shipped restorers on this machine: images/s, whole vs tiled, with and without self-ensemble.
+
+python scripts/benchmark_inference.py [--device cpu|cuda] [--repeats 5] [--size 512] [--tile 256] [--threads N]
+
+AOS rows: ``AOSRestorer`` with weights/aos_sim2real.pth on random --size px 0 m integrals (one plane, as the model
+takes). Zoo rows (when weights/zoo.yml lists them): ``Restorer`` with each sr / denoise / modulation model on a random
+--size px RGB image. Each row: median seconds per image over --repeats runs after one warm-up, rows of a table
+interleaved round by round (other processes may share the CPU: compare rows within one run).
+"""
+
+import argparse
+import statistics
+import sys
+import time
+from os import path as osp
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from basicsr_ext.inference.aos_restorer import DEFAULT_MODEL, AOSRestorer  # noqa: E402
+from basicsr_ext.inference.restorer import Restorer  # noqa: E402
+from basicsr_ext.inference.zoo import load_zoo  # noqa: E402
+
+
+def seconds_per_call(fns, repeats, device):
+    """Median seconds of each callable, run interleaved round by round after one warm-up round."""
+    sync = torch.cuda.synchronize if device.type == 'cuda' else (lambda: None)
+    times = {name: [] for name in fns}
+    for i in range(repeats + 1):
+        for name, fn in fns.items():
+            sync()
+            start = time.perf_counter()
+            fn()
+            sync()
+            if i:
+                times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def aos_rows(args):
+    rng = np.random.default_rng(0)
+    stack = rng.random((1, args.size, args.size), dtype=np.float32)
+    variants = {
+        f'AOS {args.size} px, whole': dict(),
+        f'AOS {args.size} px, tiles of {args.tile}': dict(tile=args.tile),
+        f'AOS {args.size} px, whole, self-ensemble x8': dict(self_ensemble=True),
+        f'AOS {args.size} px, tiles of {args.tile}, self-ensemble x8': dict(tile=args.tile, self_ensemble=True),
+    }
+    restorers = {name: AOSRestorer(DEFAULT_MODEL, device=args.device, **kw) for name, kw in variants.items()}
+    fns = {name: (lambda r=r: r.restore(stack)) for name, r in restorers.items()}
+    return seconds_per_call(fns, args.repeats, restorers[next(iter(restorers))].device)
+
+
+def zoo_rows(args):
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (args.size, args.size, 3), dtype=np.uint8)
+    fns, device = {}, None
+    for entry in load_zoo().values():
+        if entry.task == 'aos':
+            continue
+        for tile in (None, args.tile):
+            restorer = Restorer(entry.name, device=args.device, tile=tile)
+            device = restorer.device
+            fns[f'{entry.name} {args.size} px, ' + ('whole' if tile is None else f'tiles of {tile}')] = (
+                lambda r=restorer: r.restore(image)
+            )
+    return seconds_per_call(fns, args.repeats, device) if fns else {}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--device', default=None, choices=['cpu', 'cuda'], help='default: cuda when available')
+    parser.add_argument('--size', type=int, default=512, help='image side in pixels')
+    parser.add_argument('--tile', type=int, default=256, help='tile side of the tiled rows')
+    parser.add_argument('--repeats', type=int, default=5, help='timed runs per row (median reported)')
+    parser.add_argument('--threads', type=int, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument('--only', choices=['aos', 'zoo'], help='one table only')
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    where = torch.cuda.get_device_name() if args.device != 'cpu' and torch.cuda.is_available() else 'cpu'
+    print(f'torch {torch.__version__} on {where}, {torch.get_num_threads()} threads; median of {args.repeats} runs')
+    results = {}
+    if args.only in (None, 'aos'):
+        results.update(aos_rows(args))
+    if args.only in (None, 'zoo'):
+        results.update(zoo_rows(args))
+    width = max(len(name) for name in results)
+    print(f'{"what":<{width}}  {"s/image":>8}  {"images/s":>8}')
+    for name, seconds in results.items():
+        print(f'{name:<{width}}  {seconds:8.3f}  {1 / seconds:8.2f}')
+
+
+if __name__ == '__main__':
+    main()
