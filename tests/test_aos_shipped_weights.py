@@ -1,4 +1,5 @@
-"""The shipped AOS restorer (weights/aos_sim2real.pth): small, self-describing, matches its model card, restores."""
+"""The shipped weights: every weights/zoo.yml entry is small and verified; the AOS restorer (weights/aos_sim2real.pth)
+is self-describing, matches its model card and restores."""
 
 import hashlib
 import re
@@ -9,20 +10,31 @@ import torch
 
 from basicsr_ext.inference import AOSRestorer
 from basicsr_ext.inference.aos_restorer import DEFAULT_MODEL
+from basicsr_ext.inference.zoo import ZOO_FILE, load_zoo, resolve
 
 from conftest import REPO
 
 CARD = osp.join(REPO, 'weights', 'README.md')
 
 
+def test_every_zoo_entry_is_small_verified_and_documented():
+    zoo = load_zoo()
+    assert ZOO_FILE == osp.join(REPO, 'weights', 'zoo.yml') and 'aos_sim2real' in zoo
+    listing = open(osp.join(REPO, 'docs', 'zoo.md'), encoding='utf-8').read()
+    for name, entry in zoo.items():
+        assert resolve(name) is entry or resolve(name) == entry  # sha256 checked
+        assert osp.getsize(entry.path) < 4 * 2**20, name  # a few MB at most
+        assert name in listing and 'python basicsr_ext/train.py' in entry.command
+
+
 def test_shipped_weights_match_the_model_card_and_restore():
-    assert DEFAULT_MODEL == osp.join(REPO, 'weights', 'aos_sim2real.pth')
-    assert osp.getsize(DEFAULT_MODEL) < 4 * 2**20  # a few MB at most
-    with open(DEFAULT_MODEL, 'rb') as f:
+    path = resolve(DEFAULT_MODEL).path
+    assert path == osp.join(REPO, 'weights', 'aos_sim2real.pth')
+    with open(path, 'rb') as f:
         sha = hashlib.sha256(f.read()).hexdigest()
     card = open(CARD, encoding='utf-8').read()
     assert sha in card  # the card names the exact file
-    meta = torch.load(DEFAULT_MODEL, weights_only=True)['meta']
+    meta = torch.load(path, weights_only=True)['meta']
     assert meta['heights'] == [0.0] and meta['network_g']['type'] == 'AOSGroundFillNet'
     assert 'options/train_aos.yml' in meta['command'] and meta['command'] in card
     assert re.search(r'wall time', card, re.IGNORECASE)

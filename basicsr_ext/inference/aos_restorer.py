@@ -6,20 +6,18 @@ uses, combined as there: multi-pass (keep pass k + 1 only where it lowers the ou
 forward. Tiling sits inside that forward, so the multi-pass decision is taken on the whole image.
 """
 
-from os import path as osp
-
 import torch
 
 from basicsr_ext.inference.export import check_loads, params_sha256, restorer_settings, select_params
 from basicsr_ext.inference.restorer import pick_device
 from basicsr_ext.inference.tiling import check_tile, tiled_forward
+from basicsr_ext.inference.zoo import resolve
 from basicsr_ext.models.aos_inference import check_self_ensemble, int_option, multipass
 from basicsr_ext.utils.dihedral import self_ensemble as dihedral_self_ensemble
 from basicsr_ext.utils.errors import UserError
 from basicsr_ext.utils.file_io import safe_torch_load
 
-# the shipped weights, in the checkout's weights/ folder (found from any working directory)
-DEFAULT_MODEL = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'weights', 'aos_sim2real.pth')
+DEFAULT_MODEL = 'aos_sim2real'  # the shipped weights: weights/zoo.yml's entry (sha256 checked on load)
 WHOLE_IMAGE_MAX = 512  # without --tile, images up to this size go through whole, larger ones in tiles of this size
 SE_DEFAULT = {'transforms': 8, 'reduce': 'median'}
 
@@ -59,8 +57,9 @@ class AOSRestorer:
     """A trained AOS restorer, ready for focal stacks of any size.
 
     Args:
-        model (str): Restorer checkpoint (``scripts/export_restorer.py``), or any BasicSR checkpoint with ``opt``.
-            Default: ``weights/aos_sim2real.pth``.
+        model (str): A zoo name of an AOS restorer (``weights/zoo.yml``), a restorer checkpoint
+            (``scripts/export_restorer.py``), or any BasicSR checkpoint with ``opt``. Default: ``aos_sim2real``, the
+            shipped ``weights/aos_sim2real.pth``.
         opt (str | None): Training option file giving network_g and the heights (for checkpoints without meta).
         device (str | None): 'cpu', 'cuda' or None (CUDA when available). Default: None.
         self_ensemble (bool | dict): Median over the 8 dihedral transforms (True), or ``{transforms: 4 | 8, reduce:
@@ -80,7 +79,12 @@ class AOSRestorer:
             SE_DEFAULT if self_ensemble is True else self_ensemble, 'self_ensemble'
         )
         self.multipass = int_option(multipass, 'multipass', 1)
-        params, settings = load_restorer_checkpoint(model, opt)
+        entry = resolve(model)
+        if entry is not None and entry.task != 'aos':
+            raise UserError(f'--model {model}: a {entry.task} model, not an AOS restorer: use scripts/restore.py')
+        params, settings = load_restorer_checkpoint(model if entry is None else entry.path, opt)
+        if entry is not None and settings['network_g'] != entry.network_g:
+            raise UserError(f"{entry.path}: its meta network_g differs from weights/zoo.yml's {model} entry")
         self.network_g = settings['network_g']
         self.heights = settings['heights']
         self.multipass_plane = settings['multipass_plane']

@@ -115,6 +115,8 @@ class Restorer:
             raise UserError(f'precision {precision}: half precision runs on a GPU; use fp32 on the CPU')
         self.dtype = PRECISIONS[precision]
         self.entry = resolve(model)
+        if self.entry is not None and self.entry.task == 'aos':
+            raise UserError(f'--model {model}: an AOS restorer of focal stacks: use scripts/aos_restore.py')
         params, self.network_g = self._weights(model, opt, network, param_key)
         if dni is not None:
             from basicsr_ext.utils.dni import interpolate_state_dicts

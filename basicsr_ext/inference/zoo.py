@@ -102,7 +102,7 @@ def resolve(name, zoo_file=ZOO_FILE):
         return entries[name].verify()
     if not osp.exists(name):
         names = ', '.join(entries) or 'none'
-        raise UserError(f'--model {name}: neither a zoo name ({names}; see --list) nor an existing checkpoint file')
+        raise UserError(f'model file not found: {name} (nor a zoo name: {names})')
     return None
 
 
