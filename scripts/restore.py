@@ -42,6 +42,8 @@ def build_parser():
     parser.add_argument('--opt', help='option file whose network_g builds the net (for checkpoint paths)')
     parser.add_argument('--param-key', help='checkpoint group: params or params_ema (default: the EMA when present)')
     parser.add_argument('--gt', help="folder of ground-truth images with the inputs' stems: PSNR/SSIM")
+    parser.add_argument('--crop-border', type=int, help="border cropped for PSNR/SSIM (default: the zoo's, or scale)")
+    parser.add_argument('--y-channel', action='store_true', help="PSNR/SSIM on the Y channel (default: the zoo's)")
     parser.add_argument('--coef', type=float, help='modulation coefficient of AdaFM / FTN layers (0 = base)')
     parser.add_argument('--dni', help='second checkpoint: weights (1 - alpha) MODEL + alpha DNI')
     parser.add_argument('--alpha', type=float, default=0.5, help='DNI weight of --dni (default 0.5)')
@@ -90,8 +92,8 @@ def find_gt(folder, stem):
     raise UserError(f'--gt {folder}: no ground truth for {stem} ({stem}.png, ...)')
 
 
-def scores(out, gt, scale):
-    """PSNR and SSIM as test.py computes them: uint8 images, ``crop_border`` = the scale, all channels."""
+def scores(out, gt, crop_border, y_channel):
+    """PSNR and SSIM as test.py computes them (BasicSR's metrics on uint8 images)."""
     from basicsr.metrics import calculate_psnr, calculate_ssim
 
     def to8(img):
@@ -106,8 +108,20 @@ def scores(out, gt, scale):
         gt = cv2.cvtColor(gt[..., :3], cv2.COLOR_BGR2GRAY)
     if out.shape != gt.shape[: out.ndim] or (gt.ndim == 3 and out.ndim == 3 and gt.shape[2] != out.shape[2]):
         raise UserError(f'ground truth is {gt.shape}, the output {out.shape}')
-    crop = scale if scale > 1 else 0
-    return calculate_psnr(out, gt, crop_border=crop), calculate_ssim(out, gt, crop_border=crop)
+    y = y_channel and out.ndim == 3
+    return (
+        calculate_psnr(out, gt, crop_border=crop_border, test_y_channel=y),
+        calculate_ssim(out, gt, crop_border=crop_border, test_y_channel=y),
+    )
+
+
+def metric_settings(args, restorer):
+    """(crop_border, y_channel): the flags, else the zoo entry's ``metrics``, else the scale and all channels."""
+    zoo = (restorer.entry.extra.get('metrics') if restorer.entry is not None else None) or {}
+    default = restorer.scale if restorer.scale > 1 else 0
+    crop = args.crop_border if args.crop_border is not None else zoo.get('crop_border', default)
+    y_channel = args.y_channel or bool(zoo.get('test_y_channel', False))
+    return int(crop), y_channel
 
 
 def write_png(path, img):
@@ -141,6 +155,7 @@ def run(args):
         dni=args.dni,
         alpha=args.alpha,
     )
+    crop_border, y_channel = metric_settings(args, restorer)
     files, rows, failed, start = list_inputs(args.input), [], [], time.time()
     for path in tqdm(files, unit='image', disable=len(files) < 2, file=sys.stderr):
         stem = osp.splitext(osp.basename(path))[0]
@@ -148,7 +163,7 @@ def run(args):
             out = restorer.restore(read_image(path))
             write_png(osp.join(args.output, f'{stem}.png'), out)
             if args.gt:
-                rows.append((stem, *scores(out, read_image(find_gt(args.gt, stem)), restorer.scale)))
+                rows.append((stem, *scores(out, read_image(find_gt(args.gt, stem)), crop_border, y_channel)))
         except UserError as err:
             failed.append(path)
             print(f'restore: {stem}: {err}', file=sys.stderr)
@@ -159,6 +174,7 @@ def run(args):
         f'on {restorer.device} -> {args.output}'
     )
     if rows:
+        print(f'PSNR/SSIM: crop_border {crop_border}, {"Y channel" if y_channel else "all channels"}')
         report(rows, args.output)
     if failed:
         print(f'restore: error: {len(failed)} input(s) failed: {", ".join(failed)}', file=sys.stderr)
