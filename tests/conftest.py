@@ -1,18 +1,30 @@
-"""Shared fixtures: tiny paired-image data and option files made by the tests, and a runner for the entry points."""
+"""Shared fixtures: tiny paired-image data and option files made by the tests, and runners for the entry points
+(in this process; a subprocess only where the process boundary itself is under test)."""
 
+import contextlib
 import glob
+import importlib.util
+import io
+import logging
 import os
 import subprocess
 import sys
+from collections import namedtuple
 from os import path as osp
 
 import cv2
 import numpy as np
 import pytest
+import torch
 import yaml
 
 import basicsr_ext  # noqa: F401  (applies compat before any test imports basicsr)
 from basicsr_ext.data import realesr_pairs
+
+# One intra-op thread, as the entry points always had in their subprocesses (OMP_NUM_THREADS=1): the tests' tensors
+# are tiny, and on a 2-core machine shared with other jobs two threads per op mostly wait for each other (3-5x
+# slower under load).
+torch.set_num_threads(1)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TRAIN_PY = osp.join(REPO, 'basicsr_ext', 'train.py')
@@ -93,10 +105,11 @@ def tiny_options(data_root, name='tiny', total_iter=4, **train_extra):
     }
 
 
-# a shipped option file shrunk to 4 iterations of 2 small crops, validated once, no data workers
+# a shipped option file shrunk to 4 iterations of 2 small crops, validated once (after training, at iter 4: a
+# val_freq of 4 would validate twice at iter 4), no data workers
 SHRINK_4_ITERS = [
     'train.total_iter=4',
-    'val.val_freq=4',
+    'val.val_freq=8',
     'logger.print_freq=1',
     'datasets.train.gt_size=32',
     'datasets.train.batch_size_per_gpu=2',
@@ -135,7 +148,8 @@ def tiny_opt_file(tmp_path, tiny_data):
 
 
 def run_entry(script, args, cwd, timeout=300, env_extra=None):
-    """Run ``python <script> <args>`` in ``cwd`` and return the CompletedProcess (text output)."""
+    """Run ``python <script> <args>`` in a subprocess in ``cwd`` and return the CompletedProcess (text output). Only
+    for tests of the process boundary itself; everything else goes through :func:`run_main`."""
     env = dict(os.environ)
     env['PYTHONPATH'] = REPO + os.pathsep + env.get('PYTHONPATH', '')
     env.setdefault('OMP_NUM_THREADS', '1')
@@ -145,12 +159,106 @@ def run_entry(script, args, cwd, timeout=300, env_extra=None):
     )
 
 
-def run_train(args, cwd, **kwargs):
-    return run_entry(TRAIN_PY, args, cwd, **kwargs)
+Run = namedtuple('Run', 'returncode stdout stderr')
 
 
-def run_test(args, cwd, **kwargs):
-    return run_entry(TEST_PY, args, cwd, **kwargs)
+def reset_basicsr_logger():
+    """Drop the handlers of BasicSR's root logger and forget that it was configured, as in a new process:
+    ``get_root_logger`` configures it once per process, so without this a run would log to the previous run's
+    file and to a console stream that no longer exists."""
+    from basicsr.utils import logger as basicsr_logger
+
+    logger = logging.getLogger('basicsr')
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+        handler.close()
+    logger.setLevel(logging.NOTSET)
+    basicsr_logger.initialized_logger.pop('basicsr', None)
+
+
+@contextlib.contextmanager
+def _environ(extra):
+    saved = {key: os.environ.get(key) for key in extra}
+    os.environ.update(extra)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def run_main(main, argv, cwd=None, env_extra=None):
+    """Call an entry point's ``main(argv)`` in this process the way its command line runs it: in ``cwd``, with
+    ``env_extra`` in the environment, ``sys.argv[0]`` the script, BasicSR's logger configured afresh, stdout and
+    stderr captured (log lines included: BasicSR's console handler writes to stderr). Returns ``Run(returncode,
+    stdout, stderr)``: ``SystemExit.code`` (a message given to ``sys.exit`` goes to stderr with code 1, as Python
+    does), else main's integer result or 0. Any other exception propagates with its traceback (a crash fails the
+    test), after the output captured so far is passed on."""
+    out, err = io.StringIO(), io.StringIO()
+    script = getattr(sys.modules.get(main.__module__), '__file__', None) or main.__module__
+    saved_argv, saved_cwd, saved_threads = sys.argv, os.getcwd(), torch.get_num_threads()
+    reset_basicsr_logger()
+    try:
+        sys.argv = [script, *map(str, argv)]
+        if cwd is not None:
+            os.chdir(cwd)
+        with _environ(env_extra or {}), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                result = main([str(a) for a in argv])
+                code = result if isinstance(result, int) else 0
+            except SystemExit as exit_:
+                code = exit_.code
+                if code is None:
+                    code = 0
+                elif not isinstance(code, int):
+                    print(code, file=sys.stderr)
+                    code = 1
+    except BaseException:
+        sys.stdout.write(out.getvalue())  # what the run printed before it crashed, for pytest's report
+        sys.stderr.write(err.getvalue())
+        raise
+    finally:
+        reset_basicsr_logger()
+        os.chdir(saved_cwd)
+        sys.argv = saved_argv
+        torch.set_num_threads(saved_threads)  # a --threads flag must not outlive its run
+    return Run(code, out.getvalue(), err.getvalue())
+
+
+def run_train(args, cwd, env_extra=None):
+    """``python basicsr_ext/train.py <args>`` in ``cwd``, in this process (see :func:`run_main`)."""
+    from basicsr_ext.train import main
+
+    return run_main(main, args, cwd, env_extra)
+
+
+def run_test(args, cwd, env_extra=None):
+    """``python basicsr_ext/test.py <args>`` in ``cwd``, in this process (see :func:`run_main`)."""
+    from basicsr_ext.test import main
+
+    return run_main(main, args, cwd, env_extra)
+
+
+_scripts = {}
+
+
+def load_script(name):
+    """The module of ``scripts/<name>.py`` (loaded once), for calling its ``main(argv)``."""
+    if name not in _scripts:
+        spec = importlib.util.spec_from_file_location(f'_script_{name}', osp.join(REPO, 'scripts', f'{name}.py'))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+        _scripts[name] = module
+    return _scripts[name]
+
+
+def run_script(name, args, cwd=None, env_extra=None):
+    """``python scripts/<name>.py <args>`` in ``cwd``, in this process (see :func:`run_main`)."""
+    return run_main(load_script(name).main, args, cwd, env_extra)
 
 
 # Real-ESRGAN's x4 degradation settings (options/train_realesrnet_x4plus.yml), GT sharpening on as there

@@ -2,8 +2,6 @@
 
 import importlib.util
 import math
-import subprocess
-import sys
 from os import path as osp
 
 import pytest
@@ -15,7 +13,7 @@ from basicsr_ext.archs.modulation_arch import AdaFMNet
 from basicsr_ext.utils.dni import interpolate_checkpoints, interpolate_state_dicts
 from basicsr_ext.utils.errors import UserError
 
-from conftest import REPO
+from conftest import REPO, run_script
 
 SCRIPT = osp.join(REPO, 'scripts', 'dni_interpolate.py')
 
@@ -30,10 +28,8 @@ def pair():
     return tiny_net(0).state_dict(), tiny_net(1).state_dict()
 
 
-def run_script(*args):
-    return subprocess.run(
-        [sys.executable, SCRIPT, *map(str, args)], cwd=REPO, capture_output=True, text=True, timeout=120
-    )
+def run_dni(*args):
+    return run_script('dni_interpolate', args, cwd=REPO)
 
 
 def test_endpoints_exact_and_mix(pair):
@@ -136,7 +132,7 @@ def test_script(tmp_path, pair):
     a, b = pair
     torch.save({'params': a, 'params_ema': a}, tmp_path / 'a.pth')
     torch.save({'params': b}, tmp_path / 'b.pth')
-    result = run_script(tmp_path / 'a.pth', tmp_path / 'b.pth', '--alpha', '0.3', '-o', tmp_path / 'out.pth')
+    result = run_dni(tmp_path / 'a.pth', tmp_path / 'b.pth', '--alpha', '0.3', '-o', tmp_path / 'out.pth')
     assert result.returncode == 0, result.stderr
     assert result.stdout.count('\n') == 1 and f'{len(a)} tensors' in result.stdout and 'alpha 0.3' in result.stdout
     assert 'params_ema' in result.stderr  # the dropped group's note
@@ -146,7 +142,7 @@ def test_script(tmp_path, pair):
 
     # several alphas, one out of range: a warning on stderr, every file still written
     pattern = str(tmp_path / 'many' / 'out_{alpha}.pth')
-    result = run_script(tmp_path / 'a.pth', tmp_path / 'b.pth', '--alpha', '0', '0.5', '1', '1.5', '-o', pattern)
+    result = run_dni(tmp_path / 'a.pth', tmp_path / 'b.pth', '--alpha', '0', '0.5', '1', '1.5', '-o', pattern)
     assert result.returncode == 0, result.stderr
     assert result.stdout.count('\n') == 4 and 'warning: alpha 1.5 is outside [0, 1]' in result.stderr
     for alpha, expected in (('0', a), ('1', b), ('1.5', {k: 1.5 * b[k] - 0.5 * a[k] for k in a})):
@@ -159,7 +155,7 @@ def test_script_mismatch(tmp_path, pair):
     a, b = pair
     torch.save({'params': a}, tmp_path / 'a.pth')
     torch.save({'params': dict(b, **{'conv_last.bias': torch.zeros(4)})}, tmp_path / 'b.pth')
-    result = run_script(tmp_path / 'a.pth', tmp_path / 'b.pth', '--alpha', '0', '1', '-o', tmp_path / 'out_{alpha}.pth')
+    result = run_dni(tmp_path / 'a.pth', tmp_path / 'b.pth', '--alpha', '0', '1', '-o', tmp_path / 'out_{alpha}.pth')
     assert result.returncode == 2 and result.stdout == ''
     assert result.stderr.startswith('basicsr-ext: error: ') and result.stderr.count('\n') == 1, result.stderr
     assert 'conv_last.bias: shapes differ' in result.stderr

@@ -1,5 +1,6 @@
-"""Untrusted inputs through the real runner (``basicsr_ext/train.py``): nothing in an option file or a checkpoint
-runs code. Each case is refused with exit status 2 and one ``basicsr-ext: error:`` line naming the file at fault."""
+"""Untrusted inputs through the real runner (``main`` of ``basicsr_ext/train.py``, in this process): nothing in an
+option file or a checkpoint runs code. Each case is refused with exit status 2 and one ``basicsr-ext: error:`` line
+naming the file at fault."""
 
 import os
 import shlex
@@ -54,21 +55,14 @@ def test_option_file_python_tag_is_refused(tmp_path, tiny_data):
     assert not (tmp_path / 'experiments').exists()
 
 
-def test_option_file_harmless_looking_python_tag_is_refused(tmp_path, tiny_data, monkeypatch, capsys):
-    """``os.getcwd`` would "only" fill in a value: refused all the same (same runner, in this process)."""
-    from basicsr_ext.train import main
-
+def test_option_file_harmless_looking_python_tag_is_refused(tmp_path, tiny_data):
+    """``os.getcwd`` would "only" fill in a value: refused all the same."""
     opt = tiny_options(tiny_data)
     del opt['name']
     opt_file = write_yaml(tmp_path / 'getcwd.yml', opt)
     line = append_line(opt_file, 'name: !!python/object/apply:os.getcwd []')
-    monkeypatch.chdir(tmp_path)
-    try:
-        main(['-opt', opt_file])
-        raise AssertionError('the option file was accepted')
-    except SystemExit as exit_:
-        assert exit_.code == 2
-    err = capsys.readouterr().err
+    code, _, err = run_train(['-opt', opt_file], cwd=tmp_path)
+    assert code == 2, 'the option file was accepted'
     assert err.count('\n') == 1 and 'Traceback' not in err
     assert err.startswith(f'basicsr-ext: error: {opt_file}, line {line}: ')
     assert 'python/object/apply:os.getcwd' in err and 'are not allowed' in err

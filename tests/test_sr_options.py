@@ -1,12 +1,11 @@
-"""Seed 001's option files end to end (train_sr_lsr.yml, train_sr_l1.yml, test_sr*.yml, train_srcnn_915.yml), the
-fixed Real-ESRNet validation pairs and the data they are made from."""
+"""Option files of the Real-ESRNet face SR report (Tan, Apr 2024) end to end (train_sr_lsr.yml, train_sr_l1.yml,
+test_sr*.yml, train_srcnn_915.yml), the fixed Real-ESRNet validation pairs and the data they are made from."""
 
 import glob
 import os
 import random
 import re
 import shutil
-from os import path as osp
 
 import cv2
 import numpy as np
@@ -19,13 +18,14 @@ from basicsr_ext.data.prepare import PREPARE_REGISTRY
 from basicsr_ext.data.realesr_pairs import degrade_realesr
 from basicsr_ext.data.sample_photos_prepare import REALESR_TRAIN_PHOTOS, load_photo
 
-from conftest import REPO, option, realesr_options, run_test, run_train
+from conftest import option, realesr_options, run_script, run_test, run_train
 
-# a tiny MSRResNet and a small batch, so the shipped experiment runs in seconds on the CPU
+# a tiny MSRResNet and a small batch, so the shipped experiment runs in seconds on the CPU; validated once, after
+# training (at iter 2: a val_freq of 2 would validate twice at iter 2)
 SHRINK = [
     'train.total_iter=2',
     'train.scheduler.T_max=2',
-    'val.val_freq=2',
+    'val.val_freq=4',
     'logger.print_freq=1',
     'network_g.num_feat=8',
     'network_g.num_block=1',
@@ -184,11 +184,7 @@ def test_validation_feeds_the_given_lr_on_every_path():
 
 
 def realesr_data(*args, cwd):
-    import subprocess
-    import sys
-
-    cmd = [sys.executable, osp.join(REPO, 'scripts', 'realesr_data.py'), *map(str, args)]
-    return subprocess.run(cmd, cwd=str(cwd), capture_output=True, text=True, timeout=300)
+    return run_script('realesr_data', args, cwd)
 
 
 def test_own_folder_switch_meta_info_lmdb_and_val_pairs(tmp_path):

@@ -321,18 +321,13 @@ def test_bad_options_raise():
 
 
 def test_adapt_checkpoint_script_writes_a_strictly_loadable_file(tmp_path):
-    import subprocess
-    import sys
-
-    from conftest import REPO
+    from conftest import run_script
 
     rgb = perturbed(tiny(upsampler='', upscale=1))
     src = tmp_path / 'rgb.pth'
     torch.save({'params': rgb.state_dict(), 'params_ema': rgb.state_dict()}, src)
     out = tmp_path / 'planes.pth'
-    script = f'{REPO}/scripts/adapt_checkpoint.py'
-    cmd = [sys.executable, script, str(src), '-o', str(out), '--in-chans', '2']
-    result = subprocess.run(cmd, capture_output=True, text=True)
+    result = run_script('adapt_checkpoint', [src, '-o', out, '--in-chans', '2'])
     assert result.returncode == 0, result.stderr
     loaded = torch.load(out, weights_only=True)
     assert set(loaded) == {'params', 'params_ema'}
@@ -343,11 +338,7 @@ def test_adapt_checkpoint_script_writes_a_strictly_loadable_file(tmp_path):
     # a file without conv_first: one line naming it, nothing written
     bad = tmp_path / 'bad.pth'
     torch.save({'params': {'x': torch.zeros(1)}}, bad)
-    result = subprocess.run(
-        [sys.executable, script, str(bad), '-o', str(tmp_path / 'x.pth'), '--in-chans', '3'],
-        capture_output=True,
-        text=True,
-    )
+    result = run_script('adapt_checkpoint', [bad, '-o', tmp_path / 'x.pth', '--in-chans', '3'])
     assert result.returncode == 2 and result.stderr.startswith(f'basicsr-ext: error: {bad}: ')
     assert 'conv_first.weight' in result.stderr and not (tmp_path / 'x.pth').exists()
 

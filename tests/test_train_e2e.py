@@ -1,4 +1,5 @@
-"""The real entry points in subprocesses: shipped option files, _base_ variants, test.py, and user errors."""
+"""The real entry points: shipped option files, _base_ variants, test.py, and user errors. ``main(argv)`` runs in
+this process, except the acceptance command, run once as ``python basicsr_ext/train.py`` from a checkout."""
 
 import glob
 import os
@@ -9,7 +10,7 @@ import pytest
 import torch
 import yaml
 
-from conftest import REPO, run_test, run_train, tiny_options, write_yaml
+from conftest import REPO, TRAIN_PY, run_entry, run_test, run_train, tiny_options, write_yaml
 
 SHIPPED = osp.join(REPO, 'options', 'train_srcnn.yml')
 
@@ -29,9 +30,10 @@ def one_line_error(result, after_logging=False):
 
 @pytest.fixture(scope='module')
 def shipped_run(tmp_path_factory):
-    """The acceptance command on a shipped option file, run once from an empty directory."""
+    """The acceptance command on a shipped option file, run once from an empty directory: the one test of
+    ``python basicsr_ext/train.py`` as a script in its own process."""
     cwd = tmp_path_factory.mktemp('shipped')
-    result = run_train(['-opt', SHIPPED, '--cfg-options', 'train.total_iter=4', 'val.val_freq=2'], cwd)
+    result = run_entry(TRAIN_PY, ['-opt', SHIPPED, '--cfg-options', 'train.total_iter=4', 'val.val_freq=2'], cwd)
     return cwd, result
 
 

@@ -5,7 +5,6 @@ The checkpoints are made here with BasicSR's own arch classes (tiny sizes), in t
 """
 
 import glob
-from os import path as osp
 
 import pytest
 import torch
@@ -20,9 +19,8 @@ from torch.nn import functional as F
 from basicsr_ext.archs.srcnn_arch import SRCNN
 from basicsr_ext.utils.checkpoint_adapt import adapt_channels, detect_convs
 
-from conftest import REPO, run_entry, run_train, tiny_options, write_yaml
+from conftest import run_script, run_train, tiny_options, write_yaml
 
-ADAPT = osp.join(REPO, 'scripts', 'adapt_checkpoint.py')
 CLASSES = {'MSRResNet': MSRResNet, 'EDSR': EDSR, 'RRDBNet': RRDBNet, 'SwinIR': SwinIR}
 SWINIR = dict(type='SwinIR', img_size=16, embed_dim=12, depths=[2], num_heads=[2], window_size=4, mlp_ratio=2)
 ARCHS = {  # network_g options without the channel counts (see network_opt)
@@ -144,7 +142,7 @@ def image_outputs(name, out):
 def test_adapt_script_rgb_to_grey_and_planes(tmp_path, name, chans):
     path, groups = zoo_checkpoint(tmp_path, network_opt(name))
     out = tmp_path / 'adapted.pth'
-    result = run_entry(ADAPT, [str(path), '-o', str(out), '--in-chans', str(chans)], tmp_path)
+    result = run_script('adapt_checkpoint', [str(path), '-o', str(out), '--in-chans', str(chans)], tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.startswith(f'wrote {out} (')
     adapted = torch.load(out, weights_only=True)
@@ -251,7 +249,7 @@ def test_adapt_script_errors_are_one_line_and_write_nothing(tmp_path, drop, flag
     bad = tmp_path / 'bad.pth'
     torch.save({k: {n: v for n, v in g.items() if n != drop} for k, g in groups.items()}, bad)
     out = tmp_path / 'out.pth'
-    result = run_entry(ADAPT, [str(bad), '-o', str(out), '--in-chans', '1', *flags], tmp_path)
+    result = run_script('adapt_checkpoint', [str(bad), '-o', str(out), '--in-chans', '1', *flags], tmp_path)
     assert result.returncode == 2 and result.stdout == ''
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith(f'basicsr-ext: error: {bad}: {message}'), result.stderr
