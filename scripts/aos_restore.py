@@ -51,6 +51,7 @@ def build_parser():
     parser.add_argument('--gt', help='folder with GT images: X.png, X_gt.png, X_GT.png, X/gt.png or X/X_gt.png')
     parser.add_argument('--tile', type=int, help='tile size in px (default: whole image up to 512 px)')
     parser.add_argument('--device', choices=['cpu', 'cuda'], help='default: cuda when available')
+    parser.add_argument('--precision', default='fp32', choices=['fp32', 'fp16', 'bf16'], help='fp16/bf16: GPU only')
     return parser
 
 
@@ -130,6 +131,7 @@ def run(args):
         self_ensemble=args.self_ensemble,
         multipass=args.multipass,
         tile=args.tile,
+        precision=args.precision,
     )
     scales = plane_scales(args.plane_scale, args.input)
     found, seen = [], {}

@@ -9,7 +9,7 @@ forward. Tiling sits inside that forward, so the multi-pass decision is taken on
 import torch
 
 from basicsr_ext.inference.export import check_loads, params_sha256, restorer_settings, select_params
-from basicsr_ext.inference.restorer import pick_device
+from basicsr_ext.inference.restorer import check_precision, pick_device
 from basicsr_ext.inference.tiling import check_tile, tiled_forward
 from basicsr_ext.inference.zoo import resolve
 from basicsr_ext.models.aos_inference import check_self_ensemble, int_option, multipass
@@ -67,14 +67,18 @@ class AOSRestorer:
         multipass (int): Maximum passes (1 = off), the rule of the AOS course report (Aliyev et al., JKU, Jan
             2024, section 4.3.2). Default: 1.
         tile (int | None): Tile size in px; None: whole images up to 512 px, 512 px tiles above. Default: None.
+        precision (str): 'fp32', or on a GPU 'fp16' / 'bf16'. Default: 'fp32'.
 
     Attributes:
         heights (list[float]): The focal planes (metres) the network takes, in input order.
         last_passes (int): Passes accepted in the last :meth:`restore`.
     """
 
-    def __init__(self, model=DEFAULT_MODEL, opt=None, device=None, self_ensemble=False, multipass=1, tile=None):
+    def __init__(
+        self, model=DEFAULT_MODEL, opt=None, device=None, self_ensemble=False, multipass=1, tile=None, precision='fp32'
+    ):
         self.device = pick_device(device)
+        self.dtype = check_precision(precision, self.device)
         self.self_ensemble = check_self_ensemble(
             SE_DEFAULT if self_ensemble is True else self_ensemble, 'self_ensemble'
         )
@@ -92,7 +96,7 @@ class AOSRestorer:
             raise UserError(f'{model}: multipass_plane {self.multipass_plane} outside the {len(self.heights)} planes')
         self.window = int(self.network_g.get('window_size') or 1)
         self.tile = None if tile is None else check_tile(tile, self.window)
-        self.net = check_loads(self.network_g, params, model).to(self.device).eval()
+        self.net = check_loads(self.network_g, params, model).to(self.device, self.dtype).eval()
         self.last_passes = 0
 
     def restore(self, stack):
@@ -110,7 +114,7 @@ class AOSRestorer:
             raise UserError(
                 f'expected a ({len(self.heights)}, H, W) stack (planes at {self.heights} m), got {tuple(x.shape)}'
             )
-        x = x[None].to(self.device)  # 1, p, h, w
+        x = x[None].to(self.device, self.dtype)  # 1, p, h, w
         with torch.no_grad():
             out, passes = multipass(self._forward, x, self.multipass, self.multipass_plane)
         self.last_passes = int(passes[0])

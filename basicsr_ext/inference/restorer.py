@@ -44,6 +44,15 @@ def pick_device(device=None):
     return device
 
 
+def check_precision(precision, device):
+    """The torch dtype of ``precision`` ('fp32', or on a GPU 'fp16' / 'bf16'); UserError otherwise."""
+    if precision not in PRECISIONS:
+        raise UserError(f'precision: expected one of {", ".join(PRECISIONS)}, got {precision!r}')
+    if precision != 'fp32' and device.type != 'cuda':
+        raise UserError(f'precision {precision}: half precision runs on a GPU; use fp32 on the CPU')
+    return PRECISIONS[precision]
+
+
 def network_from_options(opt_file):
     """The ``network_g`` of a BasicSR option file (training or test)."""
     from basicsr_ext.utils.options import resolve_options
@@ -109,11 +118,7 @@ class Restorer:
         batch_size=4,
     ):
         self.device = pick_device(device)
-        if precision not in PRECISIONS:
-            raise UserError(f'precision: expected one of {", ".join(PRECISIONS)}, got {precision!r}')
-        if precision != 'fp32' and self.device.type != 'cuda':
-            raise UserError(f'precision {precision}: half precision runs on a GPU; use fp32 on the CPU')
-        self.dtype = PRECISIONS[precision]
+        self.dtype = check_precision(precision, self.device)
         self.entry = resolve(model)
         if self.entry is not None and self.entry.task == 'aos':
             raise UserError(f'--model {model}: an AOS restorer of focal stacks: use scripts/aos_restore.py')
