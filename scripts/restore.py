@@ -26,8 +26,9 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
+from basicsr_ext.inference.aos_restorer import AOSRestorer  # noqa: E402
 from basicsr_ext.inference.restorer import Restorer  # noqa: E402
-from basicsr_ext.inference.zoo import describe, load_zoo  # noqa: E402
+from basicsr_ext.inference.zoo import describe, load_zoo, resolve  # noqa: E402
 from basicsr_ext.utils.errors import UserError  # noqa: E402
 from basicsr_ext.utils.file_io import atomic_write, write_text_atomic  # noqa: E402
 from basicsr_ext.utils.images import IMG_EXTENSIONS  # noqa: E402
@@ -132,17 +133,12 @@ def write_png(path, img):
     atomic_write(path, write, suffix='.png')
 
 
-def run(args):
-    if args.list:
-        for entry in load_zoo().values():
-            print(describe(entry))
-        return 0
-    for flag in ('model', 'input', 'output'):
-        if getattr(args, flag) is None:
-            raise UserError(f'--{flag} is required (or --list)')
-    if args.gt and not osp.isdir(args.gt):
-        raise UserError(f'--gt: not a folder: {args.gt}')
-    restorer = Restorer(
+def build_restorer(args):
+    """A Restorer, or for an AOS zoo model an AOSRestorer taking the 0 m integral as a grey image."""
+    entry = resolve(args.model)
+    if entry is not None and entry.task == 'aos':
+        return AOSRestorer(entry.name, device=args.device, tile=args.tile, self_ensemble=args.self_ensemble)
+    return Restorer(
         args.model,
         opt=args.opt,
         param_key=args.param_key,
@@ -155,12 +151,26 @@ def run(args):
         dni=args.dni,
         alpha=args.alpha,
     )
+
+
+def run(args):
+    if args.list:
+        for entry in load_zoo().values():
+            print(describe(entry))
+        return 0
+    for flag in ('model', 'input', 'output'):
+        if getattr(args, flag) is None:
+            raise UserError(f'--{flag} is required (or --list)')
+    if args.gt and not osp.isdir(args.gt):
+        raise UserError(f'--gt: not a folder: {args.gt}')
+    restorer = build_restorer(args)
     crop_border, y_channel = metric_settings(args, restorer)
+    restore = restorer.restore_image if isinstance(restorer, AOSRestorer) else restorer.restore
     files, rows, failed, start = list_inputs(args.input), [], [], time.time()
     for path in tqdm(files, unit='image', disable=len(files) < 2, file=sys.stderr):
         stem = osp.splitext(osp.basename(path))[0]
         try:
-            out = restorer.restore(read_image(path))
+            out = restore(read_image(path))
             write_png(osp.join(args.output, f'{stem}.png'), out)
             if args.gt:
                 rows.append((stem, *scores(out, read_image(find_gt(args.gt, stem)), crop_border, y_channel)))

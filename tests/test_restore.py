@@ -237,3 +237,21 @@ def test_inference_benchmark_runs():
     lines = run.stdout.splitlines()
     assert lines[1].split() == ['what', 's/image', 'images/s'] and len(lines) == 6
     assert 'AOS 64 px, tiles of 32, self-ensemble x8' in run.stdout
+
+
+def test_restore_cli_takes_the_aos_zoo_model_on_a_grey_integral(tmp_path):
+    """--model aos_sim2real: the 0 m integral as a grey PNG (the model takes one plane), scored against its GT."""
+    rng = np.random.default_rng(0)
+    gt = np.full((64, 64), 100, np.uint8)
+    gt[28:36, 30:34] = 250
+    integral = gt.copy()
+    integral[8:24] = np.clip(190 + 25 * rng.standard_normal((16, 64)), 0, 255).astype(np.uint8)
+    (tmp_path / 'in').mkdir(), (tmp_path / 'gt').mkdir()
+    cv2.imwrite(str(tmp_path / 'in' / 'integral.png'), integral)
+    cv2.imwrite(str(tmp_path / 'gt' / 'integral.png'), gt)
+    folders = ['--input', tmp_path / 'in', '--output', tmp_path / 'out', '--gt', tmp_path / 'gt']
+    run = run_script('restore', ['--model', 'aos_sim2real', *folders])
+    assert run.returncode == 0, run.stderr
+    out = cv2.imread(str(tmp_path / 'out' / 'integral.png'), cv2.IMREAD_UNCHANGED)
+    assert out.shape == (64, 64) and out.dtype == np.uint8
+    assert calculate_psnr(out, gt, crop_border=0) > calculate_psnr(integral, gt, crop_border=0)

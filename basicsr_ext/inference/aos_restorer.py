@@ -6,6 +6,7 @@ uses, combined as there: multi-pass (keep pass k + 1 only where it lowers the ou
 forward. Tiling sits inside that forward, so the multi-pass decision is taken on the whole image.
 """
 
+import numpy as np
 import torch
 
 from basicsr_ext.inference.export import check_loads, params_sha256, restorer_settings, select_params
@@ -98,6 +99,7 @@ class AOSRestorer:
         self.tile = None if tile is None else check_tile(tile, self.window)
         self.net = check_loads(self.network_g, params, model).to(self.device, self.dtype).eval()
         self.last_passes = 0
+        self.entry, self.scale, self.notes = entry, 1, []  # as Restorer has them (scripts/restore.py reads them)
 
     def restore(self, stack):
         """Restore one focal stack.
@@ -119,6 +121,24 @@ class AOSRestorer:
             out, passes = multipass(self._forward, x, self.multipass, self.multipass_plane)
         self.last_passes = int(passes[0])
         return out[0, 0].clamp(0, 1).float().cpu().numpy()
+
+    def restore_image(self, img):
+        """Restore a single-plane model's input given as an image (the integral as a grey PNG, uint8 or uint16, or
+        a float array in [0, 1]); returns the restored image in the input's dtype and range (what
+        ``scripts/restore.py --model aos_sim2real`` runs)."""
+        if len(self.heights) != 1:
+            raise UserError(
+                f'the model takes {len(self.heights)} planes ({self.heights} m): restore focal stacks with '
+                'scripts/aos_restore.py'
+            )
+        img = np.asarray(img)
+        if img.ndim == 3:  # integrals stored with three equal channels
+            img = img[..., 0]
+        peak = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(img.dtype, 1.0)
+        out = self.restore(img[None].astype(np.float32) / peak)
+        if peak == 1.0:
+            return out.astype(img.dtype)
+        return np.clip(np.rint(out * peak), 0, peak).astype(img.dtype)
 
     def _forward(self, x):
         """The network (with self-ensemble) on a whole image, in blended tiles when it is larger than the tile."""
