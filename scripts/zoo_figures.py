@@ -2,13 +2,15 @@
 
     python scripts/zoo_figures.py [--out docs/figures] [--work results/zoo_figures]
 
-Inputs are the validation photos the training option files prepare (scikit-image's sample photos, never trained on):
+Inputs are held-out data the training option files prepare (never trained on):
+- aos: the first test stacks of ``datasets/aos_sim2real512`` (options/train_aos.yml's simulated data) through
+  scripts/aos_restore.py with the shipped ``aos_sim2real``: its own montage (integral | restored | GT);
 - sr: ``datasets/sample_photos/val`` (options/train_srcnn.yml): bicubic x2 | ``srcnn_x2`` | HR;
 - denoise: ``datasets/sample_photos_denoise/val`` with Gaussian noise sigma 25 (seed 0): noisy | ``n2n_gaussian`` |
   clean;
 - modulation: the same photo with sigma 50: noisy | ``adafm_denoise`` at --coef 0, 0.5, 1 | clean.
 Each tile is labelled with its PSNR against the clean image (test.py's computation); the figures are crops of
---crop px, zoomed x2 for the sr row. The command prints every figure it draws.
+--crop px, zoomed x1.5 for the sr row. The command prints every figure it draws.
 """
 
 import argparse
@@ -20,8 +22,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
-from basicsr.metrics import calculate_psnr  # noqa: E402
 
+import basicsr_ext  # noqa: E402,F401  (first: adapts basicsr to today's torchvision before it is imported)
 from basicsr_ext.utils.errors import UserError  # noqa: E402
 from basicsr_ext.utils.montage import make_montage, write_png  # noqa: E402
 
@@ -46,12 +48,39 @@ def read(path):
 
 
 def psnr(img, ref, border=0):
+    from basicsr.metrics import calculate_psnr
+
     return calculate_psnr(img, ref, crop_border=border)
 
 
 def crop(img, box):
     top, left, size = box
     return img[top : top + size, left : left + size]
+
+
+def aos_figure(args):
+    """scripts/aos_restore.py on --aos-samples simulated test stacks (with their GT); its montages side by side."""
+    split = osp.join(REPO, 'datasets', 'aos_sim2real512', 'test')
+    meta = osp.join(split, 'meta_info.txt')
+    if not osp.isfile(meta):
+        raise UserError(f'{meta} not found (python basicsr_ext/train.py -opt options/train_aos.yml prepares it)')
+    names = [line.split()[0] for line in open(meta) if line.strip() and '_N_' not in line][: args.aos_samples]
+    work = osp.join(args.work, 'aos')
+    sys.path.insert(0, osp.join(REPO, 'scripts'))
+    import aos_restore
+
+    stacks = [osp.join(split, 'stacks', n) for n in names]
+    try:
+        aos_restore.main(['--input', *stacks, '--gt', osp.join(split, 'gt'), '--output', work])
+    except SystemExit as exit_:
+        raise UserError(f'scripts/aos_restore.py failed (exit {exit_.code})') from None
+    stems = [osp.splitext(n)[0] for n in names]
+    montages = [read(osp.join(work, 'montages', f'{stem}.png')) for stem in stems]
+    width = max(m.shape[1] for m in montages)
+    rows = [
+        cv2.copyMakeBorder(m, 0, 4, 0, width - m.shape[1], cv2.BORDER_CONSTANT, value=(255, 255, 255)) for m in montages
+    ]
+    return 'zoo_aos.png', [np.concatenate(rows)], [f'aos_sim2real on {len(stems)} simulated test stacks']
 
 
 def sr_figure(args):
@@ -65,7 +94,7 @@ def sr_figure(args):
     box = (hr.shape[0] // 2 - args.crop // 2, hr.shape[1] // 2 - args.crop // 2, args.crop)
     tiles, labels = [], []
     for name, img in (('bicubic x2', bicubic), ('srcnn_x2', out), ('HR', hr)):
-        tiles.append(cv2.resize(crop(img, box), None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST))
+        tiles.append(cv2.resize(crop(img, box), None, fx=1.5, fy=1.5, interpolation=cv2.INTER_NEAREST))
         labels.append(name if img is hr else f'{name}: {psnr(img, hr, 2):.2f} dB')
     return 'zoo_sr.png', tiles, labels
 
@@ -89,7 +118,7 @@ def denoise_figures(args):
     for sigma, models in ((25, [('n2n_gaussian', None)]), (50, [('adafm_denoise', c) for c in (0, 0.5, 1)])):
         work = osp.join(args.work, f'sigma{sigma}')
         noisy = noisy_copy(clean, sigma, osp.join(args.work, f'noisy_sigma{sigma}.png'))
-        tiles, labels = [crop(noisy, box)], [f'noisy sigma {sigma}: {psnr(noisy, clean):.2f} dB']
+        tiles, labels = [crop(noisy, box)], [f'sigma {sigma}: {psnr(noisy, clean):.2f} dB']
         for model, coef in models:
             out_dir = osp.join(work, model if coef is None else f'{model}_coef{coef}')
             extra = [] if coef is None else ['--coef', coef]
@@ -97,7 +126,7 @@ def denoise_figures(args):
             restore_cli(['--model', model, *extra, '--input', noisy_path, '--output', out_dir])
             out = read(osp.join(out_dir, f'noisy_sigma{sigma}.png'))
             tiles.append(crop(out, box))
-            labels.append(f'{model}{"" if coef is None else f" coef {coef}"}: {psnr(out, clean):.2f} dB')
+            labels.append(f'{model if coef is None else f"{model} {coef}"}: {psnr(out, clean):.2f} dB')
         tiles.append(crop(clean, box))
         labels.append('clean')
         figures.append(('zoo_denoise.png' if sigma == 25 else 'zoo_modulation.png', tiles, labels))
@@ -108,10 +137,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--out', default=osp.join(REPO, 'docs', 'figures'), help='where the PNGs go')
     parser.add_argument('--work', default=osp.join('results', 'zoo_figures'), help='restore.py outputs')
-    parser.add_argument('--crop', type=int, default=160, help='crop side in output pixels')
+    parser.add_argument('--crop', type=int, default=232, help='crop side in output pixels')
+    parser.add_argument('--aos-samples', type=int, default=2, help='simulated AOS test stacks (with a person)')
     args = parser.parse_args(argv)
     try:
-        figures = [sr_figure(args), *denoise_figures(args)]
+        figures = [aos_figure(args), sr_figure(args), *denoise_figures(args)]
     except UserError as err:
         print(f'zoo_figures: error: {err}', file=sys.stderr)
         return 2
