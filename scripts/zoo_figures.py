@@ -76,6 +76,7 @@ def aos_figure(args):
         raise UserError(f'scripts/aos_restore.py failed (exit {exit_.code})') from None
     stems = [osp.splitext(n)[0] for n in names]
     montages = [read(osp.join(work, 'montages', f'{stem}.png')) for stem in stems]
+    montages = [cv2.resize(m, None, fx=0.6, fy=0.6, interpolation=cv2.INTER_AREA) for m in montages]  # README size
     width = max(m.shape[1] for m in montages)
     rows = [
         cv2.copyMakeBorder(m, 0, 4, 0, width - m.shape[1], cv2.BORDER_CONSTANT, value=(255, 255, 255)) for m in montages
