@@ -95,7 +95,7 @@ def error_of(argv, capsys):
 
 def test_export_meta_and_restorer_api(model):
     ckpt = torch.load(model['pth'], weights_only=True)
-    assert set(ckpt) == {'params', 'meta'} and ckpt['meta']['network_g'] == NETWORK_G
+    assert set(ckpt) == {'params', 'meta', 'digest'} and ckpt['meta']['network_g'] == NETWORK_G  # digest: utils.file_io
     assert ckpt['meta']['param_key'] == 'params' and ckpt['meta']['command'] == 'test'
     restorer = AOSRestorer(model=model['pth'], device='cpu')
     assert restorer.heights == HEIGHTS

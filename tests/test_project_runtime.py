@@ -103,7 +103,8 @@ def save_as_if_on_cuda(obj, path, monkeypatch):
 # ----------------------------------------------------------------------------------------------- resume
 @pytest.fixture
 def experiment(tmp_path, monkeypatch):
-    """``root/experiments/demo`` with training states 4 and 8 (saved from "GPU") and a partial 12 (killed run)."""
+    """``root/experiments/demo`` with training states 4 and 8 (saved from "GPU") and their networks, and a partial 12
+    (killed run)."""
     root = tmp_path / 'root'
     exp = root / 'experiments' / 'demo'
     states = exp / 'training_states'
@@ -111,6 +112,9 @@ def experiment(tmp_path, monkeypatch):
     save_as_if_on_cuda(training_state(4), states / '4.state', monkeypatch)
     save_as_if_on_cuda(training_state(8), states / '8.state', monkeypatch)
     (states / '12.state.tmp4242').write_bytes((states / '8.state').read_bytes()[:100])  # killed mid-write
+    (exp / 'models').mkdir()
+    for iteration in (4, 8):
+        torch.save({'params': tiny_net().state_dict()}, exp / 'models' / f'net_g_{iteration}.pth')
     (tmp_path / 'elsewhere').mkdir()
     opt = {
         'name': 'demo',

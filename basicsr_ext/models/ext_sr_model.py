@@ -20,8 +20,10 @@ All features are driven by options (``options/train_srcnn.yml`` shows each key w
   The log states how many parameters train. Stage 2 of modulation training uses ``[adafm]`` or ``[ftn]``.
 - ``train.max_nonfinite_steps`` (10): a step whose loss or gradients are NaN/Inf is skipped; after that many in a
   row training stops with a message saying where and what to try.
-- checkpoints and training states are written atomically; training states carry the RNG states of every rank, the
-  GradScaler, the best-metric records and the guard counters, so ``--auto_resume`` continues exactly.
+- checkpoints and training states are written atomically with a content digest checked on load; training states
+  carry the RNG states of every rank, the GradScaler, the best-metric records and the guard counters, so
+  ``--auto_resume`` continues exactly (from the newest intact state; a state that does not fit the network is one
+  line).
 
 The model is four parts, one file each, read top to bottom; SRModel (and BaseModel) do the rest:
 

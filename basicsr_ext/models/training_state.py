@@ -73,6 +73,29 @@ class TrainingState:
                 'Check network options against the checkpoint, or set path.strict_load_g: false'
             ) from None
 
+    def _check_state_fits(self, resume_state):
+        """One line when the training state belongs to another network or optimizer setup (BasicSR would fail later
+        with a tensor-size error deep in the optimizer step)."""
+        path = self.opt['path'].get('resume_state') or 'the training state'
+        saved = resume_state.get('optimizers') or []
+        if len(saved) != len(self.optimizers):
+            raise UserError(f'{path}: holds {len(saved)} optimizer states, this run has {len(self.optimizers)}')
+        for i, (optimizer, state) in enumerate(zip(self.optimizers, saved)):
+            params = [p for group in optimizer.param_groups for p in group['params']]
+            ids = [i for group in state.get('param_groups', []) for i in group.get('params', [])]
+            if len(ids) != len(params):
+                raise UserError(
+                    f'{path}: optimizer {i} was saved for {len(ids)} parameter tensors, this network has '
+                    f'{len(params)} (a training state of another network or trainable_params setting)'
+                )
+            for index, param in zip(ids, params):
+                for name, value in (state.get('state', {}).get(index) or {}).items():
+                    if hasattr(value, 'shape') and value.dim() > 0 and value.shape != param.shape:
+                        raise UserError(
+                            f'{path}: optimizer state {name!r} of parameter {index} has shape {tuple(value.shape)}, '
+                            f"the network's parameter has {tuple(param.shape)} (a training state of another network)"
+                        )
+
     def save(self, epoch, current_iter):
         # every rank's RNG state goes into the training state that rank 0 writes
         rng = rng_state()
@@ -118,6 +141,7 @@ class TrainingState:
         atomic_torch_save(state, osp.join(self.opt['path']['training_states'], f'{current_iter}.state'))
 
     def resume_training(self, resume_state):
+        self._check_state_fits(resume_state)
         super().resume_training(resume_state)
         if 'scaler' in resume_state:
             self.scaler.load_state_dict(resume_state['scaler'])

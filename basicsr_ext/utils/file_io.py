@@ -1,5 +1,12 @@
-"""Atomic writes and safe loading of torch checkpoints."""
+"""Atomic writes and safe loading of torch checkpoints, with a content digest written into every checkpoint.
 
+:func:`atomic_torch_save` adds ``'digest'``, a sha256 over the object's structure and every tensor's bytes, to the
+dicts it writes; :func:`safe_torch_load` checks it and removes it, so a file whose bytes changed after it was written
+(a flipped bit that torch still loads) is refused with one line. Files without a digest (BasicSR's zoo, other tools)
+load as before. BasicSR's own loaders ignore the extra key.
+"""
+
+import hashlib
 import os
 import pickle
 
@@ -38,9 +45,49 @@ def write_text_atomic(path, text):
     write_bytes_atomic(path, text.encode('utf-8'))
 
 
-def atomic_torch_save(obj, path):
-    """``torch.save`` through :func:`atomic_write`, fsynced (checkpoints must survive a crash right after)."""
+DIGEST_KEY = 'digest'
+
+
+class RefusedCheckpoint(UserError):
+    """A checkpoint holding pickled Python objects (code could run): refused, never skipped over silently."""
+
+
+def content_digest(obj):
+    """Hex sha256 of a checkpoint object: containers in order, keys, scalars, and each tensor's dtype, shape and
+    bytes (independent of how torch pickles it)."""
     import torch
+
+    digest = hashlib.sha256()
+
+    def feed(value):
+        if torch.is_tensor(value):
+            tensor = value.detach().cpu().contiguous()
+            digest.update(f'T{tensor.dtype}{tuple(tensor.shape)}'.encode())
+            digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+        elif isinstance(value, dict):
+            digest.update(f'D{len(value)}'.encode())
+            for key, item in value.items():
+                digest.update(repr(key).encode())
+                feed(item)
+        elif isinstance(value, (list, tuple)):
+            digest.update(f'{"L" if isinstance(value, list) else "U"}{len(value)}'.encode())
+            for item in value:
+                feed(item)
+        else:
+            digest.update(f'S{value!r}'.encode())
+
+    feed(obj)
+    return digest.hexdigest()
+
+
+def atomic_torch_save(obj, path):
+    """``torch.save`` through :func:`atomic_write`, fsynced (checkpoints must survive a crash right after); a dict
+    of groups (BasicSR's ``params``/``params_ema``, training states) gets its :func:`content_digest` under
+    ``'digest'``. A bare state dict (tensors only) stays as it is, so BasicSR loads it with ``param_key: ~``."""
+    import torch
+
+    if isinstance(obj, dict) and not all(torch.is_tensor(v) for v in obj.values()):
+        obj = {**obj, DIGEST_KEY: content_digest(obj)}
 
     def write(tmp):
         with open(tmp, 'wb') as f:
@@ -64,12 +111,27 @@ def remove_stale_temp_files(folder):
 def safe_torch_load(path, map_location='cpu', what='checkpoint'):
     """Load a checkpoint with ``weights_only=True``: tensors and plain containers only, no code execution.
 
-    Raises :class:`UserError` naming the file when it is missing, not a checkpoint, or holds pickled objects that
-    are not allowed (a crafted ``__reduce__`` is refused here instead of being run).
+    Raises :class:`UserError` naming the file when it is missing, empty, not a checkpoint, damaged (its digest does
+    not match), or holds pickled objects that are not allowed (a crafted ``__reduce__`` is refused here instead of
+    being run). The digest is removed from the returned dict.
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise UserError(f'{what} not found: {path}')
+    if os.path.getsize(path) == 0:
+        raise UserError(f'cannot read {what} {path}: the file is empty (0 bytes)')
+    obj = _torch_load(path, map_location, what)
+    if isinstance(obj, dict) and DIGEST_KEY in obj:
+        stored = obj.pop(DIGEST_KEY)
+        if content_digest(obj) != stored:
+            raise UserError(
+                f'{what} {path} is damaged: its content does not match the digest written with it '
+                '(changed or corrupted after it was saved)'
+            )
+    return obj
+
+
+def _torch_load(path, map_location, what):
     import torch
 
     try:
@@ -82,13 +144,14 @@ def safe_torch_load(path, map_location='cpu', what='checkpoint'):
             raise UserError(
                 f'cannot read {what} {path}: not a torch checkpoint, or a damaged one ({(after or lines)[0]})'
             ) from None
-        raise UserError(
+        raise RefusedCheckpoint(
             f'refusing to load {what} {path}: it contains pickled Python objects that are not '
             f'tensors or plain containers ({detail.strip()}); only weights are loaded '
             '(torch.load weights_only=True). Re-save it as a state dict if you trust it.'
         ) from None
-    except (RuntimeError, EOFError, OSError) as err:
-        raise UserError(f'cannot read {what} {path}: {str(err).splitlines()[0]}') from None
+    except (RuntimeError, EOFError, OSError, IndexError, ValueError, KeyError) as err:
+        detail = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise UserError(f'cannot read {what} {path}: not a torch checkpoint, or a damaged one ({detail})') from None
 
 
 def load_network_params(path, param_key='params', logger=None):
@@ -98,6 +161,11 @@ def load_network_params(path, param_key='params', logger=None):
     ``module.`` prefixes (DDP) are removed. Returns ``(state_dict, param_key used)``; one-line errors name the file.
     """
     load_net = safe_torch_load(path, what='network checkpoint')
+    if not isinstance(load_net, dict):
+        raise UserError(
+            f'{path}: expected a BasicSR checkpoint (parameter groups such as params) or a state dict, got a '
+            f'{type(load_net).__name__}'
+        )
     if param_key is not None:
         if param_key not in load_net and 'params' in load_net:
             if logger is not None:
