@@ -16,7 +16,9 @@ The changes, each marked where it is made:
 - epochs run until ``total_iter`` is reached (BasicSR's epoch count rounds iterations per epoch up while the loader
   drops the last partial batch, so with small datasets its loop ends early);
 - user mistakes (no train set, no full batch, a bad ``prefetch_mode``) are one-line ``UserError`` s (exit 2);
-- after distributed training, ``utils.dist.check_replicas_in_sync`` checks that every rank holds the same weights.
+- after distributed training, ``utils.dist.check_replicas_in_sync`` checks that every rank holds the same weights;
+- the eta counts the iterations left (BasicSR's is one short: ``-1 day, 23:59:59`` on the last iteration), and the
+  final validation is skipped when the loop has just validated the last iteration.
 """
 
 import datetime
@@ -126,6 +128,8 @@ def train_pipeline(argv=None):
         current_iter = 0
 
     msg_logger = MessageLogger(opt, current_iter, tb_logger)
+    # BasicSR's eta counts total_iter - iter - 1 iterations left (-1 s on the last one): count total_iter - iter
+    msg_logger.max_iters += 1
     prefetch_mode = opt['datasets']['train'].get('prefetch_mode')
     if prefetch_mode is None or prefetch_mode == 'cpu':
         prefetcher = CPUPrefetcher(train_loader)
@@ -187,7 +191,7 @@ def train_pipeline(argv=None):
     logger.info(f'End of training. Time consumed: {consumed_time}')
     logger.info('Save the latest model.')
     model.save(epoch=-1, current_iter=-1)  # -1 stands for the latest
-    if val_opt is not None:
+    if val_opt is not None and current_iter % val_opt['val_freq'] != 0:  # else the loop just validated this iter
         for val_loader in val_loaders:
             model.validation(val_loader, current_iter, tb_logger, val_opt.get('save_img', False))
     if opt['dist']:

@@ -172,3 +172,30 @@ def test_shipped_option_files_resolve_and_name_registered_types(opt_file):
     assert opt['name'] and '_base_' not in opt
     with open(opt_file) as f:  # every shipped file is readable by the safe loader on its own too
         assert isinstance(yaml.safe_load(f), dict)
+
+
+def test_plus_prefix_creates_every_missing_level():
+    opt = {'train': {'optim_g': {'lr': 1}}}
+    apply_overrides(opt, ['+a.b.c=1', '+train.ema.decay=0.9', 'train.optim_g.lr=2'])
+    assert opt == {'train': {'optim_g': {'lr': 2}, 'ema': {'decay': 0.9}}, 'a': {'b': {'c': 1}}}
+    with pytest.raises(UserError, match=r"unknown key 'x' under the top level"):
+        apply_overrides(opt, ['x.y=1'])  # without +, still an error
+
+
+def test_wandb_without_the_package_is_one_line(tmp_path, tiny_data, monkeypatch):
+    import importlib.util
+
+    from basicsr_ext.utils.options import check_wandb
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, 'find_spec', lambda name, *a: None if name == 'wandb' else real(name, *a))
+    opt = tiny_options(tiny_data)
+    check_wandb(opt, 'x.yml')  # no logger.wandb: fine
+    opt['logger']['wandb'] = {'project': 'demo', 'resume_id': None}
+    with pytest.raises(UserError) as info:
+        check_wandb(opt, 'x.yml')
+    assert str(info.value) == (
+        'x.yml: logger.wandb.project: the wandb package is not installed (pip install wandb), or remove logger.wandb'
+    )
+    opt['logger']['wandb'] = {'project': None}
+    check_wandb(opt, 'x.yml')  # BasicSR starts wandb only with a project

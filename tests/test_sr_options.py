@@ -96,7 +96,7 @@ def test_test_options_run_on_both_lr_sets(tmp_path, lsr_run):
     for name in ('test_MSRResNetx4_realesr_lsr', 'test_bicubicx4_realesr'):
         out = tmp_path / 'results' / name
         log = open(glob.glob(str(out / 'test_*.log'))[0]).read()
-        assert 'Validation RealESRDegraded' in log and 'Validation BicubicClean' in log
+        assert 'Test RealESRDegraded\n' in log and 'Test BicubicClean\n' in log and 'Best:' not in log  # no iterations
         assert len(os.listdir(out / 'visualization' / 'RealESRDegraded')) == 12
         psnr[name] = [float(v) for v in re.findall(r'# psnr: ([0-9.]+)', log)]
     degraded, clean = psnr['test_bicubicx4_realesr']

@@ -33,7 +33,8 @@ def shipped_run(tmp_path_factory):
     """The acceptance command on a shipped option file, run once from an empty directory: the one test of
     ``python basicsr_ext/train.py`` as a script in its own process."""
     cwd = tmp_path_factory.mktemp('shipped')
-    result = run_entry(TRAIN_PY, ['-opt', SHIPPED, '--cfg-options', 'train.total_iter=4', 'val.val_freq=2'], cwd)
+    overrides = ['train.total_iter=4', 'val.val_freq=2', 'logger.print_freq=2']
+    result = run_entry(TRAIN_PY, ['-opt', SHIPPED, '--cfg-options', *overrides], cwd)
     return cwd, result
 
 
@@ -48,9 +49,10 @@ def test_shipped_option_trains_validates_and_checkpoints(shipped_run):
     params = torch.load(exp / 'models' / 'net_g_latest.pth', weights_only=True)['params']
     assert set(params) == {f'conv{i}.{p}' for i in (1, 2, 3) for p in ('weight', 'bias')}
     log = open(glob.glob(str(exp / 'train_*.log'))[0]).read()
-    assert log.count('Validation SamplePhotosVal') == 3  # iters 2 and 4, and after training
+    assert log.count('Validation SamplePhotosVal') == 2  # iters 2 and 4; not again after training (it ends at 4)
     assert '# val_loss:' in log and '# psnr:' in log
     assert 'Best: ' in log and '@ 4 iter' in log and '@ 5 iter' not in log  # final validation is at iter 4
+    assert 'eta: 0:00:00,' in log and 'day' not in log  # the last iteration has nothing left (BasicSR: -1 day)
 
 
 def test_resolved_option_file_is_what_ran(shipped_run):
@@ -59,7 +61,7 @@ def test_resolved_option_file_is_what_ran(shipped_run):
     resolved = yaml.safe_load(copied.read_text())
     original = yaml.safe_load(open(SHIPPED))
     assert resolved['train']['total_iter'] == 4 and resolved['val']['val_freq'] == 2
-    original['train']['total_iter'], original['val']['val_freq'] = 4, 2
+    original['train']['total_iter'], original['val']['val_freq'], original['logger']['print_freq'] = 4, 2, 2
     assert resolved == original
     assert copied.read_text().startswith('# Resolved from')
 

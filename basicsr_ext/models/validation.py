@@ -178,11 +178,14 @@ class Validation:
         return None
 
     def log_validation_results(self, current_iter, dataset_name, tb_logger):
-        # SRModel's layout, plus the iteration on the header line so curves can be read back from the log
-        log_str = f'Validation {dataset_name} @ {current_iter} iter\n'
+        # SRModel's layout, plus the iteration on the header line so curves can be read back from the log; a test run
+        # (test.py) has no iterations and no best values to show
+        training = self.opt['is_train']
+        log_str = f'Validation {dataset_name} @ {current_iter} iter\n' if training else f'Test {dataset_name}\n'
         for metric, value in self.metric_results.items():
             best = self.best_metric_results[dataset_name][metric]
-            log_str += f'\t # {metric}: {value:.4f}\tBest: {best["val"]:.4f} @ {best["iter"]} iter\n'
+            log_str += f'\t # {metric}: {value:.4f}'
+            log_str += f'\tBest: {best["val"]:.4f} @ {best["iter"]} iter\n' if training else '\n'
         get_root_logger().info(log_str)
         if tb_logger:
             for metric, value in self.metric_results.items():

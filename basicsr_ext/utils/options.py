@@ -104,7 +104,8 @@ def parse_value(text):
 
 
 def apply_overrides(opt, entries, sep='.', flag='--cfg-options'):
-    """Apply ``key.sub=value`` entries in place. Unknown key paths are errors unless prefixed with ``+``."""
+    """Apply ``key.sub=value`` entries in place. Unknown key paths are errors unless prefixed with ``+``, which
+    creates every missing level (``+a.b.c=1`` on an option dict without ``a`` gives ``{a: {b: {c: 1}}}``)."""
     for entry in entries or []:
         if '=' not in entry:
             raise UserError(f'{flag} {entry!r}: expected KEY{sep}SUB=VALUE')
@@ -124,6 +125,8 @@ def apply_overrides(opt, entries, sep='.', flag='--cfg-options'):
                 key = int(key)
             elif not isinstance(node, dict):
                 raise UserError(f'{flag} {key_path}: {sep.join(walked)} is a value, not a mapping')
+            elif key not in node and create and not last:  # +a.b.c=v creates the missing mappings on the way
+                node[key] = {}
             elif key not in node and not (create and last):
                 close = difflib.get_close_matches(key, [str(k) for k in node], n=3, cutoff=0.5)
                 hint = f'; did you mean {", ".join(close)}?' if close else f'; keys there: {", ".join(map(str, node))}'
@@ -197,6 +200,19 @@ def check_types(opt, opt_file):
             _registry_check(opt_file, f'val.metrics.{name}.type', metric['type'], METRIC_REGISTRY, 'metric')
 
 
+def check_wandb(opt, opt_file):
+    """``logger.wandb.project`` needs the wandb package (BasicSR imports it when training starts)."""
+    import importlib.util
+
+    wandb = ((opt.get('logger') or {}).get('wandb')) or {}
+    if isinstance(wandb, dict) and wandb.get('project') is not None and 'debug' not in str(opt.get('name')):
+        if importlib.util.find_spec('wandb') is None:
+            raise UserError(
+                f'{opt_file}: logger.wandb.project: the wandb package is not installed (pip install wandb), or '
+                'remove logger.wandb'
+            )
+
+
 def check_paths(opt, opt_file):
     """Input paths must exist; the error names the option key and the path."""
     for phase, dataset in (opt.get('datasets') or {}).items():
@@ -232,6 +248,7 @@ def parse_options(is_train=True, argv=None):
         if key not in opt:
             raise UserError(f'{args.opt}: missing required key {key}')
     check_types(opt, args.opt)
+    check_wandb(opt, args.opt)
     opt.setdefault('num_gpu', 'auto')
     opt.setdefault('path', {})
     logger_opt = opt.setdefault('logger', {})
