@@ -2,9 +2,12 @@
 past damaged states, one line for empty files, bare tensors and states of another network."""
 
 import logging
+import math
+import re
 
 import pytest
 import torch
+import yaml
 
 from basicsr_ext.utils.errors import UserError
 from basicsr_ext.utils.file_io import atomic_torch_save, content_digest, load_network_params, safe_torch_load
@@ -130,3 +133,27 @@ def test_a_training_state_that_does_not_fit_is_one_line(tmp_path, tiny_data):
     assert wider.returncode == 2 and 'Traceback' not in wider.stderr
     last = wider.stderr.strip().splitlines()[-1]
     assert last.startswith('basicsr-ext: error: ') and 'net_g_2.pth does not fit SRCNN' in last
+
+
+def test_continuing_a_finished_run_extends_tied_schedules_and_keeps_the_old_options(tmp_path, tiny_data):
+    """A run of 4 iterations with a cosine schedule over them, continued to 8: the rate keeps falling to eta_min on
+    the schedule of an 8-iteration run (it does not climb again), and the first resolved option file is kept."""
+    opt = tiny_options(tiny_data, name='long', total_iter=4)
+    opt['train']['scheduler'] = {'type': 'CosineAnnealingLR', 'T_max': 4, 'eta_min': 0.0}
+    opt['logger'].update(print_freq=1, save_checkpoint_freq=4)
+    opt_file = write_yaml(tmp_path / 'long.yml', opt)
+    assert run_train(['-opt', opt_file], tmp_path).returncode == 0
+    run = run_train(['-opt', opt_file, '--auto_resume', '--cfg-options', 'train.total_iter=8'], tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    exp = tmp_path / 'experiments' / 'long'
+    log = ''.join(p.read_text() for p in sorted(exp.glob('train_*.log')))
+    assert 'train.total_iter 4 -> 8: CosineAnnealingLR.T_max 4 -> 8' in log
+    rates = {int(i): float(lr) for i, lr in re.findall(r'iter:\s+(\d+), lr:\(([\d.e+-]+),\)', log)}
+    # BasicSR logs the rate used by the iteration: base * (1 + cos(pi (i - 1) / T)) / 2
+    for i in range(5, 9):
+        assert rates[i] == pytest.approx(1e-3 * (1 + math.cos(math.pi * (i - 1) / 8)) / 2, rel=1e-3)
+    assert [rates[i] for i in range(5, 9)] == sorted((rates[i] for i in range(5, 9)), reverse=True)
+    copies = sorted(p.name for p in exp.glob('long*.yml'))
+    assert len(copies) == 2 and copies[0] == 'long.yml' and copies[1].startswith('long_until_')
+    assert yaml.safe_load((exp / copies[1]).read_text())['train']['total_iter'] == 4
+    assert yaml.safe_load((exp / 'long.yml').read_text())['train']['total_iter'] == 8

@@ -106,3 +106,35 @@ def get_scheduler_class(name, key='train.scheduler.type'):
 
 def is_plateau(scheduler):
     return isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
+
+
+def extend_schedulers(schedulers, old_total, new_total):
+    """Continue a run past (or short of) the ``total_iter`` it was started with: every schedule whose length was that
+    ``total_iter`` gets the new one, and the rate continues as if the run had been started with ``new_total``.
+
+    The rule: ``CosineAnnealingLR.T_max``, ``RampDownLR.total_iter`` and the sum of ``CosineAnnealingRestartLR.periods``
+    (its last period absorbs the difference) that equal ``old_total`` become ``new_total``; other schedules
+    (milestones, warm-ups, plateau) keep their settings. Returns what was changed, one string per scheduler.
+    """
+    changed = []
+    for scheduler in schedulers:
+        name = type(scheduler).__name__
+        if isinstance(scheduler, torch.optim.lr_scheduler.CosineAnnealingLR) and scheduler.T_max == old_total:
+            scheduler.T_max = new_total
+            # torch steps this schedule recursively from the current rate: restart it from the closed form, the
+            # rate a run started with new_total has at this iteration
+            for group, lr in zip(scheduler.optimizer.param_groups, scheduler._get_closed_form_lr()):
+                group['lr'] = lr
+            scheduler._last_lr = [group['lr'] for group in scheduler.optimizer.param_groups]
+            changed.append(f'{name}.T_max {old_total} -> {new_total}')
+        elif isinstance(scheduler, RampDownLR) and scheduler.total_iter == old_total:
+            scheduler.total_iter = new_total
+            changed.append(f'{name}.total_iter {old_total} -> {new_total}')
+        elif hasattr(scheduler, 'periods') and hasattr(scheduler, 'cumulative_period'):
+            periods = list(scheduler.periods)
+            if sum(periods) == old_total and periods[-1] + new_total - old_total > 0:
+                periods[-1] += new_total - old_total
+                scheduler.periods = periods
+                scheduler.cumulative_period = [sum(periods[: i + 1]) for i in range(len(periods))]
+                changed.append(f'{name}.periods -> {periods}')
+    return changed

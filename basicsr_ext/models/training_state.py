@@ -15,6 +15,7 @@ import torch.distributed as dist
 from basicsr.utils import get_root_logger
 from basicsr.utils.dist_util import master_only
 
+from basicsr_ext.models.lr_scheduler import extend_schedulers
 from basicsr_ext.utils.errors import UserError
 from basicsr_ext.utils.file_io import atomic_torch_save, load_network_params
 
@@ -137,12 +138,20 @@ class TrainingState:
             'best_checkpoint': self.best_checkpoint,
             'nonfinite_steps': self.nonfinite_steps,
             'optimizer_steps': self.optimizer_steps,
+            'total_iter': self.opt['train'].get('total_iter'),  # to extend tied schedules when a run is continued
         }
         atomic_torch_save(state, osp.join(self.opt['path']['training_states'], f'{current_iter}.state'))
 
     def resume_training(self, resume_state):
         self._check_state_fits(resume_state)
         super().resume_training(resume_state)
+        old_total, new_total = resume_state.get('total_iter'), self.opt['train'].get('total_iter')
+        if old_total is not None and new_total is not None and int(old_total) != int(new_total):
+            changed = extend_schedulers(self.schedulers, int(old_total), int(new_total))
+            get_root_logger().info(
+                f'train.total_iter {old_total} -> {new_total}: '
+                + (', '.join(changed) if changed else 'no schedule was tied to it')
+            )
         if 'scaler' in resume_state:
             self.scaler.load_state_dict(resume_state['scaler'])
         if resume_state.get('best_metric_results'):

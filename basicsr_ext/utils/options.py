@@ -321,9 +321,22 @@ def parse_options(is_train=True, argv=None):
 
 
 def save_resolved_options(resolved, opt_file, folder):
-    """Write the fully resolved option file (``_base_`` merged, overrides applied) into ``folder``."""
+    """Write the fully resolved option file (``_base_`` merged, overrides applied) into ``folder``.
+
+    When a resumed run's options differ from the copy already there (e.g. a larger ``train.total_iter``), the old
+    copy is kept as ``<name>_until_<time>.yml`` next to the new one, so every stretch of the run stays reproducible.
+    """
     header = (
         f'# Resolved from {opt_file} on {time.asctime()}\n# CMD: {" ".join(sys.argv)}\n'
         '# _base_ files merged and --cfg-options applied: this file alone reproduces the run.\n\n'
     )
-    dump_yaml(resolved, osp.join(folder, osp.basename(opt_file)), header=header)
+    path = osp.join(folder, osp.basename(opt_file))
+    if osp.isfile(path):
+        try:
+            previous = load_yaml(path)
+        except UserError:
+            previous = None
+        if previous != resolved:
+            stem, ext = osp.splitext(path)
+            os.replace(path, f'{stem}_until_{time.strftime("%Y%m%d_%H%M%S")}{ext}')
+    dump_yaml(resolved, path, header=header)
