@@ -3,7 +3,8 @@
     python scripts/aos_prepare.py --raw datasets/aos_raw --out datasets/aos_stacks --heights 0 0.5 1 1.5 --workers 2
 
 Bad samples (incomplete, unreadable, malformed Parameters.txt) are listed at the end and in report.json; the rest are
-converted. Running it again skips what is already converted.
+converted. The exit code is 2 when no sample could be converted (the report is still written). Running it again skips
+what is already converted.
 """
 
 import argparse
@@ -52,14 +53,23 @@ def main(argv=None):
             montages=args.montages,
         )
     except UserError as err:
-        sys.exit(f'aos_prepare: error: {err}')
+        print(f'aos_prepare: error: {err}', file=sys.stderr)
+        return 2
     seconds = time.time() - start
     counts = ', '.join(f'{k} {v}' for k, v in report['counts'].items())
     print(f'converted {report["converted"]} samples ({counts}) in {seconds:.1f} s; bad samples: {len(report["bad"])}')
     for bad in report['bad']:
         print(f'  {bad["sample"]}: {bad["reason"]}')
     print(f'report: {osp.join(args.out, "report.json")}')
+    if report['converted'] == 0:
+        print(
+            f'aos_prepare: error: no sample of {args.raw} was converted ({len(report["bad"])} bad, listed above and in '
+            'report.json)',
+            file=sys.stderr,
+        )
+        return 2
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -126,3 +126,17 @@ def test_raw_to_tiff_to_lmdb_round_trip_is_identical(tmp_path):
 def test_no_heights_is_an_error(tmp_path):
     with pytest.raises(UserError, match='no focal heights'):
         convert(str(tmp_path), str(tmp_path / 'o'), [])
+
+
+def test_aos_prepare_exits_2_when_nothing_converted(tmp_path):
+    from conftest import run_script
+
+    raw = tmp_path / 'raw'
+    write_samples(raw, 1)
+    (raw / '0_0_pose_3_thermal.png').unlink()  # the only sample is incomplete
+    run = run_script('aos_prepare', ['--raw', raw, '--out', tmp_path / 'out', '--heights', '0', '--montages', '0'])
+    assert run.returncode == 2 and 'Traceback' not in run.stderr
+    errors = [line for line in run.stderr.splitlines() if 'error' in line]  # (the rest is the progress bar)
+    assert errors == [f'aos_prepare: error: no sample of {raw} was converted (1 bad, listed above and in report.json)']
+    report = json.loads((tmp_path / 'out' / 'report.json').read_text())
+    assert report['converted'] == 0 and report['bad'][0]['sample'] == '0_0'

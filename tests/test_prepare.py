@@ -5,7 +5,14 @@ import os
 import cv2
 import pytest
 
-from basicsr_ext.data.prepare import COMPLETE_MARKER, PREPARE_REGISTRY, build_atomically, run_prepare
+from basicsr_ext.data.prepare import (
+    COMPLETE_MARKER,
+    MANIFEST,
+    PREPARE_REGISTRY,
+    TMP_MARKER,
+    build_atomically,
+    run_prepare,
+)
 from basicsr_ext.utils.errors import UserError
 
 
@@ -18,9 +25,40 @@ def test_build_is_atomic_and_idempotent(tmp_path):
         open(os.path.join(tmp, 'a.txt'), 'w').write('x')
 
     assert build_atomically(str(root), build) is True
-    assert sorted(os.listdir(root)) == [COMPLETE_MARKER, 'a.txt']
+    assert sorted(os.listdir(root)) == [COMPLETE_MARKER, MANIFEST, 'a.txt']
     assert build_atomically(str(root), build) is False and len(calls) == 1  # complete: left alone
     assert os.listdir(tmp_path) == ['ds']  # no temp folder left
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(root).st_mode & 0o777 == 0o777 & ~umask  # not mkdtemp's private 0700
+
+
+def test_a_complete_dataset_missing_files_is_one_line(tmp_path):
+    root = tmp_path / 'ds'
+
+    def build(tmp):
+        os.makedirs(os.path.join(tmp, 'train'))
+        for name in ('a.png', 'b.png'):
+            open(os.path.join(tmp, 'train', name), 'w').write('xx')
+
+    build_atomically(str(root), build)
+    (root / 'train' / 'b.png').unlink()
+    with pytest.raises(UserError) as info:
+        build_atomically(str(root), build)
+    assert str(info.value) == (
+        f'{root}: 1 of 2 generated files are missing or changed (e.g. train/b.png); remove {root} to rebuild it'
+    )
+
+
+def test_leftovers_of_a_killed_build_are_removed(tmp_path):
+    dead = tmp_path / '.ds.tmp-abc123'
+    dead.mkdir()
+    (dead / TMP_MARKER).write_text('999999999')  # no such process
+    (dead / 'big.bin').write_bytes(b'0' * 100)
+    foreign = tmp_path / '.ds.tmp-notours'
+    foreign.mkdir()  # the same name pattern but no marker: not ours, left alone
+    build_atomically(str(tmp_path / 'ds'), lambda tmp: open(os.path.join(tmp, 'a.txt'), 'w').write('x'))
+    assert sorted(os.listdir(tmp_path)) == ['.ds.tmp-notours', 'ds']
 
 
 def test_failed_build_leaves_nothing(tmp_path):
