@@ -58,12 +58,12 @@ def test_pipeline(argv=None):
 
 
 def main(argv=None):
-    from basicsr_ext.utils.errors import UserError
+    from basicsr_ext.utils.errors import UserError, one_line
 
     try:
         test_pipeline(argv)
     except UserError as err:
-        print(f'basicsr-ext: error: {err}', file=sys.stderr)
+        print(f'basicsr-ext: error: {one_line(err)}', file=sys.stderr)
         sys.exit(2)
 
 

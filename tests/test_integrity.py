@@ -157,3 +157,21 @@ def test_continuing_a_finished_run_extends_tied_schedules_and_keeps_the_old_opti
     assert len(copies) == 2 and copies[0] == 'long.yml' and copies[1].startswith('long_until_')
     assert yaml.safe_load((exp / copies[1]).read_text())['train']['total_iter'] == 4
     assert yaml.safe_load((exp / 'long.yml').read_text())['train']['total_iter'] == 8
+
+
+class _BrokenDataset(torch.utils.data.Dataset):
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, index):
+        raise UserError(f'img{index:03d}.png: cannot read the image (truncated or not an image)')
+
+
+def test_a_data_error_in_a_worker_is_its_one_line():
+    from basicsr_ext.utils.errors import one_line
+
+    with pytest.raises(UserError) as info:
+        list(torch.utils.data.DataLoader(_BrokenDataset(), num_workers=2))
+    assert 'Original Traceback' in str(info.value)  # what torch hands the main process: 20-odd lines
+    assert one_line(info.value) == 'img000.png: cannot read the image (truncated or not an image)'
+    assert one_line(UserError('plain message')) == 'plain message'
