@@ -111,3 +111,9 @@ def test_aos_synthetic_builds_a_complete_split(tmp_path):
     assert len(list((root / 'train' / 'stacks').glob('*_integral.tiff'))) == 8
     assert (root / '.complete').is_file() and (root / 'raw').is_dir()
     assert sorted(p.name for p in tmp_path.iterdir()) == ['aos']  # built in a temp folder, renamed whole
+    # what is recorded names the final folder, not the temp one it was built in
+    from basicsr_ext.aos.focal_stack import read_focal_stack
+
+    assert report['raw_folder'] == str(root / 'raw')
+    _, meta = read_focal_stack(str(next((root / 'train' / 'stacks').glob('*_integral.tiff'))))
+    assert meta['source'].startswith(f'{root / "raw"}:') and '.tmp-' not in meta['source']

@@ -55,8 +55,11 @@ def to_uint8(stack):
     return np.clip(np.rint(stack), 0, 255).astype(np.uint8)
 
 
-def convert_sample(sample, split_dir, heights, camera_kwargs=None):
-    """Integrate one raw sample at ``heights`` and write its stack and GT; returns the stack file name."""
+def convert_sample(sample, split_dir, heights, camera_kwargs=None, source_folder=None):
+    """Integrate one raw sample at ``heights`` and write its stack and GT; returns the stack file name.
+
+    ``source_folder``: the raw folder recorded in the stack's metadata (default: where the sample is read from; a
+    preparer building in a temp folder records the final one)."""
     params = sample.load_params()
     person_xy = tuple(params.person_pose[:2]) if params.has_person else None  # the file name's metres (an index)
     name = stack_name(sample.run, sample.sim, person_xy)
@@ -76,7 +79,7 @@ def convert_sample(sample, split_dir, heights, camera_kwargs=None):
         stack,
         heights,
         person=None if person is None else person.to_meta(),
-        source=f'{sample.folder}:{sample.name}',
+        source=f'{source_folder or sample.folder}:{sample.name}',
         camera=asdict(camera),
     )
     write_gt(gt_path, gt)
@@ -84,9 +87,9 @@ def convert_sample(sample, split_dir, heights, camera_kwargs=None):
 
 
 def _work(args):
-    sample, split_dir, heights, camera_kwargs = args
+    sample, split_dir, heights, camera_kwargs, source_folder = args
     try:
-        return sample.name, convert_sample(sample, split_dir, heights, camera_kwargs), None
+        return sample.name, convert_sample(sample, split_dir, heights, camera_kwargs, source_folder), None
     except UserError as err:
         return sample.name, None, str(err)
 
@@ -103,15 +106,21 @@ def convert(
     camera_kwargs=None,
     progress=True,
     montages=4,
+    recorded_raw_folder=None,
 ):
-    """Convert every complete sample of ``raw_folder``; returns the report dict (also written to report.json)."""
+    """Convert every complete sample of ``raw_folder``; returns the report dict (also written to report.json).
+
+    ``recorded_raw_folder``: the raw folder named in the report and the stacks' metadata when ``raw_folder`` is a
+    temp path that will be renamed (data preparation); default: ``raw_folder``.
+    """
     heights = [float(h) for h in heights]
     if not heights:
         raise UserError('no focal heights given')
     samples, problems = find_samples(raw_folder)
     bad = [{'sample': name, 'reason': reason} for name, reason in problems]
     splits = assign_splits([(s.run, s.sim) for s in samples], seed, val, test, split_run)
-    jobs = [(s, osp.join(out, splits[(s.run, s.sim)]), heights, camera_kwargs) for s in samples]
+    recorded = osp.abspath(recorded_raw_folder or raw_folder)
+    jobs = [(s, osp.join(out, splits[(s.run, s.sim)]), heights, camera_kwargs, recorded) for s in samples]
     written = {split: [] for split in SPLITS}
     split_of = {s.name: splits[(s.run, s.sim)] for s in samples}
     results = _run(jobs, workers, progress)
@@ -124,7 +133,7 @@ def convert(
         if written[split]:
             write_text_atomic(osp.join(out, split, 'meta_info.txt'), ''.join(f'{n}\n' for n in sorted(written[split])))
     report = {
-        'raw_folder': osp.abspath(raw_folder),
+        'raw_folder': recorded,
         'heights': heights,
         'seed': seed,
         'split_run': split_run,

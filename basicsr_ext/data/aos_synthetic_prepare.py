@@ -37,7 +37,9 @@ def aos_synthetic(
         logger.info(f'aos_synthetic: simulating {num_samples} samples of {size}x{size} px ({workers} workers)')
         simulate(raw, num_samples, seed=seed, size=size, workers=workers, progress=True)
         logger.info(f'aos_synthetic: integrating at heights {list(heights)} m')
-        report = convert(raw, tmp, list(heights), seed=seed, val=val, test=test, workers=1, progress=True)
+        recorded = osp.join(osp.abspath(root), 'raw')  # the final path, not the temp build folder's
+        kwargs = dict(seed=seed, val=val, test=test, workers=1, progress=True, recorded_raw_folder=recorded)
+        report = convert(raw, tmp, list(heights), **kwargs)
         logger.info(f'aos_synthetic: {report["counts"]}, bad samples: {len(report["bad"])}')
         if not keep_raw:
             import shutil
