@@ -15,6 +15,10 @@ realesr_models_on_device       ``RealESRNetModel``/``RealESRGANModel`` put DiffJ
                                built (or train) on a CPU. Ours use ``self.device``, the same on a GPU.
                                ``filter2D`` calls ``.view`` on its padded input, which fails for the
                                channels-last tensors the CPU degradations produce: made contiguous first.
+basicsr_image_errors           ``imfrombytes`` returns None for bytes that are no image (or fails with
+                               ``AttributeError: 'NoneType' object has no attribute 'astype'``), so a
+                               corrupt file in a BasicSR dataset ends in a traceback that names no file.
+                               Ours raises a UserError naming the file ``FileClient.get`` read last.
 =============================  ======================================================================
 
 What BasicSR does in code this project owns is done in the project's own classes instead, not patched:
@@ -84,10 +88,44 @@ def realesr_models_on_device():
         cls._dequeue_and_enqueue = _dequeue_and_enqueue
 
 
+def basicsr_image_errors():
+    import basicsr.data  # noqa: F401  (its dataset modules bind imfrombytes by name: patch those bindings too)
+    import cv2
+    from basicsr.utils import file_client, img_util
+
+    from basicsr_ext.utils.errors import UserError
+
+    original_get, original_decode = file_client.FileClient.get, img_util.imfrombytes
+    last_read = {'path': None}
+
+    def get(self, filepath, client_key='default'):
+        last_read['path'] = filepath
+        return original_get(self, filepath, client_key)
+
+    def imfrombytes(content, flag='color', float32=False):
+        try:
+            img = original_decode(content, flag, float32)
+        except (AttributeError, cv2.error):
+            img = None
+        if img is None:
+            where = last_read['path'] or 'an image'
+            raise UserError(f'{where}: cannot read the image (empty, damaged, or not an image)')
+        return img
+
+    imfrombytes.__doc__ = original_decode.__doc__
+    file_client.FileClient.get = get
+    for name, module in list(sys.modules.items()):
+        if (name == 'basicsr.utils' or name.startswith('basicsr.')) and getattr(
+            module, 'imfrombytes', None
+        ) is original_decode:
+            module.imfrombytes = imfrombytes
+
+
 # order matters: the first must run before anything imports basicsr
 PATCHES = (
     torchvision_functional_tensor,
     realesr_models_on_device,
+    basicsr_image_errors,
 )
 
 

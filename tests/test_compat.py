@@ -19,7 +19,7 @@ import torch
 import basicsr_ext  # noqa: F401  (applies the patches before anything imports basicsr)
 from basicsr_ext import compat
 
-from conftest import REPO, realesr_batch, realesr_options
+from conftest import REPO, make_pairs, realesr_batch, realesr_options
 
 NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason='BasicSR fails this way only on machines without CUDA')
 
@@ -121,3 +121,22 @@ def test_realesr_models_on_device_train_on_cpu(model_type):
         model.optimize_parameters(it)
     assert model.queue_lr.device.type == 'cpu' and model.queue_ptr == 4
     assert any(not torch.equal(a, b) for a, b in zip(before, model.net_g.parameters()))
+
+
+# ----------------------------------------------------------------------------------------------- BasicSR images
+@pytest.mark.parametrize('damage', ['garbage', 'empty'])
+def test_basicsr_image_errors_name_the_file(tmp_path, damage):
+    """A damaged PNG among BasicSR PairedImageDataset's pairs: a UserError naming it (BasicSR: AttributeError)."""
+    from basicsr.data.paired_image_dataset import PairedImageDataset
+
+    from basicsr_ext.utils.errors import UserError
+
+    hr, lr = make_pairs(str(tmp_path), 2, 32)
+    bad = os.path.join(hr, 'img001.png')
+    open(bad, 'wb').write(b'not a png' if damage == 'garbage' else b'')
+    opt = {'dataroot_gt': hr, 'dataroot_lq': lr, 'io_backend': {'type': 'disk'}, 'scale': 2, 'phase': 'val'}
+    dataset = PairedImageDataset(opt)
+    assert dataset[0]['gt'].shape == (3, 32, 32)  # intact pairs read as before
+    with pytest.raises(UserError) as info:
+        dataset[1]
+    assert str(info.value) == f'{bad}: cannot read the image (empty, damaged, or not an image)'
