@@ -119,6 +119,23 @@ def test_an_unreadable_input_is_named_and_the_others_run(srcnn, tmp_path):
         (['--model', '{pth}', '--opt', '{opt}', '--input', '{png}', '--output', 'o', '--precision', 'fp16'], 'GPU'),
         (['--model', '{pth}', '--opt', '{opt}', '--input', '{png}', '--output', 'o', '--coef', '0.5'], 'no modulation'),
         (['--model', '{pth}', '--opt', '{opt}', '--input', '{png}', '--output', 'o', '--tile', '8'], 'tile: expected'),
+        (
+            [
+                '--model',
+                '{pth}',
+                '--opt',
+                '{opt}',
+                '--input',
+                '{png}',
+                '--output',
+                'o',
+                '--tile',
+                '32',
+                '--tile-overlap',
+                '40',
+            ],
+            'tile overlap: expected 4 px up to the tile size (32) - 1, got 40',
+        ),
     ],
 )
 def test_mistakes_are_one_line(srcnn, tmp_path, argv, message):

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from basicsr_ext.inference.export import check_loads, select_params
-from basicsr_ext.inference.tiling import check_tile, tiled_forward
+from basicsr_ext.inference.tiling import check_overlap, check_tile, tiled_forward
 from basicsr_ext.inference.zoo import resolve
 from basicsr_ext.utils.dihedral import self_ensemble as dihedral_self_ensemble
 from basicsr_ext.utils.errors import UserError
@@ -139,7 +139,9 @@ class Restorer:
         self.window = int(self.network_g.get('window_size') or 1)
         self.scale = self._probe_scale()
         self.tile = None if tile is None else check_tile(tile, self.window)
-        self.tile_overlap = tile_overlap
+        if tile_overlap is not None and self.tile is None:
+            raise UserError('--tile-overlap: only with --tile')
+        self.tile_overlap = None if tile_overlap is None else check_overlap(tile_overlap, self.tile)
         self.self_ensemble = bool(self_ensemble)
         self.batch_size = max(1, int(batch_size))
         self.notes = []

@@ -49,6 +49,15 @@ def check_tile(tile, multiple=1, key='tile'):
     return tile
 
 
+def check_overlap(overlap, tile):
+    """``overlap`` (None: the default) as an int from 4 px up to ``tile - 1``, or a UserError."""
+    if overlap is None:
+        return None
+    if isinstance(overlap, bool) or not isinstance(overlap, int) or not 4 <= overlap < tile:
+        raise UserError(f'tile overlap: expected 4 px up to the tile size ({tile}) - 1, got {overlap!r}')
+    return overlap
+
+
 def padded_forward(fn, x, multiple=1, scale=1):
     """``fn`` on ``x`` (b, c, h, w) padded bottom/right to a multiple of ``multiple``, output cropped to ``scale``
     times the input size."""
@@ -74,9 +83,7 @@ def tiled_forward(fn, x, tile=None, overlap=None, multiple=1, scale=1):
     h, w = x.shape[-2:]
     if tile is None or (h <= tile and w <= tile):
         return padded_forward(fn, x, multiple, scale)
-    overlap = default_overlap(tile, multiple) if overlap is None else overlap
-    if not 4 <= overlap < tile:
-        raise UserError(f'tile overlap: expected 4 px up to the tile size ({tile}) - 1, got {overlap}')
+    overlap = default_overlap(tile, multiple) if overlap is None else check_overlap(overlap, tile)
     rows, cols = tile_starts(h, tile, overlap), tile_starts(w, tile, overlap)
     out = weight = None
     for top in rows:

@@ -13,11 +13,11 @@ class ExtRealESRNetModel(RealESRNetModel, ExtSRModel):
     checkpoint, NaN guard, ``val_loss``). Its loss is ``train.pixel_opt`` on S(D(I)) and I: the L1 baseline of
     the Real-ESRNet face SR report (Tan, AI6126 Project 2, Apr 2024), and the base of :class:`AnnealedLSRModel`."""
 
-    def validate_loop(self, dataloader, current_iter, save_img):
+    def validate_loop(self, dataloader, current_iter, save_img, on_sample=None):
         # RealESRNetModel.feed_data degrades every batch while is_train is set; validation feeds the given LR images.
         # BasicSR clears the flag in nondist_validation only; here both the single- and the multi-GPU paths do.
         is_train, self.is_train = self.is_train, False
         try:
-            return super().validate_loop(dataloader, current_iter, save_img)
+            return super().validate_loop(dataloader, current_iter, save_img, on_sample)
         finally:
             self.is_train = is_train
