@@ -11,10 +11,34 @@ from torch.nn.parallel import DataParallel, DistributedDataParallel
 
 from basicsr_ext.models.lr_scheduler import get_scheduler_class, is_plateau
 from basicsr_ext.utils.errors import UserError
+from basicsr_ext.utils.option_signature import check_kwargs
+
+PLATEAU_MONITOR_HINT = (
+    'ReduceLROnPlateau needs the validation metric to watch (e.g. monitor: psnr with mode: max, or monitor: '
+    'val_loss with mode: min)'
+)
 
 
 class OptimizationSetup:
     """``train.trainable_params``, DDP on any device, ``train.optim_g`` by torch name, ``train.scheduler`` by name."""
+
+    @classmethod
+    def option_problems(cls, opt, is_train):
+        """``train.scheduler`` checked before anything runs: its type, and its arguments against the scheduler's
+        signature (``utils.option_check`` calls this hook of the model class). ``(key_path, message)`` pairs."""
+        sched_opt = (opt.get('train') or {}).get('scheduler') if is_train else None
+        if not isinstance(sched_opt, dict) or not sched_opt:
+            return []
+        try:
+            sched_cls = get_scheduler_class(sched_opt.get('type'))
+        except UserError as err:  # names train.scheduler.type itself
+            return [(None, str(err))]
+        plateau = issubclass(sched_cls, torch.optim.lr_scheduler.ReduceLROnPlateau)
+        skip = ('type', 'monitor') if plateau else ('type',)
+        problems = check_kwargs(sched_cls, sched_opt, 'train.scheduler', skip, data_args=('optimizer',), lenient=True)
+        if plateau and not sched_opt.get('monitor'):
+            problems.append(('train.scheduler.monitor', PLATEAU_MONITOR_HINT))
+        return problems
 
     def model_to_device(self, net):
         """BaseModel's, with two changes: parameters are frozen before DDP wraps the net (DDP registers the ones that
@@ -106,10 +130,7 @@ class OptimizationSetup:
         if issubclass(cls, torch.optim.lr_scheduler.ReduceLROnPlateau):
             self.plateau_monitor = sched_opt.pop('monitor', None)
             if not self.plateau_monitor:
-                raise UserError(
-                    'train.scheduler.monitor: ReduceLROnPlateau needs the validation metric to watch '
-                    '(e.g. monitor: psnr with mode: max, or monitor: val_loss with mode: min)'
-                )
+                raise UserError(f'train.scheduler.monitor: {PLATEAU_MONITOR_HINT}')
         for optimizer in self.optimizers:
             for group in optimizer.param_groups:
                 group.setdefault('initial_lr', group['lr'])  # BasicSR's warm-up reads it

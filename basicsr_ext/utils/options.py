@@ -22,6 +22,7 @@ from os import path as osp
 import yaml
 
 from basicsr_ext.utils.errors import UserError
+from basicsr_ext.utils.option_check import check_types, validate_options  # noqa: F401  (check_types: API)
 from basicsr_ext.utils.yaml_io import SafeLoader, describe_yaml_error, dump_yaml, load_yaml
 
 
@@ -141,6 +142,17 @@ def apply_overrides(opt, entries, sep='.', flag='--cfg-options'):
                 walked.append(str(key))
 
 
+def override_paths(entries, sep, added=False):
+    """Key paths (dotted) of ``--cfg-options`` / ``--force_yml`` entries: those that set an existing key, or with
+    ``added`` those that add a new one (``+a.b=v``)."""
+    paths = []
+    for entry in entries or []:
+        key_path = entry.split('=', 1)[0].strip()
+        if key_path.startswith('+') == added:
+            paths.append('.'.join(key_path.lstrip('+').split(sep)))
+    return paths
+
+
 def resolve_options(opt_path, cfg_options=None, force_yml=None):
     """Option file (with its ``_base_`` chain) + overrides -> plain dict, before any runtime keys are added."""
     from mmengine.config import Config
@@ -160,46 +172,6 @@ def resolve_options(opt_path, cfg_options=None, force_yml=None):
 
 
 # ----------------------------------------------------------------------------------------------- validation
-def _registry_check(opt_file, key, name, registry, kind):
-    names = sorted(registry._obj_map.keys())
-    if name in names or f'{name}_basicsr' in names:  # Registry.get falls back to BasicSR's suffixed copies
-        return
-    close = difflib.get_close_matches(name, names, n=5, cutoff=0.4)
-    close += [n for n in names if n.lower() == str(name).lower() and n not in close]
-    hint = f' Closest registered names: {", ".join(close)}.' if close else f' Registered: {", ".join(names)}.'
-    raise UserError(f'{opt_file}: {key}: unknown {kind} {name!r}.{hint}')
-
-
-def check_types(opt, opt_file):
-    """Check every ``type:`` against BasicSR's registries (after ``import basicsr_ext`` registered ours)."""
-    from basicsr.utils.registry import ARCH_REGISTRY, DATASET_REGISTRY, LOSS_REGISTRY, METRIC_REGISTRY, MODEL_REGISTRY
-
-    if 'model_type' not in opt:
-        raise UserError(f'{opt_file}: missing required key model_type (e.g. ExtSRModel)')
-    _registry_check(opt_file, 'model_type', opt['model_type'], MODEL_REGISTRY, 'model')
-    for key, value in opt.items():
-        if key.startswith('network_') and isinstance(value, dict):
-            if 'type' not in value:
-                raise UserError(f'{opt_file}: {key}: missing required key type')
-            _registry_check(opt_file, f'{key}.type', value['type'], ARCH_REGISTRY, 'arch')
-    for phase, dataset in (opt.get('datasets') or {}).items():
-        if not isinstance(dataset, dict) or 'type' not in dataset:
-            raise UserError(f'{opt_file}: datasets.{phase}: expected a mapping with a type key')
-        _registry_check(opt_file, f'datasets.{phase}.type', dataset['type'], DATASET_REGISTRY, 'dataset')
-        check = getattr(DATASET_REGISTRY.get(dataset['type']), 'check_options', None)
-        if check is not None:  # a dataset's own consistency checks against the other options
-            try:
-                check(dataset, opt, f'datasets.{phase}')
-            except UserError as err:
-                raise UserError(f'{opt_file}: {err}') from None
-    for key, value in (opt.get('train') or {}).items():
-        if key.endswith('_opt') and isinstance(value, dict) and 'type' in value:
-            _registry_check(opt_file, f'train.{key}.type', value['type'], LOSS_REGISTRY, 'loss')
-    for name, metric in ((opt.get('val') or {}).get('metrics') or {}).items():
-        if isinstance(metric, dict) and 'type' in metric:
-            _registry_check(opt_file, f'val.metrics.{name}.type', metric['type'], METRIC_REGISTRY, 'metric')
-
-
 def check_wandb(opt, opt_file):
     """``logger.wandb.project`` needs the wandb package (BasicSR imports it when training starts)."""
     import importlib.util
@@ -244,10 +216,13 @@ def parse_options(is_train=True, argv=None):
     args = build_parser(is_train).parse_args(argv)
     resolved = resolve_options(args.opt, args.cfg_options, args.force_yml)
     opt = _plain(resolved)  # deep copy: models pop keys from their option dicts
-    for key in ('name',) + (('datasets', 'train') if is_train else ('datasets',)):
-        if key not in opt:
-            raise UserError(f'{args.opt}: missing required key {key}')
-    check_types(opt, args.opt)
+    validate_options(
+        opt,
+        args.opt,
+        is_train,
+        overridden=override_paths(args.cfg_options, '.') + override_paths(args.force_yml, ':'),
+        added=override_paths(args.cfg_options, '.', added=True) + override_paths(args.force_yml, ':', added=True),
+    )
     check_wandb(opt, args.opt)
     opt.setdefault('num_gpu', 'auto')
     opt.setdefault('path', {})
