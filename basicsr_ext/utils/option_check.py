@@ -13,7 +13,7 @@ import torch
 
 from basicsr_ext.utils.errors import UserError
 from basicsr_ext.utils.option_keys import dataset_keys, model_keys
-from basicsr_ext.utils.option_schema import DATASET, IO_BACKENDS, LR, ROOT, Spec, describe
+from basicsr_ext.utils.option_schema import DATASET, IO_BACKENDS, LR, METRIC_ARGS, ROOT, Spec, closest, describe
 from basicsr_ext.utils.option_signature import check_kwargs
 
 # keys the runners set; a file that sets them is mistaken (BasicSR overwrites them)
@@ -33,36 +33,37 @@ def _join(path, key):
     return f'{path}.{key}' if path else str(key)
 
 
-def _unknown(path, key, known):
-    close = difflib.get_close_matches(str(key), sorted(known), n=3, cutoff=0.6)
+def _unknown(path, key, known, patterns=()):
+    close = closest(key, known)
     if close:
         hint = f'did you mean {" or ".join(close)}?'
     else:
-        names = sorted(map(str, known))
+        names = sorted(map(str, known)) + [p.replace('*', '<name>') if '*' in p else p + '<name>' for p in patterns]
         hint = 'known here: ' + ', '.join(names[:15]) + (', ...' if len(names) > 15 else '')
     return _join(path, key), f'unknown key ({hint}); keys of your own go under the top-level extra: mapping'
 
 
 def _mapping_problems(value, spec, path, is_train, extras, added):
-    """Required, unknown and mistyped keys of one mapping, recursing into typed sub-mappings."""
-    for key, sub in (spec.keys or {}).items():
-        if key not in value and (sub.required == 'always' or (sub.required == 'train' and is_train)):
-            yield _join(path, key), f'missing required key (expected {sub.expected()})'
+    """Unknown, mistyped and missing required keys of one mapping, recursing into typed sub-mappings (a misspelt
+    required key is reported as the unknown key it is, with the right name as the suggestion)."""
     known = set(spec.keys or {}) | (extras.get(path, set()) - RUNTIME.get(path, set()))
     for key, item in value.items():
         key_path = _join(path, key)
-        if key_path in added or (path == '' and key == 'extra'):
+        if path == '' and key == 'extra':
             continue
         sub = spec.spec_for(key)
         if sub is None:
-            if key not in known:
-                yield _unknown(path, key, known | set(spec.patterns or {}))
+            if key not in known and not any(a == key_path or a.startswith(key_path + '.') for a in added):
+                yield _unknown(path, key, known, spec.patterns or ())
             continue
         problem = sub.problem(item)
         if problem:
             yield key_path, problem
         elif isinstance(item, dict) and (sub.keys is not None or sub.patterns):
             yield from _mapping_problems(item, sub, key_path, is_train, extras, added)
+    for key, sub in (spec.keys or {}).items():
+        if key not in value and (sub.required == 'always' or (sub.required == 'train' and is_train)):
+            yield _join(path, key), f'missing required key (expected {sub.expected()})'
 
 
 def _dataset_problems(opt, is_train, added):
@@ -118,8 +119,11 @@ def _kwargs_problems(opt):
         if not isinstance(metric, dict) or 'type' not in metric:
             yield path, f'expected a mapping with a type key (e.g. type: calculate_psnr), got {describe(metric)}'
             continue
-        if metric.get('better', 'higher') not in ('higher', 'lower'):
-            yield f'{path}.better', f"expected 'higher' or 'lower', got {describe(metric['better'])}"
+        typed = [(f'{path}.{k}', spec.problem(metric[k])) for k, spec in METRIC_ARGS.items() if k in metric]
+        typed = [(k, problem) for k, problem in typed if problem]
+        if typed:
+            yield typed[0]
+            continue
         fn = lookup(METRIC_REGISTRY, metric['type'])
         yield from check_kwargs(fn, metric, path, skip=('type', 'better'), data_args=METRIC_DATA)
 
@@ -132,7 +136,7 @@ def _optimizer_problems(optim, path):
             n for n in dir(torch.optim) if isinstance(getattr(torch.optim, n), type) and n[0].isupper()
             and issubclass(getattr(torch.optim, n), torch.optim.Optimizer) and n != 'Optimizer'
         )  # fmt: skip
-        close = difflib.get_close_matches(str(name), known, n=3, cutoff=0.5)
+        close = closest(name, known)
         hint = f'did you mean {" or ".join(close)}?' if close else f'torch.optim has {", ".join(known)}'
         yield f'{path}.type', f'unknown optimizer {name!r}; {hint}'
         return
@@ -215,14 +219,16 @@ def option_problems(opt, is_train=True, added=()):
         yield from check(opt, is_train)
 
 
-def validate_options(opt, opt_file, is_train=True, overridden=(), added=()):
-    """Raise a :class:`UserError` for the first problem, naming ``opt_file`` or the override that set the key."""
+def validate_options(opt, opt_file, is_train=True, overrides=None, added=()):
+    """Raise a :class:`UserError` for the first problem, naming ``opt_file`` and the key path, or the override entry
+    that set the key (``overrides``: ``{key_path: 'flag entry'}``, e.g. ``'--cfg-options train.total_iter=0'``)."""
     for key_path, message in option_problems(opt, is_train, added):
-        source = next(
-            (f'--cfg-options {o}' for o in overridden if key_path and (key_path == o or key_path.startswith(o + '.'))),
-            opt_file,
-        )
-        raise UserError(f'{source}: {key_path}: {message}' if key_path else f'{source}: {message}')
+        for path, entry in (overrides or {}).items():
+            if key_path == path:
+                raise UserError(f'{entry}: {message}')
+            if key_path and key_path.startswith(path + '.'):
+                raise UserError(f'{entry}: {key_path}: {message}')
+        raise UserError(f'{opt_file}: {key_path}: {message}' if key_path else f'{opt_file}: {message}')
 
 
 def check_types(opt, opt_file):

@@ -9,6 +9,7 @@ accepted untyped; network, loss, metric and optimizer settings are checked again
 A :class:`Spec` says what one key holds. Integers accept integral floats, as BasicSR does (``val_freq: !!float 5e3``).
 """
 
+import difflib
 import math
 from numbers import Real
 
@@ -89,6 +90,14 @@ class Spec:
             if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
                 return f'expected {self.expected()}, got {value}'
         return None
+
+
+def closest(word, names):
+    """The names most like ``word`` (the best one, and any as close as it): the "did you mean" of an error."""
+    scored = sorted(((difflib.SequenceMatcher(None, str(word), n).ratio(), n) for n in set(names)), reverse=True)
+    if not scored or scored[0][0] < 0.6:
+        return []
+    return [n for ratio, n in scored if ratio >= scored[0][0] - 0.05 and ratio >= 0.6][:3]
 
 
 def is_int(value):
@@ -208,6 +217,13 @@ DATASET = Spec(
     patterns={'dataroot_': ANY},  # dataroot_gt, dataroot_lq, dataroot_flow, ... (checked by validate_options)
 )
 IO_BACKENDS = ('disk', 'lmdb', 'memcached')
+# the arguments every BasicSR metric takes (basicsr/metrics/psnr_ssim.py), typed before the signature check
+METRIC_ARGS = {
+    'crop_border': _int(0),
+    'test_y_channel': BOOL,
+    'input_order': Spec('str', choices=('HWC', 'CHW')),
+    'better': Spec('str', choices=('higher', 'lower')),
+}
 ROOT = Spec(
     'mapping',
     keys={
@@ -226,5 +242,6 @@ ROOT = Spec(
         'prepare_data': Spec('list', none=True),  # data/prepare.py checks each entry
         'extra': ANY,  # the user's own keys: never read, never checked
     },
-    patterns={'network_': Spec('mapping', none=True, keys=None)},
+    patterns={'network_': Spec('mapping', keys=None)},
 )
+ROOT.keys['network_g'] = Spec('mapping', required='always', keys=None)  # every model here builds network_g

@@ -6,12 +6,11 @@ takes integers, a ``float`` default any number, a ``bool`` default true/false, a
 tuple default a list; a ``None`` default or no default takes anything.
 """
 
-import difflib
 import inspect
 import math
 from numbers import Real
 
-from basicsr_ext.utils.option_schema import describe, is_int, yaml_number_hint
+from basicsr_ext.utils.option_schema import closest, describe, is_int, yaml_number_hint
 
 _NAMED = {'int': int, 'float': float, 'bool': bool, 'str': str, 'list': list, 'tuple': tuple}
 
@@ -77,7 +76,7 @@ def check_kwargs(fn, kwargs, key, skip=(), data_args=(), lenient=False):
             continue
         if arg not in named:
             if not takes_any and arg not in data_args:
-                close = difflib.get_close_matches(str(arg), list(named), n=3, cutoff=0.6)
+                close = closest(arg, named)
                 hint = f'did you mean {", ".join(close)}?' if close else f'it takes: {", ".join(named) or "nothing"}'
                 problems.append((f'{key}.{arg}', f'{name} has no argument {arg!r}; {hint}'))
             continue

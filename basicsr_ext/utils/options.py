@@ -12,7 +12,6 @@ Resolution happens before BasicSR sees anything:
 """
 
 import argparse
-import difflib
 import os
 import random
 import sys
@@ -23,6 +22,7 @@ import yaml
 
 from basicsr_ext.utils.errors import UserError
 from basicsr_ext.utils.option_check import check_types, validate_options  # noqa: F401  (check_types: API)
+from basicsr_ext.utils.option_schema import closest
 from basicsr_ext.utils.yaml_io import SafeLoader, describe_yaml_error, dump_yaml, load_yaml
 
 
@@ -73,7 +73,9 @@ def _check_chain(path, seen=()):
         raise UserError(f'{path}: _base_ inheritance loops back to this file')
     data = load_yaml(path)
     bases = data.get('_base_', [])
-    for base in [bases] if isinstance(bases, str) else list(bases):
+    if not isinstance(bases, (str, list)):
+        raise UserError(f'{path}: _base_: expected a path or a list of paths, got {bases!r}')
+    for base in [bases] if isinstance(bases, str) else bases:
         if not isinstance(base, str):
             raise UserError(f'{path}: _base_ must be a path or a list of paths, got {base!r}')
         base_path = osp.join(osp.dirname(path), base)
@@ -129,7 +131,7 @@ def apply_overrides(opt, entries, sep='.', flag='--cfg-options'):
             elif key not in node and create and not last:  # +a.b.c=v creates the missing mappings on the way
                 node[key] = {}
             elif key not in node and not (create and last):
-                close = difflib.get_close_matches(key, [str(k) for k in node], n=3, cutoff=0.5)
+                close = closest(key, [str(k) for k in node])
                 hint = f'; did you mean {", ".join(close)}?' if close else f'; keys there: {", ".join(map(str, node))}'
                 raise UserError(
                     f'{flag} {key_path}: unknown key {key!r} under {sep.join(walked) or "the top level"}'
@@ -142,15 +144,19 @@ def apply_overrides(opt, entries, sep='.', flag='--cfg-options'):
                 walked.append(str(key))
 
 
-def override_paths(entries, sep, added=False):
-    """Key paths (dotted) of ``--cfg-options`` / ``--force_yml`` entries: those that set an existing key, or with
-    ``added`` those that add a new one (``+a.b=v``)."""
-    paths = []
-    for entry in entries or []:
-        key_path = entry.split('=', 1)[0].strip()
-        if key_path.startswith('+') == added:
-            paths.append('.'.join(key_path.lstrip('+').split(sep)))
-    return paths
+def override_paths(args):
+    """``({dotted key path: 'flag entry'}, [added key paths])`` of the ``--cfg-options`` / ``--force_yml`` entries:
+    the first for naming the entry in an error about the key it set, the second (``+a.b=v``) exempt from the
+    unknown-key check."""
+    overrides, added = {}, []
+    for flag, sep, entries in (('--cfg-options', '.', args.cfg_options), ('--force_yml', ':', args.force_yml)):
+        for entry in entries or []:
+            key_path = entry.split('=', 1)[0].strip()
+            dotted = '.'.join(key_path.lstrip('+').split(sep))
+            overrides[dotted] = f'{flag} {entry}'
+            if key_path.startswith('+'):
+                added.append(dotted)
+    return overrides, added
 
 
 def resolve_options(opt_path, cfg_options=None, force_yml=None):
@@ -216,13 +222,8 @@ def parse_options(is_train=True, argv=None):
     args = build_parser(is_train).parse_args(argv)
     resolved = resolve_options(args.opt, args.cfg_options, args.force_yml)
     opt = _plain(resolved)  # deep copy: models pop keys from their option dicts
-    validate_options(
-        opt,
-        args.opt,
-        is_train,
-        overridden=override_paths(args.cfg_options, '.') + override_paths(args.force_yml, ':'),
-        added=override_paths(args.cfg_options, '.', added=True) + override_paths(args.force_yml, ':', added=True),
-    )
+    overrides, added = override_paths(args)
+    validate_options(opt, args.opt, is_train, overrides, added)
     check_wandb(opt, args.opt)
     opt.setdefault('num_gpu', 'auto')
     opt.setdefault('path', {})

@@ -21,7 +21,26 @@ except AttributeError:  # pragma: no cover - PyYAML built without libyaml
 
 
 class SafeLoader(_BaseSafeLoader):
-    """PyYAML's safe loader: standard tags only (``!!float 1e-4`` works, ``!!python/...`` is refused)."""
+    """PyYAML's safe loader: standard tags only (``!!float 1e-4`` works, ``!!python/...`` is refused), and a key
+    given twice in one mapping is an error (PyYAML keeps the last one silently). Keys merged in with ``<<:`` may be
+    overridden, as YAML intends."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen = {}
+            for key_node, _ in node.value:
+                if key_node.tag == 'tag:yaml.org,2002:merge':
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    if key in seen:
+                        raise yaml.constructor.ConstructorError(
+                            None, None, f'duplicate key {key!r} (first given on line {seen[key]})', key_node.start_mark
+                        )
+                    seen[key] = key_node.start_mark.line + 1
+                except TypeError:  # an unhashable key: PyYAML reports it below
+                    continue
+        return super().construct_mapping(node, deep=deep)
 
 
 class SafeDumper(_BaseSafeDumper):
@@ -55,19 +74,32 @@ def describe_yaml_error(err, path):
 
 
 def load_yaml(path):
-    """Read a YAML file with the safe loader; errors become :class:`UserError` naming the file and line."""
+    """Read a YAML file with the safe loader; errors become :class:`UserError` naming the file and line. The file
+    must hold a mapping: an empty file, a binary file or a top-level list is an error."""
     path = os.fspath(path)
+    if os.path.isdir(path):
+        raise UserError(f'{path}: is a folder: expected a YAML option file')
     if not os.path.isfile(path):
         raise UserError(f'option file not found: {path}')
-    with open(path, encoding='utf-8') as f:
-        try:
-            data = yaml.load(f, Loader=SafeLoader)
-        except yaml.YAMLError as err:
-            raise UserError(describe_yaml_error(err, path)) from None
+    with open(path, 'rb') as f:
+        raw = f.read()
+    try:
+        text = raw.decode('utf-8')
+    except UnicodeDecodeError as err:
+        raise UserError(
+            f'{path}: not a text file (byte {err.start} is not UTF-8): expected a YAML option file'
+        ) from None
+    if '\x00' in text:
+        raise UserError(f'{path}: not a text file (it holds NUL bytes): expected a YAML option file')
+    try:
+        data = yaml.load(text, Loader=SafeLoader)
+    except yaml.YAMLError as err:
+        raise UserError(describe_yaml_error(err, path)) from None
     if data is None:
-        data = {}
+        raise UserError(f'{path}: the file is empty (or only comments): expected a mapping of option keys')
     if not isinstance(data, dict):
-        raise UserError(f'{path}: expected a mapping of option keys at the top level, got {type(data).__name__}')
+        kind = {list: 'a list', str: 'a string'}.get(type(data), type(data).__name__)
+        raise UserError(f'{path}: expected a mapping of option keys at the top level, got {kind}')
     return data
 
 
