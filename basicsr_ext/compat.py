@@ -19,6 +19,18 @@ basicsr_image_errors           ``imfrombytes`` returns None for bytes that are n
                                ``AttributeError: 'NoneType' object has no attribute 'astype'``), so a
                                corrupt file in a BasicSR dataset ends in a traceback that names no file.
                                Ours raises a UserError naming the file ``FileClient.get`` read last.
+basicsr_crop_errors            (in ``compat_data.py``, as the two below) ``paired_random_crop`` raises
+                               ValueError for an LQ image smaller than the crop or a GT that is not
+                               LQ x scale, and crops wrongly with a gt_size that is no multiple of
+                               scale; in validation a GT smaller than LQ x scale fails in the model.
+                               Ours: a UserError naming the GT file, the sizes and gt_size/scale.
+basicsr_pairing_errors         ``paired_paths_from_folder`` asserts on unpaired LQ/GT names (an empty
+                               folder pair: ZeroDivisionError); ``paired_paths_from_meta_info_file``
+                               lists files it never checks. Ours names both folders and the names.
+basicsr_lmdb_errors            A dataroot that is no LMDB (or has no meta_info.txt), a damaged
+                               data.mdb, a meta_info.txt key absent from the database, different LQ
+                               and GT keys: ValueError, FileNotFoundError, lmdb.Error, TypeError.
+                               Ours names the folder (and key) and what is wrong.
 =============================  ======================================================================
 
 What BasicSR does in code this project owns is done in the project's own classes instead, not patched:
@@ -30,6 +42,8 @@ distributed start-up is ``utils/dist.init_dist``; weights-only checkpoint loadin
 import importlib
 import sys
 import types
+
+from basicsr_ext import compat_data
 
 _APPLIED = False
 
@@ -126,6 +140,9 @@ PATCHES = (
     torchvision_functional_tensor,
     realesr_models_on_device,
     basicsr_image_errors,
+    compat_data.basicsr_crop_errors,
+    compat_data.basicsr_pairing_errors,
+    compat_data.basicsr_lmdb_errors,  # after basicsr_image_errors: wraps its imfrombytes
 )
 
 
