@@ -216,33 +216,29 @@ def sequential_self_ensemble(net, x, reduce='median'):
 
 
 def bench_selfensemble(args, device):
-    """8-transform median self-ensemble at inference: one batched forward vs a loop over the transforms."""
-    from basicsr_ext.utils.dihedral import self_ensemble
+    """8-transform median self-ensemble at inference: the automatic chunking (what validation, test and inference
+    use) and fixed chunk sizes, against a plain loop over the transforms."""
+    from basicsr_ext.utils.dihedral import auto_chunk, self_ensemble
 
     net = _nets(args, device)['Swin2SR (ours)'].eval()
     x = torch.rand(args.net_batch, 1, args.net_size, args.net_size, generator=torch.Generator().manual_seed(0))
     x = x.to(device)
+    chunks = [c for c in (1, 2, 4, 8) if c != auto_chunk(x, 8)]
     with torch.no_grad():
-        diff = (self_ensemble(net, x) - sequential_self_ensemble(net, x)).abs().max().item()
-
-        def batched():
-            with torch.no_grad():
-                self_ensemble(net, x)
-
-        def loop():
-            with torch.no_grad():
-                sequential_self_ensemble(net, x)
-
-        def single():
-            with torch.no_grad():
-                net(x)
-
-        ms = median_ms({'single forward': single, 'batched': batched, 'loop': loop}, device, args.repeats, args.warmup)
-    return [
-        ('single forward (no ensemble)', ms['single forward'], ms['single forward'] / ms['loop']),
-        (f'self-ensemble x8, batched (max |diff| vs loop {diff:.1e})', ms['batched'], ms['batched'] / ms['loop']),
-        ('self-ensemble x8, loop over transforms', ms['loop'], 1.0),
-    ]
+        diff = max(
+            (self_ensemble(net, x, chunk=c) - sequential_self_ensemble(net, x)).abs().max().item()
+            for c in [None, *chunks]
+        )
+        fns = {'single forward': lambda: net(x), 'loop': lambda: sequential_self_ensemble(net, x)}
+        fns['auto'] = lambda: self_ensemble(net, x)
+        for c in chunks:
+            fns[f'chunk {c}'] = lambda c=c: self_ensemble(net, x, chunk=c)
+        ms = median_ms(fns, device, args.repeats, args.warmup)
+    rows = [('single forward (no ensemble)', ms['single forward'], ms['single forward'] / ms['loop'])]
+    rows.append((f'self-ensemble x8, auto chunk ({auto_chunk(x, 8)} per forward)', ms['auto'], ms['auto'] / ms['loop']))
+    rows += [(f'self-ensemble x8, {c} per forward', ms[f'chunk {c}'], ms[f'chunk {c}'] / ms['loop']) for c in chunks]
+    rows.append((f'self-ensemble x8, loop over transforms (max |diff| of all rows {diff:.1e})', ms['loop'], 1.0))
+    return rows
 
 
 def _peak_memory_child(args, device, use_checkpoint):
