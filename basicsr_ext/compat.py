@@ -31,6 +31,10 @@ basicsr_lmdb_errors            A dataroot that is no LMDB (or has no meta_info.t
                                data.mdb, a meta_info.txt key absent from the database, different LQ
                                and GT keys: ValueError, FileNotFoundError, lmdb.Error, TypeError.
                                Ours names the folder (and key) and what is wrong.
+basicsr_dataset_key_errors     BasicSR's datasets read required options as ``opt['key']``: a key
+                               missing from a ``datasets:`` entry (``gt_size``, ``use_hflip``,
+                               ``io_backend``) is a bare KeyError, in a worker too. Ours names the
+                               dataset entry and the key.
 =============================  ======================================================================
 
 What BasicSR does in code this project owns is done in the project's own classes instead, not patched:
@@ -143,6 +147,7 @@ PATCHES = (
     compat_data.basicsr_crop_errors,
     compat_data.basicsr_pairing_errors,
     compat_data.basicsr_lmdb_errors,  # after basicsr_image_errors: wraps its imfrombytes
+    compat_data.basicsr_dataset_key_errors,
 )
 
 

@@ -264,3 +264,47 @@ def basicsr_lmdb_errors():
         return inner_decode(content, flag, float32)
 
     _rebind(img_util, 'imfrombytes', imfrombytes, within='basicsr')
+
+
+# ----------------------------------------------------------------------------------------------- missing keys
+def basicsr_dataset_key_errors():
+    """BasicSR's datasets read required options with ``opt['key']``: a key missing from a ``datasets:`` entry (e.g.
+    ``gt_size`` or ``use_hflip`` of a train set, ``io_backend``) is a bare KeyError from ``__init__`` or, inside a
+    DataLoader worker, from ``__getitem__``. Both become a UserError naming the dataset entry and the key."""
+    import basicsr.data  # noqa: F401  (registers BasicSR's datasets)
+    from basicsr.utils.registry import DATASET_REGISTRY
+
+    from basicsr_ext.utils.errors import UserError
+
+    def missing(opt, err, cls):
+        key = err.args[0] if err.args else None
+        if not isinstance(opt, dict) or not isinstance(key, str) or key in opt:
+            return None  # a KeyError of something else: not a missing option
+        where = f'datasets.{opt.get("phase", "?")} ({opt.get("name", cls.__name__)})'
+        return UserError(f'{where}: missing required key {key!r} ({cls.__name__} reads it)')
+
+    for cls in set(DATASET_REGISTRY._obj_map.values()):
+        if not cls.__module__.startswith('basicsr.') or cls.__dict__.get('_key_errors_patched', False):
+            continue
+
+        def init(self, opt, _original=cls.__init__, _cls=cls):
+            try:
+                _original(self, opt)
+            except KeyError as err:
+                error = missing(opt, err, _cls)
+                if error is None:
+                    raise
+                raise error from None
+
+        def getitem(self, index, _original=cls.__getitem__, _cls=cls):
+            try:
+                return _original(self, index)
+            except KeyError as err:
+                error = missing(getattr(self, 'opt', None), err, _cls)
+                if error is None:
+                    raise
+                raise error from None
+
+        cls.__init__ = functools.wraps(cls.__init__)(init)
+        cls.__getitem__ = functools.wraps(cls.__getitem__)(getitem)
+        cls._key_errors_patched = True

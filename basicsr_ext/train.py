@@ -98,7 +98,12 @@ def train_pipeline(argv=None):
     logger.info(dict2str(opt))
     tb_logger = bs_train.init_tb_loggers(opt)
 
-    train_loader, train_sampler, val_loaders, _, total_iters = bs_train.create_train_val_dataloader(opt, logger)
+    try:
+        train_loader, train_sampler, val_loaders, _, total_iters = bs_train.create_train_val_dataloader(opt, logger)
+    except ZeroDivisionError:  # BasicSR divides total_iter by the iterations per epoch: 0 for an empty train set
+        train = opt['datasets'].get('train') or {}
+        roots = ', '.join(str(v) for k, v in train.items() if str(k).startswith('dataroot') and v) or 'its dataroot'
+        raise UserError(f'{args.opt}: datasets.train: the train set is empty (no samples in {roots})') from None
     if train_loader is None:
         raise UserError(f'{args.opt}: datasets: a train dataset (key datasets.train) is required for training')
     # iterators draw their base seed from the loader's generator instead of torch's global RNG: a resumed run makes

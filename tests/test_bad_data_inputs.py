@@ -89,6 +89,16 @@ def gt_size_not_multiple_of_scale(hr, lr, opt):
     return 'datasets.train.gt_size: 17 is not a multiple of scale 2 (the GT crop is the LQ crop x scale)'
 
 
+def train_set_without_gt_size(hr, lr, opt):
+    del opt['datasets']['train']['gt_size']  # BasicSR: KeyError('gt_size') from __getitem__
+    return "datasets.train (TinyTrain): missing required key 'gt_size' (PairedImageDataset reads it)"
+
+
+def train_set_without_use_hflip(hr, lr, opt):
+    del opt['datasets']['train']['use_hflip']
+    return "datasets.train (TinyTrain): missing required key 'use_hflip' (PairedImageDataset reads it)"
+
+
 def hr_without_lr(hr, lr, opt):
     os.remove(osp.join(lr, 'img003.png'))
     os.remove(osp.join(lr, 'img005.png'))
@@ -189,6 +199,9 @@ CASES = [
     (lq_smaller_than_crop, 2),
     (gt_lq_scale_mismatch, 0),
     (gt_size_not_multiple_of_scale, 0),
+    (train_set_without_gt_size, 0),
+    (train_set_without_gt_size, 2),
+    (train_set_without_use_hflip, 0),
     (hr_without_lr, 0),
     (lr_without_hr, 0),
     (lr_named_otherwise, 0),

@@ -368,3 +368,25 @@ def test_basicsr_lmdb_errors_key_not_in_database(tmp_path):
     assert str(info.value) == f"{gt}: key 'img009' listed in meta_info.txt is not in the database"
     with pytest.raises(TypeError, match='NoneType'):
         img_util.imfrombytes.__wrapped__(None, float32=True)
+
+
+# ----------------------------------------------------------------------------------------------- missing keys
+def test_basicsr_dataset_key_errors_name_the_entry_and_key(tmp_path):
+    """A train entry without gt_size: BasicSR's PairedImageDataset raises a bare KeyError('gt_size') from
+    __getitem__ (and one without io_backend from __init__); patched, a UserError naming the entry and the key."""
+    from basicsr.data.paired_image_dataset import PairedImageDataset
+
+    from basicsr_ext.utils.errors import UserError
+    from conftest import make_pairs
+
+    hr, lr = make_pairs(str(tmp_path), 2, 16)
+    opt = {'name': 'Tiny', 'phase': 'train', 'scale': 2, 'dataroot_gt': hr, 'dataroot_lq': lr}
+    with pytest.raises(UserError, match=r"^datasets\.train \(Tiny\): missing required key 'io_backend' "):
+        PairedImageDataset(dict(opt))
+    dataset = PairedImageDataset(dict(opt, io_backend={'type': 'disk'}, use_hflip=True, use_rot=True))
+    expected = "datasets.train (Tiny): missing required key 'gt_size' (PairedImageDataset reads it)"
+    with pytest.raises(UserError) as err:
+        dataset[0]
+    assert str(err.value) == expected
+    with pytest.raises(KeyError, match='gt_size'):  # BasicSR's own behaviour
+        PairedImageDataset.__getitem__.__wrapped__(dataset, 0)
