@@ -377,6 +377,7 @@ def test_basicsr_dataset_key_errors_name_the_entry_and_key(tmp_path):
     from basicsr.data.paired_image_dataset import PairedImageDataset
 
     from basicsr_ext.utils.errors import UserError
+
     from conftest import make_pairs
 
     hr, lr = make_pairs(str(tmp_path), 2, 16)
