@@ -21,6 +21,7 @@ def test_pipeline(argv=None):
     from basicsr.utils.options import dict2str
 
     from basicsr_ext.data.prepare import run_prepare
+    from basicsr_ext.utils.dist import barrier
     from basicsr_ext.utils.logger import setup_logger
     from basicsr_ext.utils.options import check_paths, parse_options, save_resolved_options
 
@@ -29,6 +30,7 @@ def test_pipeline(argv=None):
     setup_logger()  # console logging for data preparation; the log file is added below
     if opt.get('prepare_data') and opt['rank'] == 0:
         run_prepare(opt['prepare_data'], args.opt)
+    barrier(opt)  # the other ranks read what rank 0 prepared
     check_paths(opt, args.opt)
 
     make_exp_dirs(opt)

@@ -31,9 +31,9 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def torchrun(args, cwd, no_python_entry=None):
+def torchrun(args, cwd, no_python_entry=None, script=TRAIN_PY):
     """``python -m torch.distributed.run --nproc_per_node=2 basicsr_ext/train.py <args>`` in ``cwd`` (CPU, one thread
-    per rank); ``no_python_entry``: a command run with ``--no-python`` instead of ``train.py``."""
+    per rank); ``script``: another entry point (test.py); ``no_python_entry``: a command run with ``--no-python``."""
     env = dict(os.environ)
     env['PYTHONPATH'] = REPO + os.pathsep + env.get('PYTHONPATH', '')
     env['OMP_NUM_THREADS'] = '1'
@@ -48,7 +48,7 @@ def torchrun(args, cwd, no_python_entry=None):
     if no_python_entry:
         cmd = launcher + ['--no-python', *no_python_entry, *args]
     else:
-        cmd = launcher + [TRAIN_PY, *args]
+        cmd = launcher + [script, *args]
     try:
         return subprocess.run(cmd, cwd=str(cwd), capture_output=True, text=True, timeout=TIMEOUT, env=env)
     except subprocess.TimeoutExpired as err:

@@ -148,12 +148,8 @@ class AOSRestorationModel(ExtSRModel):
         super().nondist_validation(dataloader, current_iter, tb_logger, save_img)
 
     def dist_validation(self, dataloader, current_iter, tb_logger, save_img):
-        report = (self.opt.get('val') or {}).get('report')
-        if report and not self.is_train:
-            if self.opt['rank'] == 0:
-                self.write_report(dataloader, current_iter, save_img, report)
-            return
-        super().dist_validation(dataloader, current_iter, tb_logger, save_img)
+        # the report shards like validation: every rank runs its share of every variant, rank 0 writes the files
+        self.nondist_validation(dataloader, current_iter, tb_logger, save_img)
 
     def write_report(self, dataloader, current_iter, save_img, report):
         """The AOS test report for one test set (``aos_test_report.run_test_report``); keeps its rows."""

@@ -86,12 +86,29 @@ def run_test_report(model, dataloader, current_iter, save_img, report, metrics_o
             model.inference = saved
         rows.append((name, results))
         model.after_validation(f'{dataset_name} [{REPORT_VARIANTS[name]}]', results, current_iter, None)
+        captured[name] = first_samples(samples, limit, model.opt)
+    if model.opt.get('rank', 0) != 0:  # under DDP every rank ran its share; rank 0 writes
+        return rows
     md, table_csv = format_report(rows, metrics_opt)
     write_text_atomic(osp.join(out_dir, f'{dataset_name}_report.md'), md)
     write_text_atomic(osp.join(out_dir, f'{dataset_name}_report.csv'), table_csv)
     logger.info(f'Report for {dataset_name} ({out_dir}/{dataset_name}_report.md):\n{md}')
     write_montages(captured, osp.join(out_dir, f'{dataset_name}_montages'), window)
     return rows
+
+
+def first_samples(samples, limit, opt):
+    """The first ``limit`` captured samples of the whole set. Under DDP rank r ran samples r, r + world, ... and kept
+    its first ``limit``: gathered on every rank and put back in the set's order, as a single process captures them."""
+    world = opt.get('world_size', 1)
+    if not opt.get('dist') or world <= 1:
+        return samples
+    import torch.distributed as dist
+
+    shares = [None] * world
+    dist.all_gather_object(shares, samples)
+    ordered = sorted((rank + i * world, s) for rank, share in enumerate(shares) for i, s in enumerate(share))
+    return [s for _, s in ordered][:limit]
 
 
 def capture(model, img_name, plane):

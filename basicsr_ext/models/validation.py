@@ -2,7 +2,9 @@
 
 A part of :class:`~basicsr_ext.models.ext_sr_model.ExtSRModel` (read that module's docstring for the options).
 ``validate_loop`` runs the model over a loader and returns the mean of each result; ``after_validation`` records,
-logs and acts on them. Both the single-process and the distributed path end in ``after_validation``.
+logs and acts on them. Under DDP every rank validates its share of the set (samples rank, rank + world, ...; BasicSR
+validates on rank 0 while the others wait) and the sums are all-reduced, so every rank gets the means over the
+whole set, those of a single-process run up to float rounding.
 """
 
 from os import path as osp
@@ -13,6 +15,7 @@ import torch.distributed as dist
 from basicsr.metrics import calculate_metric
 from basicsr.utils import get_root_logger, imwrite, tensor2img
 from basicsr.utils.dist_util import master_only
+from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from basicsr_ext.models.lr_scheduler import is_plateau
@@ -61,8 +64,24 @@ class Validation:
             names.append('val_loss')
         return names
 
+    def validation_shard(self, dataloader):
+        """This rank's share of a validation loader: under DDP the samples rank, rank + world, ... in a loader with the
+        same settings (BasicSR's validation loaders have no sampler); the loader itself in a single process."""
+        world = self.opt.get('world_size', 1)
+        if not self.opt.get('dist') or world <= 1:
+            return dataloader
+        return DataLoader(
+            dataloader.dataset,
+            batch_size=dataloader.batch_size,
+            sampler=list(range(self.opt['rank'], len(dataloader.dataset), world)),
+            num_workers=dataloader.num_workers,
+            collate_fn=dataloader.collate_fn,
+            pin_memory=dataloader.pin_memory,
+        )
+
     def validate_loop(self, dataloader, current_iter, save_img, on_sample=None):
-        """Run the model over a validation loader; returns the mean of every metric (and ``val_loss``).
+        """Run the model over a validation loader (this rank's share under DDP); returns the mean of every metric (and
+        ``val_loss``) over the whole set, the same on every rank.
 
         ``on_sample`` (optional) is called after each sample's forward, before the tensors are dropped (the AOS test
         report keeps its montage tiles this way).
@@ -72,6 +91,7 @@ class Validation:
         names = self.validation_result_names()
         sums = dict.fromkeys(names, 0.0)
         count = 0
+        dataloader = self.validation_shard(dataloader)
         pbar = tqdm(total=len(dataloader), unit='image') if self.opt['val'].get('pbar', False) else None
         for val_data in dataloader:
             img_name = osp.splitext(osp.basename(val_data['lq_path'][0]))[0]
@@ -99,7 +119,12 @@ class Validation:
                 pbar.set_description(f'Test {img_name}')
         if pbar is not None:
             pbar.close()
-        return {name: value / max(count, 1) for name, value in sums.items()}
+        totals = [sums[name] for name in names] + [count]
+        if self.opt.get('dist') and self.opt.get('world_size', 1) > 1:
+            reduced = torch.tensor(totals, dtype=torch.float64, device=self.device)
+            dist.all_reduce(reduced)  # the sums and counts of every rank's share
+            totals = reduced.tolist()
+        return {name: totals[i] / max(totals[-1], 1) for i, name in enumerate(names)}
 
     def save_val_image(self, img, img_name, dataset_name, current_iter):
         if self.opt['is_train']:
@@ -114,16 +139,9 @@ class Validation:
         self.after_validation(dataloader.dataset.opt['name'], results, current_iter, tb_logger)
 
     def dist_validation(self, dataloader, current_iter, tb_logger, save_img):
-        # rank 0 validates (as BasicSR does); results are broadcast so every rank steps its schedulers alike
-        names = self.validation_result_names()
-        values = torch.full((len(names),), float('nan'), dtype=torch.float64, device=self.device)
-        if self.opt['rank'] == 0:
-            results = self.validate_loop(dataloader, current_iter, save_img)
-            values = torch.tensor([results[n] for n in names], dtype=torch.float64, device=self.device)
-        dist.broadcast(values, src=0)
-        self.after_validation(
-            dataloader.dataset.opt['name'], dict(zip(names, values.tolist())), current_iter, tb_logger
-        )
+        # every rank validates its share; validate_loop all-reduces, so every rank records the same results and steps
+        # its schedulers alike (logging and the best checkpoint are rank 0's)
+        self.nondist_validation(dataloader, current_iter, tb_logger, save_img)
 
     # ------------------------------------------------------------------------------------------- after validation
     def init_best_metric_results(self, dataset_name):
