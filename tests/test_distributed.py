@@ -182,3 +182,19 @@ def test_local_rank_flags_accepted(tmp_path, tiny_opt_file):
     assert 'unrecognized arguments' not in out
     assert distributed_check(proc) == (WORLD_SIZE, [2, 2], True)
     assert osp.isfile(tmp_path / 'experiments' / 'tiny' / 'models' / 'net_g_latest.pth')
+
+
+def test_more_local_ranks_than_gpus_is_one_line(monkeypatch):
+    """Nodes with unequal GPUs: a local rank beyond this node's GPUs names the fix instead of a CUDA error."""
+    from basicsr_ext.utils.dist import init_dist
+    from basicsr_ext.utils.errors import UserError
+
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    monkeypatch.setattr(torch.cuda, 'device_count', lambda: 2)
+    monkeypatch.setenv('LOCAL_RANK', '3')
+    with pytest.raises(UserError) as err:
+        init_dist('pytorch')
+    assert str(err.value) == (
+        '--launcher pytorch: local rank 3 on a node with 2 visible GPU(s): start at most 2 process(es) on this node '
+        '(torchrun --nproc_per_node=2) or set CUDA_VISIBLE_DEVICES'
+    )

@@ -24,7 +24,13 @@ def init_dist(launcher, backend='nccl', port=None):
     elif launcher != 'pytorch':
         raise UserError(f'--launcher: expected none, pytorch or slurm, got {launcher!r}')
     if torch.cuda.is_available():
-        local_rank = int(os.environ.get('LOCAL_RANK', int(os.environ['RANK']) % torch.cuda.device_count()))
+        count = torch.cuda.device_count()
+        local_rank = int(os.environ.get('LOCAL_RANK', int(os.environ.get('RANK', 0)) % count))
+        if local_rank >= count:  # more processes on this node than it has GPUs (nodes may differ)
+            raise UserError(
+                f'--launcher {launcher}: local rank {local_rank} on a node with {count} visible GPU(s): start at most '
+                f'{count} process(es) on this node (torchrun --nproc_per_node={count}) or set CUDA_VISIBLE_DEVICES'
+            )
         torch.cuda.set_device(local_rank)
     dist.init_process_group(backend=backend)
 
