@@ -31,6 +31,10 @@ basicsr_lmdb_errors            A dataroot that is no LMDB (or has no meta_info.t
                                data.mdb, a meta_info.txt key absent from the database, different LQ
                                and GT keys: ValueError, FileNotFoundError, lmdb.Error, TypeError.
                                Ours names the folder (and key) and what is wrong.
+basicsr_network_errors         ``build_network`` hands a ``network_*`` mapping to the arch's constructor;
+                               a value it refuses (an unknown ``resi_connection``, heads that do not
+                               divide the width) ends in a traceback from the constructor. Ours:
+                               a UserError naming the key, the arch and the constructor's message.
 basicsr_dataset_key_errors     BasicSR's datasets read required options as ``opt['key']``: a key
                                missing from a ``datasets:`` entry (``gt_size``, ``use_hflip``,
                                ``io_backend``) is a bare KeyError, in a worker too. Ours names the
@@ -139,6 +143,52 @@ def basicsr_image_errors():
             module.imfrombytes = imfrombytes
 
 
+def basicsr_network_errors():
+    import functools
+
+    import basicsr.archs as archs
+    import basicsr.models  # noqa: F401  (its model modules bind build_network by name: patch those bindings too)
+
+    from basicsr_ext.utils.errors import UserError
+
+    original = archs.build_network
+
+    def raised_in_constructor(err):
+        tb = err.__traceback__
+        while tb is not None:
+            module = tb.tb_frame.f_globals.get('__name__', '')
+            if tb.tb_frame.f_code.co_name == '__init__' and module.startswith(('basicsr.archs', 'basicsr_ext.archs')):
+                return True
+            tb = tb.tb_next
+        return False
+
+    def option_key(net_opt, caller):
+        """The option key (network_g, network_d, ...) of the mapping being built, found in the caller's options."""
+        for opt in (caller.f_locals.get('opt'), getattr(caller.f_locals.get('self'), 'opt', None)):
+            if isinstance(opt, dict):
+                for key, value in opt.items():
+                    if value is net_opt:
+                        return key
+        return 'network'
+
+    @functools.wraps(original)
+    def build_network(opt):
+        name = opt.get('type') if isinstance(opt, dict) else None
+        try:
+            return original(opt)
+        except (ValueError, AssertionError, TypeError, KeyError, IndexError) as err:
+            if not raised_in_constructor(err):
+                raise
+            key = option_key(opt, sys._getframe(1))
+            message = ' '.join((str(err) or type(err).__name__).split())
+            raise UserError(f'{key}: {name} refused its arguments: {message}') from None
+
+    for name, module in list(sys.modules.items()):
+        if name.startswith('basicsr.') and getattr(module, 'build_network', None) is original:
+            module.build_network = build_network
+    archs.build_network = build_network
+
+
 # order matters: the first must run before anything imports basicsr
 PATCHES = (
     torchvision_functional_tensor,
@@ -148,6 +198,7 @@ PATCHES = (
     compat_data.basicsr_pairing_errors,
     compat_data.basicsr_lmdb_errors,  # after basicsr_image_errors: wraps its imfrombytes
     compat_data.basicsr_dataset_key_errors,
+    basicsr_network_errors,
 )
 
 

@@ -704,3 +704,28 @@ def test_bad_test_option(tmp_path, tiny_data, case_id, edit, expected):
     else:
         assert_one_line_error(run, f'{opt_file}: {expected}')
         assert_nothing_written(tmp_path)
+
+
+@pytest.mark.parametrize(
+    'edit,expected',
+    [
+        (
+            setting('network_g.kernel_sizes', [3, 3]),
+            'network_g: SRCNN refused its arguments: SRCNN needs num_feat of length 2 and kernel_sizes of length 3',
+        ),
+        (
+            setting('network_g.upsample', 'cubic'),
+            "network_g: SRCNN refused its arguments: SRCNN upsample must be 'bicubic' or 'none', got 'cubic'",
+        ),
+    ],
+    ids=['lengths', 'choice'],
+)
+def test_network_refusing_its_arguments(tmp_path, tiny_data, edit, expected):
+    """Values of the right type that the arch's constructor refuses: found when the model builds the network (after the
+    experiment folder is made; nothing is trained or saved)."""
+    opt = tiny_options(tiny_data)
+    edit(opt, tmp_path)
+    run = run_train(['-opt', write_yaml(tmp_path / 'bad.yml', opt)], tmp_path)
+    assert_one_line_error(run, expected)
+    assert_nothing_written(tmp_path, run_folders=False)
+    assert not list(tmp_path.glob('experiments/*/models/*'))

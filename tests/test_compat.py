@@ -8,6 +8,7 @@ Project rule: each patch has a test named ``test_<patch name>...`` that fails wh
 code as shipped has without it, so when an upgrade fixes BasicSR the patch can go.
 """
 
+import inspect
 import os
 import random
 import subprocess
@@ -221,7 +222,7 @@ def test_basicsr_crop_errors_in_validation(tmp_path):
     with pytest.raises(UserError) as info:
         dataset[1]
     assert str(info.value) == f'{gt}: GT image is smaller than its LQ image 12x12 x scale 2 = 24x24'
-    item = PairedImageDataset.__getitem__.__wrapped__(dataset, 1)
+    item = inspect.unwrap(PairedImageDataset.__getitem__)(dataset, 1)
     assert item['gt'].shape == (3, 20, 20) and item['lq'].shape == (3, 12, 12)
 
 
@@ -390,4 +391,28 @@ def test_basicsr_dataset_key_errors_name_the_entry_and_key(tmp_path):
         dataset[0]
     assert str(err.value) == expected
     with pytest.raises(KeyError, match='gt_size'):  # BasicSR's own behaviour
-        PairedImageDataset.__getitem__.__wrapped__(dataset, 0)
+        inspect.unwrap(PairedImageDataset.__getitem__)(dataset, 0)
+
+
+# ----------------------------------------------------------------------------------------------- networks
+def test_basicsr_network_errors_name_the_key_and_arch():
+    """An arch constructor refusing a value: BasicSR's build_network lets its ValueError through (a traceback);
+    patched, SRModel's build of network_g is a UserError naming the key and the arch."""
+    import basicsr.archs as archs
+    from basicsr.models import sr_model
+
+    from basicsr_ext.utils.errors import UserError
+
+    net_opt = {'type': 'SRCNN', 'num_in_ch': 3, 'num_out_ch': 3, 'upsample': 'cubic'}
+    with pytest.raises(ValueError, match="upsample must be 'bicubic' or 'none'"):
+        archs.build_network.__wrapped__(net_opt)
+    assert sr_model.build_network is archs.build_network  # the name SRModel calls is the patched one
+
+    def model_init(opt):  # as SRModel.__init__ calls it
+        return sr_model.build_network(opt['network_g'])
+
+    with pytest.raises(UserError) as err:
+        model_init({'network_g': net_opt})
+    assert str(err.value) == (
+        "network_g: SRCNN refused its arguments: SRCNN upsample must be 'bicubic' or 'none', got 'cubic'"
+    )

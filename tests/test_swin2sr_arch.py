@@ -91,10 +91,11 @@ def test_gray_head_on_sr_output():
 
 
 @pytest.mark.parametrize('upsampler, upscale', [('', 1), ('pixelshuffle', 2)])
-def test_gradient_checkpointing_gives_same_output_and_gradients(upsampler, upscale, monkeypatch):
+@pytest.mark.parametrize('mode, recomputed', [(True, 4), ('block', 4), ('parts', 8)])
+def test_gradient_checkpointing_gives_same_output_and_gradients(upsampler, upscale, mode, recomputed, monkeypatch):
     plain = perturbed(tiny(upsampler=upsampler, upscale=upscale, depths=[2, 2], num_heads=[2, 2], drop_path_rate=0.2))
     ckpt = tiny(
-        upsampler=upsampler, upscale=upscale, depths=[2, 2], num_heads=[2, 2], drop_path_rate=0.2, use_checkpoint=True
+        upsampler=upsampler, upscale=upscale, depths=[2, 2], num_heads=[2, 2], drop_path_rate=0.2, use_checkpoint=mode
     )
     ckpt.load_state_dict(plain.state_dict(), strict=True)
     plain.train()
@@ -115,12 +116,18 @@ def test_gradient_checkpointing_gives_same_output_and_gradients(upsampler, upsca
         out = net(x)
         out.square().mean().backward()
         results.append((out.detach(), {n: p.grad.clone() for n, p in net.named_parameters()}))
-    assert calls == [False] * 4  # every block of the checkpointed net, non-reentrant; none of the plain net
+    # every block (or its attention and MLP branches) of the checkpointed net, non-reentrant; none of the plain net
+    assert calls == [False] * recomputed
     (out_a, grads_a), (out_b, grads_b) = results
     assert torch.allclose(out_a, out_b, atol=1e-6)
     assert grads_a.keys() == grads_b.keys()
     for name, grad in grads_a.items():
         assert torch.allclose(grad, grads_b[name], atol=1e-6, rtol=1e-5), name
+
+
+def test_unknown_checkpoint_mode_is_refused():
+    with pytest.raises(ValueError, match="use_checkpoint must be false, true, 'block' or 'parts', got 'layer'"):
+        tiny(use_checkpoint='layer')
 
 
 # Key names and shapes of the official Swin2SR (mv-lab/swin2sr, models/network_swin2sr.py) for

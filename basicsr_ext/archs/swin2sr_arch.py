@@ -20,6 +20,7 @@ Additions for AOS focal stacks (not in the official net): any ``in_chans`` and a
 """
 
 import math
+from typing import Union
 
 import torch
 from basicsr.archs.arch_util import to_2tuple, trunc_normal_
@@ -243,6 +244,10 @@ class SwinTransformerBlockV2(nn.Module):
         return attn_mask.masked_fill(attn_mask != 0, -100.0).masked_fill(attn_mask == 0, 0.0)
 
     def forward(self, x, x_size):
+        return self.mlp_part(self.attention_part(x, x_size))
+
+    def attention_part(self, x, x_size):
+        """The (shifted) window attention branch with its residual: ``x + norm1(attn(x))``."""
         h, w = x_size
         b, _, c = x.shape
         # x: b, h*w, c
@@ -281,15 +286,21 @@ class SwinTransformerBlockV2(nn.Module):
         x = x.view(b, h * w, c)
 
         # res-post-norm: normalise the branch output, then add the residual
-        x = shortcut + self.drop_path(self.norm1(x))
-        x = x + self.drop_path(self.norm2(self.mlp(x)))
-        return x
+        return shortcut + self.drop_path(self.norm1(x))
+
+    def mlp_part(self, x):
+        """The MLP branch with its residual: ``x + norm2(mlp(x))``."""
+        return x + self.drop_path(self.norm2(self.mlp(x)))
 
     def extra_repr(self) -> str:
         return (
             f'dim={self.dim}, input_resolution={self.input_resolution}, num_heads={self.num_heads}, '
             f'window_size={self.window_size}, shift_size={self.shift_size}, mlp_ratio={self.mlp_ratio}'
         )
+
+
+# ``use_checkpoint`` values and what each recomputes in the backward pass
+CHECKPOINT_MODES = {False: None, None: None, True: 'block', 'block': 'block', 'parts': 'parts'}
 
 
 class BasicLayerV2(nn.Module):
@@ -307,8 +318,9 @@ class BasicLayerV2(nn.Module):
         attn_drop (float, optional): Attention dropout rate. Default: 0.0
         drop_path (float | list[float], optional): Stochastic depth rate. Default: 0.0
         norm_layer (nn.Module, optional): Normalization layer. Default: nn.LayerNorm
-        use_checkpoint (bool): Recompute each block in the backward pass (torch.utils.checkpoint, non-reentrant)
-            instead of storing its activations. Default: False
+        use_checkpoint (bool | str): Recompute activations in the backward pass (torch.utils.checkpoint,
+            non-reentrant) instead of storing them: ``'block'`` (or True) each Swin block, ``'parts'`` its attention
+            and its MLP branch separately (a lower peak: only one branch's activations at a time). Default: False
         pretrained_window_size (int): Local window size in pre-training. Default: 0
     """
 
@@ -332,6 +344,8 @@ class BasicLayerV2(nn.Module):
         self.dim = dim
         self.input_resolution = input_resolution
         self.depth = depth
+        if use_checkpoint not in CHECKPOINT_MODES:
+            raise ValueError(f"use_checkpoint must be false, true, 'block' or 'parts', got {use_checkpoint!r}")
         self.use_checkpoint = use_checkpoint
 
         self.blocks = nn.ModuleList(
@@ -355,9 +369,13 @@ class BasicLayerV2(nn.Module):
         )
 
     def forward(self, x, x_size):
+        mode = CHECKPOINT_MODES[self.use_checkpoint] if torch.is_grad_enabled() else None
         for blk in self.blocks:
-            if self.use_checkpoint and torch.is_grad_enabled():
+            if mode == 'block':
                 x = checkpoint.checkpoint(blk, x, x_size, use_reentrant=False)
+            elif mode == 'parts':
+                x = checkpoint.checkpoint(blk.attention_part, x, x_size, use_reentrant=False)
+                x = checkpoint.checkpoint(blk.mlp_part, x, use_reentrant=False)
             else:
                 x = blk(x, x_size)
         return x
@@ -505,8 +523,9 @@ class Swin2SR(nn.Module):
         norm_layer (nn.Module): Normalization layer. Default: nn.LayerNorm
         ape (bool): If True, add absolute position embedding to the patch embedding. Default: False
         patch_norm (bool): If True, add normalization after patch embedding. Default: True
-        use_checkpoint (bool): Gradient checkpointing of every Swin block (less memory, about one more forward pass
-            of compute; same outputs and gradients). Default: False
+        use_checkpoint (bool | str): Gradient checkpointing (less memory, about one more forward pass of compute;
+            same outputs and gradients): ``'block'`` (or True) recomputes every Swin block, ``'parts'`` its attention
+            and MLP branches separately, for a lower peak. Default: False
         upscale (int): Upscale factor: 2/3/4/8 for SR, 1 for restoration. Default: 2
         img_range (float): Image range, 1. or 255. Default: 1.0
         upsampler (str): Reconstruction module: 'pixelshuffle' (classical SR), 'pixelshuffledirect' (lightweight
@@ -546,7 +565,7 @@ class Swin2SR(nn.Module):
         norm_layer=nn.LayerNorm,
         ape=False,
         patch_norm=True,
-        use_checkpoint=False,
+        use_checkpoint: Union[bool, str] = False,
         upscale=2,
         img_range=1.0,
         upsampler='',

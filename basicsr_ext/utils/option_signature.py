@@ -1,13 +1,15 @@
 """Options that become keyword arguments (``network_g``, losses, metrics, optimizers) checked against the signature
 of what receives them: unknown names (with the closest ones), missing required arguments, and types.
 
-A parameter's type is its annotation when that is a plain type, else the type of its default: an ``int`` default
+A parameter's type is its annotation when that is a plain type (any other annotation, e.g. ``Union[bool, str]``,
+takes anything), else the type of its default: an ``int`` default
 takes integers, a ``float`` default any number, a ``bool`` default true/false, a ``str`` default a string, a list or
 tuple default a list; a ``None`` default or no default takes anything.
 """
 
 import inspect
 import math
+import typing
 from numbers import Real
 
 from basicsr_ext.utils.option_schema import closest, describe, is_int, yaml_number_hint
@@ -19,6 +21,10 @@ def _kind(param):
     annotation = _NAMED.get(param.annotation, param.annotation)  # 'int' under ``from __future__ import annotations``
     if annotation in (int, float, bool, str, list, tuple):
         return annotation
+    if typing.get_origin(annotation) in (tuple, list):  # tuple[float, float]
+        return list
+    if annotation is not inspect.Parameter.empty:  # Union[bool, str], a class, ...: not one type to check against
+        return None
     default = param.default
     if default is inspect.Parameter.empty or default is None:
         return None
