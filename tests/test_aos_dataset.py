@@ -174,3 +174,14 @@ def test_heights_must_match_the_input_channels_when_options_are_resolved(tmp_pat
         UserError, match=r'datasets\.train\.heights: 1 focal planes \(0 m\), but network_g\.in_chans is 3'
     ):
         check_types(opt, 'x.yml')
+
+
+def test_unit_float_conversion_is_numpys_to_the_bit():
+    import numpy as np
+
+    from basicsr_ext.data.aos_focal_stack_dataset import to_unit_float
+
+    values = np.arange(256, dtype=np.uint8).reshape(1, 16, 16)
+    flipped = values[:, ::-1]  # a strided view, as the dihedral transforms give
+    for array in (values, flipped):
+        assert torch.equal(to_unit_float(array), torch.from_numpy(array.astype(np.float32) / 255.0))

@@ -207,8 +207,8 @@ class AOSFocalStackDataset(data.Dataset):
             stack, gt = apply_numpy(stack, k, flip), apply_numpy(gt, k, flip)
             row, col = transform_point(row, col, size, k, flip)
         return {
-            'lq': torch.from_numpy(stack.astype(np.float32) / 255.0),
-            'gt': torch.from_numpy(gt.astype(np.float32) / 255.0),
+            'lq': to_unit_float(stack),
+            'gt': to_unit_float(gt),
             'pos': torch.tensor([row, col], dtype=torch.float32),
             'has_person': torch.tensor(has_person),
             'lq_path': sample['lq'] if self.backend == 'disk' else sample['key'],
@@ -233,3 +233,9 @@ class AOSFocalStackDataset(data.Dataset):
         if not has_person:  # no person in the crop: the crop centre, as for samples without one
             row = col = s / 2
         return stack[:, top : top + s, left : left + s], gt[:, top : top + s, left : left + s], row, col, has_person
+
+
+def to_unit_float(array):
+    """uint8 (..., H, W) -> float32 tensor in [0, 1]: one allocation, divided in place (numpy's
+    ``astype(float32) / 255`` allocates twice; the values are the same, both divisions are correctly rounded)."""
+    return torch.from_numpy(np.ascontiguousarray(array)).to(torch.float32).div_(255.0)
