@@ -363,12 +363,15 @@ def test_zero_init_last_starts_as_the_identity():
         tiny(upsampler='pixelshuffle', upscale=2, zero_init_last=True)
 
 
-def test_fused_attention_equals_the_explicit_formula():
-    """WindowAttentionV2 (through scaled_dot_product_attention) against SwinV2's attention written out."""
+@pytest.mark.parametrize('fused', [True, False, None])
+def test_fused_attention_equals_the_explicit_formula(fused):
+    """WindowAttentionV2 (through scaled_dot_product_attention, through its own explicit product, and as picked by
+    device) against SwinV2's attention written out."""
     from basicsr_ext.archs.swin2sr_arch import WindowAttentionV2
 
     torch.manual_seed(0)
     attn = perturbed(WindowAttentionV2(dim=12, window_size=(4, 4), num_heads=3)).eval()
+    attn.fused_attention = fused
     b, n, c, nh = 6, 16, 12, 3
     x = torch.randn(b, n, c)
     mask = torch.where(torch.rand(2, n, n) < 0.3, -100.0, 0.0)  # 2 windows per image, as the shifted blocks pass

@@ -87,6 +87,7 @@ class WindowAttentionV2(nn.Module):
             self.q_bias = None
             self.v_bias = None
         self.attn_drop = nn.Dropout(attn_drop)
+        self.fused_attention = None  # None: scaled_dot_product_attention on CUDA, the explicit product elsewhere
         self.proj = nn.Linear(dim, dim)
         self.proj_drop = nn.Dropout(proj_drop)
 
@@ -123,30 +124,36 @@ class WindowAttentionV2(nn.Module):
         bias = None
         if self.q_bias is not None:
             bias = torch.cat((self.q_bias, torch.zeros_like(self.v_bias), self.v_bias))
-        qkv = F.linear(x, self.qkv.weight, bias)
-        qkv = qkv.reshape(b_, n, 3, self.num_heads, c // self.num_heads).permute(2, 0, 3, 1, 4)
-        q, k, v = qkv[0], qkv[1], qkv[2]  # b_, nh, n, c/nh
+        qkv = F.linear(x, self.qkv.weight, bias).view(b_, n, 3, self.num_heads, c // self.num_heads)
 
-        # scaled cosine attention, the temperature (capped at 100) folded into the normalised queries
-        scale = torch.clamp(self.logit_scale, max=math.log(1.0 / 0.01)).exp()
-        q = F.normalize(q, dim=-1) * scale
-        k = F.normalize(k, dim=-1)
+        # scaled cosine attention: q and k normalised together, in the linear layer's layout (the head dim is the
+        # contiguous one), by a multiply with the inverse norm (cheaper forward and backward than F.normalize's
+        # division; the same max(|x|, 1e-12)); the temperature (capped at 100) is folded into the queries
+        qk = qkv[:, :, :2]  # b_, n, 2, nh, c/nh
+        scale = torch.clamp(self.logit_scale, max=math.log(1.0 / 0.01)).exp().view(1, 1, 1, -1, 1)  # 1, 1, 1, nh, 1
+        factor = torch.cat((scale, torch.ones_like(scale)), dim=2)  # 1, 1, 2, nh, 1: temperature for q, 1 for k
+        qk = qk * (torch.rsqrt(qk.square().sum(-1, keepdim=True).clamp_min(1e-24)) * factor)
+        q, k = qk.permute(2, 0, 3, 1, 4).unbind(0)  # b_, nh, n, c/nh each
+        v = qkv[:, :, 2].transpose(1, 2)  # b_, nh, n, c/nh
 
         bias_table = self.cpb_mlp(self.relative_coords_table).view(-1, self.num_heads)  # (2*wh-1)*(2*ww-1), nh
         pos_bias = bias_table[self.relative_position_index.view(-1)].view(n, n, -1)  # wh*ww, wh*ww, nh
         pos_bias = 16 * torch.sigmoid(pos_bias.permute(2, 0, 1))  # nh, wh*ww, wh*ww
 
-        # softmax(q k^T + bias + mask) v in one fused kernel (same result as the explicit product, less memory)
-        dropout = self.attn_drop.p if self.training else 0.0
+        # softmax(q k^T + bias + mask) v: one fused kernel on GPUs; on the CPU the explicit product is faster (torch's
+        # CPU path for a float mask adds a "safe softmax" pass that checks every row for -inf)
         if mask is None:
-            x = F.scaled_dot_product_attention(q, k, v, attn_mask=pos_bias.unsqueeze(0), dropout_p=dropout, scale=1.0)
+            attn_mask = pos_bias.unsqueeze(0)  # 1, nh, n, n
         else:
             nw = mask.shape[0]
-            shape = (b_ // nw, nw, self.num_heads, n, -1)
             attn_mask = (pos_bias.unsqueeze(0) + mask.unsqueeze(1)).unsqueeze(0)  # 1, nw, nh, n, n
-            x = F.scaled_dot_product_attention(
-                q.view(shape), k.view(shape), v.view(shape), attn_mask=attn_mask, dropout_p=dropout, scale=1.0
-            )
+            q, k, v = (t.view(b_ // nw, nw, self.num_heads, n, -1) for t in (q, k, v))
+        fused = self.fused_attention if self.fused_attention is not None else x.is_cuda
+        if fused:
+            dropout = self.attn_drop.p if self.training else 0.0
+            x = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=dropout, scale=1.0)
+        else:
+            x = self.attn_drop((q @ k.transpose(-2, -1) + attn_mask).softmax(dim=-1)) @ v
         x = x.reshape(b_, self.num_heads, n, -1).transpose(1, 2).reshape(b_, n, c)
         x = self.proj_drop(self.proj(x))
         return x
