@@ -277,22 +277,25 @@ def _proc_status_mib(field):
     raise RuntimeError(f'/proc/self/status has no {field}')
 
 
+CHECKPOINT_SETTINGS = (False, 'block', 'parts')  # use_checkpoint values the memory section compares
+
+
 def bench_memory(args, device):
-    """Peak memory of a Swin2SR train step without and with ``use_checkpoint`` (the ms column holds MiB here)."""
+    """Peak memory of a Swin2SR train step without ``use_checkpoint`` and with each granularity (the ms column holds
+    MiB here)."""
     rows = []
-    for flag in (False, True):
+    for index, flag in enumerate(CHECKPOINT_SETTINGS):
         if device.type == 'cuda':
             mib = _peak_memory_child(args, device, flag)
         else:  # peak RSS only ever grows: measure each setting in a fresh process
-            cmd = [sys.executable, __file__, '--memory-child', str(int(flag)), '--device', args.device]
+            cmd = [sys.executable, __file__, '--memory-child', str(index), '--device', args.device]
             cmd += ['--net-size', str(args.net_size), '--net-batch', str(args.net_batch)]
             if args.threads:
                 cmd += ['--threads', str(args.threads)]
             out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
             mib = json.loads(out.strip().splitlines()[-1])['mib']
         rows.append((f'peak MiB, use_checkpoint={flag}', mib, None))
-    rows[1] = (rows[1][0], rows[1][1], rows[1][1] / rows[0][1])
-    return rows
+    return [rows[0]] + [(what, mib, mib / rows[0][1]) for what, mib, _ in rows[1:]]
 
 
 SECTIONS = {
@@ -331,7 +334,7 @@ def main(argv=None):
         '--net-size', type=int, default=64, help='network sections: image size (train_aos_swin2sr128.yml crop)'
     )
     parser.add_argument('--net-batch', type=int, default=4, help='network sections: batch size')
-    parser.add_argument('--memory-child', type=int, choices=[0, 1], help=argparse.SUPPRESS)
+    parser.add_argument('--memory-child', type=int, choices=range(len(CHECKPOINT_SETTINGS)), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.device == 'cuda' and not torch.cuda.is_available():
         parser.error('--device cuda: no CUDA device available')
@@ -339,7 +342,7 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     if args.memory_child is not None:
-        print(json.dumps({'mib': _peak_memory_child(args, device, bool(args.memory_child))}))
+        print(json.dumps({'mib': _peak_memory_child(args, device, CHECKPOINT_SETTINGS[args.memory_child])}))
         return
     where = torch.cuda.get_device_name(device) if device.type == 'cuda' else f'cpu, {torch.get_num_threads()} threads'
     print(
