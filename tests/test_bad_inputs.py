@@ -495,6 +495,11 @@ def test_own_keys_are_accepted_under_extra_and_with_plus(tmp_path, tiny_data):
     assert run.returncode == 0, run.stderr[-3000:]
 
 
+def _write(path, data):
+    path.write_bytes(data)
+    return str(path)
+
+
 def _save(path, obj):
     torch.save(obj, path)
     return str(path)
@@ -519,15 +524,13 @@ def _flip_a_byte(path):
 # (id, how to make the pretrained file, the expected message or its start (...))
 def _pretrained_cases():
     def empty(tmp):
-        (tmp / 'net.pth').write_bytes(b'')
-        return str(tmp / 'net.pth')
+        return _write(tmp / 'net.pth', b'')
 
     def tensor(tmp):
         return _save(tmp / 'net.pth', torch.zeros(3))
 
     def text(tmp):
-        (tmp / 'net.pth').write_text('not a checkpoint')
-        return str(tmp / 'net.pth')
+        return _write(tmp / 'net.pth', b'not a checkpoint')
 
     def wider(tmp):
         return _save(tmp / 'net.pth', {'params': _srcnn_params(tmp, num_feat=[16, 4])})
@@ -581,8 +584,7 @@ def test_bad_pretrained_network(tmp_path, tiny_data, case_id, make, expected):
 
 def _resume_cases():
     def empty(tmp):
-        (tmp / '4.state').write_bytes(b'')
-        return str(tmp / '4.state')
+        return _write(tmp / '4.state', b'')
 
     def tensor(tmp):
         return _save(tmp / '4.state', torch.zeros(2))
