@@ -26,7 +26,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import basicsr_ext  # noqa: E402,F401
 from basicsr_ext.utils.checkpoint_adapt import MODES, adapt_channels, find_convs, state_dict_groups  # noqa: E402
 from basicsr_ext.utils.errors import UserError  # noqa: E402
-from basicsr_ext.utils.file_io import atomic_torch_save, safe_torch_load  # noqa: E402
+from basicsr_ext.utils.file_io import atomic_torch_save, check_output_file, safe_torch_load  # noqa: E402
 
 
 def main(argv=None):
@@ -50,6 +50,7 @@ def main(argv=None):
         for flag, value in (('--in-chans', args.in_chans), ('--out-chans', out_chans), ('--colours', args.colours)):
             if value is not None and value < 1:
                 raise UserError(f'{flag}: expected >= 1, got {value}')
+        check_output_file(args.output, '-o', inputs=[args.checkpoint])
         state = safe_torch_load(args.checkpoint)
         if not isinstance(state, dict):
             raise UserError(f'{args.checkpoint}: expected a state dict, got {type(state).__name__}')
@@ -60,6 +61,12 @@ def main(argv=None):
             convs = find_convs(next(iter(state_dict_groups(state).values())), args.first, args.last)
         except (KeyError, ValueError) as err:
             raise UserError(f'{args.checkpoint}: {err.args[0] if err.args else err}') from None
+        except (RuntimeError, MemoryError) as err:
+            if isinstance(err, RuntimeError) and 'allocate' not in str(err):
+                raise
+            raise UserError(
+                f'--in-chans {args.in_chans} / --out-chans {out_chans}: the adapted convs do not fit in memory'
+            ) from None
         atomic_torch_save(adapted, args.output)
     except UserError as err:
         print(f'basicsr-ext: error: {err}', file=sys.stderr)

@@ -23,7 +23,7 @@ from basicsr_ext.aos.domain_stats import (  # noqa: E402
     markdown_report,
 )
 from basicsr_ext.utils.errors import UserError  # noqa: E402
-from basicsr_ext.utils.file_io import write_text_atomic  # noqa: E402
+from basicsr_ext.utils.file_io import check_output_folder, write_text_atomic  # noqa: E402
 from basicsr_ext.utils.montage import write_png  # noqa: E402
 
 
@@ -64,6 +64,7 @@ def main(argv=None):
         if args.grid < 1:
             raise UserError(f'--grid: expected >= 1, got {args.grid}')
         scales = _plane_scales(args.real_plane_scale, args.real)
+        check_output_folder(args.output, '--output', inputs=[args.sim, *args.real])
         real_sets = [(folder, load_real_samples(folder, scale)) for folder, scale in zip(args.real, scales)]
         sim = load_sim_samples(args.sim, args.sim_limit)
         report = build_report(real_sets, sim, args.sim, args.label)

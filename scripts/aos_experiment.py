@@ -25,7 +25,7 @@ from os import path as osp
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from basicsr_ext.evaluation.experiment import Experiment, parse_experiment_args  # noqa: E402
+from basicsr_ext.evaluation.experiment import Experiment, parse_experiment_args, positive_int  # noqa: E402
 from basicsr_ext.utils.file_io import atomic_write  # noqa: E402
 
 PREFIX = 'aos_experiment'
@@ -68,7 +68,9 @@ def main(argv=None):
         doc='docs/aos_experiment.md',
         cfg_help='extra overrides for every train and test run',
         iters_help='training iterations of runs 1 and 2',
-        extra=[('--finetune-iters', dict(type=int, default=500, help='multi-pass fine-tuning iterations (run 3)'))],
+        extra=[
+            ('--finetune-iters', dict(type=positive_int, default=500, help='multi-pass fine-tuning iterations (run 3)'))
+        ],
     )
     exp = Experiment(REPO, PREFIX, WHAT)
     cfg = list(args.cfg_options)

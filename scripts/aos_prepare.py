@@ -3,11 +3,13 @@
     python scripts/aos_prepare.py --raw datasets/aos_raw --out datasets/aos_stacks --heights 0 0.5 1 1.5 --workers 2
 
 Bad samples (incomplete, unreadable, malformed Parameters.txt) are listed at the end and in report.json; the rest are
-converted. The exit code is 2 when no sample could be converted (the report is still written). Running it again skips
-what is already converted.
+converted. The exit code is 2 when no sample could be converted (the report is still written). A flag out of range or a
+folder without any raw sample is one error line before anything is written. Running it again skips what is already
+converted.
 """
 
 import argparse
+import math
 import sys
 import time
 from os import path as osp
@@ -16,6 +18,33 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from basicsr_ext.aos.convert import convert  # noqa: E402
 from basicsr_ext.utils.errors import UserError  # noqa: E402
+from basicsr_ext.utils.file_io import check_output_folder  # noqa: E402
+
+
+def check_args(args):
+    """One-line errors for flags out of range, before anything is read or written."""
+    if not (math.isfinite(args.altitude) and args.altitude > 0):
+        raise UserError(f'--altitude: expected metres > 0, got {args.altitude:g}')
+    if not (math.isfinite(args.fov) and 0 < args.fov < 180):
+        raise UserError(f'--fov: expected degrees between 0 and 180, got {args.fov:g}')
+    for h in args.heights:
+        if not (math.isfinite(h) and 0 <= h < args.altitude):
+            raise UserError(
+                f'--heights: expected metres from 0 (the ground) up to --altitude {args.altitude:g}, got {h:g}'
+            )
+    repeated = sorted({h for h in args.heights if args.heights.count(h) > 1})
+    if repeated:
+        raise UserError(f'--heights: {repeated[0]:g} given twice; each focal height once')
+    for flag, value in (('--val', args.val), ('--test', args.test)):
+        if not (math.isfinite(value) and 0 <= value <= 1):
+            raise UserError(f'{flag}: expected a fraction from 0 to 1, got {value:g}')
+    if args.val + args.test > 1:
+        raise UserError(f'--val {args.val:g} + --test {args.test:g}: the held-out fractions add up to more than 1')
+    if args.workers < 1:
+        raise UserError(f'--workers: expected >= 1, got {args.workers}')
+    if args.montages < 0:
+        raise UserError(f'--montages: expected >= 0, got {args.montages}')
+    check_output_folder(args.out, '--out', inputs=[args.raw])
 
 
 def main(argv=None):
@@ -40,6 +69,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     start = time.time()
     try:
+        check_args(args)
         report = convert(
             args.raw,
             args.out,

@@ -10,6 +10,7 @@ docs/aos_restore.md.
 """
 
 import argparse
+import math
 import sys
 import time
 from os import path as osp
@@ -24,7 +25,7 @@ from basicsr_ext.inference.aos_inputs import discover, find_gt, integral_plane, 
 from basicsr_ext.inference.aos_report import format_report, locate_person, score  # noqa: E402
 from basicsr_ext.inference.aos_restorer import DEFAULT_MODEL, AOSRestorer  # noqa: E402
 from basicsr_ext.utils.errors import UserError  # noqa: E402
-from basicsr_ext.utils.file_io import write_text_atomic  # noqa: E402
+from basicsr_ext.utils.file_io import check_output_folder, write_text_atomic  # noqa: E402
 from basicsr_ext.utils.montage import draw_box, make_montage, to_bgr_uint8, write_png  # noqa: E402
 
 
@@ -75,15 +76,16 @@ def write_montage(path, integral, height, restored, gt, person, passes):
 
 
 def restore_sample(restorer, sample, args):
-    """Restore, write the output and montage; returns the report row, or None without a GT."""
+    """Restore, write the output and montage; returns the report row, or None without a GT. The GT is read and
+    checked first, so a sample that fails writes nothing."""
     planes = select_planes(sample, restorer.heights)
-    restored = to_uint8(restorer.restore(planes.astype(np.float32) / 255.0))
-    write_png(osp.join(args.output, f'{sample.stem}.png'), restored)
     integral, height = integral_plane(sample)
     gt_path = (find_gt(args.gt, sample.stem) if args.gt else None) or sample.gt_path
     gt = read_gt(gt_path) if gt_path else None
-    if gt is not None and gt.shape != restored.shape:
-        raise UserError(f'{gt_path}: GT size {gt.shape} differs from the input {restored.shape} ({sample.source})')
+    if gt is not None and gt.shape != integral.shape:
+        raise UserError(f'{gt_path}: GT size {gt.shape} differs from the input {integral.shape} ({sample.source})')
+    restored = to_uint8(restorer.restore(planes.astype(np.float32) / 255.0))
+    write_png(osp.join(args.output, f'{sample.stem}.png'), restored)
     person, person_from = sample.person, 'input metadata'
     if person is False:
         person, person_from = None, 'n/a (no person in the metadata)'
@@ -122,8 +124,12 @@ def plane_scales(scales, inputs):
 
 
 def run(args):
+    check_output_folder(args.output, '--output', inputs=args.input)
     if args.gt and not osp.isdir(args.gt):
         raise UserError(f'--gt: not a folder: {args.gt}')
+    bad = [h for h in args.heights or [] if not math.isfinite(h)]
+    if bad:
+        raise UserError(f'--heights: expected finite heights in metres, got {bad[0]:g}')
     restorer = AOSRestorer(
         model=args.model,
         opt=args.opt,
@@ -136,7 +142,13 @@ def run(args):
     scales = plane_scales(args.plane_scale, args.input)
     found, seen = [], {}
     for item, scale in zip(args.input, scales):
-        for kind, location, stem in discover(item):
+        samples = discover(item)
+        if not samples:
+            raise UserError(
+                f'--input {item}: no focal stacks in it (expected .tif/.tiff stacks, plane PNGs such as 000.png, raw '
+                'samples R_S_pose_k_thermal.png, or folders of them)'
+            )
+        for kind, location, stem in samples:
             if stem in seen:
                 raise UserError(f'two inputs would both write {stem}.png: {seen[stem]} and {item}')
             seen[stem] = item

@@ -11,6 +11,8 @@ from os import path as osp
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from basicsr_ext.aos.simulator import simulate  # noqa: E402
+from basicsr_ext.utils.errors import UserError  # noqa: E402
+from basicsr_ext.utils.file_io import check_output_folder  # noqa: E402
 
 
 def main(argv=None):
@@ -23,19 +25,29 @@ def main(argv=None):
     parser.add_argument('--size', type=int, default=512, help='image size in pixels (the scene stays the same in m)')
     parser.add_argument('--workers', type=int, default=None, help='processes (default: one per CPU core)')
     args = parser.parse_args(argv)
-    for name in ('num', 'seed', 'run', 'start'):
-        if getattr(args, name) < 0:
-            parser.error(f'--{name} must be >= 0, got {getattr(args, name)}')
-    if args.size <= 0:
-        parser.error(f'--size must be > 0, got {args.size}')
-    start = time.perf_counter()
-    done = simulate(
-        args.out, args.num, seed=args.seed, run=args.run, start_sim=args.start, size=args.size, workers=args.workers
-    )
+    try:
+        for name in ('seed', 'run', 'start'):
+            if getattr(args, name) < 0:
+                raise UserError(f'--{name}: expected >= 0, got {getattr(args, name)}')
+        if args.num < 1:
+            raise UserError(f'--num: expected >= 1 simulations, got {args.num}')
+        if args.size < 1:
+            raise UserError(f'--size: expected pixels >= 1, got {args.size}')
+        if args.workers is not None and args.workers < 0:
+            raise UserError(f'--workers: expected >= 0 (0 or 1: in this process), got {args.workers}')
+        check_output_folder(args.out, '--out')
+        start = time.perf_counter()
+        done = simulate(
+            args.out, args.num, seed=args.seed, run=args.run, start_sim=args.start, size=args.size, workers=args.workers
+        )
+    except UserError as err:
+        print(f'aos_simulate: error: {err}', file=sys.stderr)
+        return 2
     seconds = time.perf_counter() - start
     rate = len(done) / seconds if seconds > 0 else float('inf')
     print(f'wrote {len(done)} samples to {args.out} in {seconds:.1f} s ({rate:.2f} samples/s)')
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -20,8 +20,12 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from basicsr_ext.inference.aos_restorer import DEFAULT_MODEL, AOSRestorer  # noqa: E402
-from basicsr_ext.inference.restorer import Restorer  # noqa: E402
+from basicsr_ext.inference.restorer import Restorer, pick_device  # noqa: E402
+from basicsr_ext.inference.tiling import check_tile  # noqa: E402
 from basicsr_ext.inference.zoo import load_zoo  # noqa: E402
+from basicsr_ext.utils.errors import UserError  # noqa: E402
+
+MIN_SIZE = 16  # px: the smallest tile (inference/tiling.py check_tile); below it the rows time overheads only
 
 
 def seconds_per_call(fns, repeats, device):
@@ -78,8 +82,30 @@ def main(argv=None):
     parser.add_argument('--threads', type=int, help="torch CPU threads (default: torch's choice)")
     parser.add_argument('--only', choices=['aos', 'zoo'], help='one table only')
     args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    try:
+        check_args(args)
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        run(args)
+    except UserError as err:
+        print(f'benchmark_inference: error: {err}', file=sys.stderr)
+        return 2
+    return 0
+
+
+def check_args(args):
+    """One-line errors for flags out of range, before any model is loaded."""
+    if args.size < MIN_SIZE:
+        raise UserError(f'--size: expected an image side of at least {MIN_SIZE} px, got {args.size}')
+    check_tile(args.tile, key='--tile')
+    if args.repeats < 1:
+        raise UserError(f'--repeats: expected >= 1 timed runs, got {args.repeats}')
+    if args.threads is not None and args.threads < 1:
+        raise UserError(f'--threads: expected >= 1, got {args.threads}')
+    pick_device(args.device)
+
+
+def run(args):
     where = torch.cuda.get_device_name() if args.device != 'cpu' and torch.cuda.is_available() else 'cpu'
     print(f'torch {torch.__version__} on {where}, {torch.get_num_threads()} threads; median of {args.repeats} runs')
     results = {}
@@ -94,4 +120,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -20,7 +20,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import basicsr_ext  # noqa: E402,F401
 from basicsr_ext.utils.dni import check_alpha, interpolate_checkpoint_dicts  # noqa: E402
 from basicsr_ext.utils.errors import UserError  # noqa: E402
-from basicsr_ext.utils.file_io import atomic_torch_save, safe_torch_load  # noqa: E402
+from basicsr_ext.utils.file_io import atomic_torch_save, check_output_file, safe_torch_load  # noqa: E402
 
 
 def _parse_alpha(text):
@@ -46,6 +46,8 @@ def main(argv=None):
         outputs = [args.output.replace('{alpha}', f'{alpha:.10g}') for alpha in alphas]
         if len(set(outputs)) < len(outputs):
             raise UserError(f'--alpha {" ".join(args.alpha)}: repeated value (outputs would overwrite each other)')
+        for output in outputs:
+            check_output_file(output, '-o', inputs=[args.checkpoint_a, args.checkpoint_b])
         for alpha in alphas:
             if not 0 <= alpha <= 1:
                 print(f'warning: alpha {alpha:.10g} is outside [0, 1]: extrapolating beyond A and B', file=sys.stderr)

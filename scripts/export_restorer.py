@@ -15,6 +15,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from basicsr_ext.inference.export import export_restorer  # noqa: E402
 from basicsr_ext.utils.errors import UserError  # noqa: E402
+from basicsr_ext.utils.file_io import check_output_file  # noqa: E402
 
 
 def main(argv=None):
@@ -27,6 +28,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     command = shlex.join(['python', 'scripts/export_restorer.py', *(sys.argv[1:] if argv is None else argv)])
     try:
+        check_output_file(args.output, 'output', inputs=[args.checkpoint, args.option_file])
         result = export_restorer(
             args.checkpoint, args.option_file, args.output, {'task': args.task, 'command': command}, args.param_key
         )

@@ -26,7 +26,9 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import basicsr_ext  # noqa: E402,F401
 from basicsr_ext.evaluation.modulation_sweep import run_sweep, sweep_markdown, write_sweep  # noqa: E402
+from basicsr_ext.inference.restorer import pick_device  # noqa: E402
 from basicsr_ext.utils.errors import UserError  # noqa: E402
+from basicsr_ext.utils.file_io import check_output_folder  # noqa: E402
 from basicsr_ext.utils.options import resolve_options  # noqa: E402
 
 DEFAULT_LEVELS = [20, 40, 60, 80]  # the tunable-models report's levels: a = 20 (base), b = 80 (end), two in between
@@ -36,6 +38,8 @@ def sweep(args):
     """Resolve the defaults from the option file, run the sweep and write it; returns (result, paths, title)."""
     if not osp.isfile(args.opt):
         raise UserError(f'-opt: option file not found: {args.opt}')
+    check_output_folder(args.output, '-o')
+    device = pick_device(args.device)
     opt = resolve_options(args.opt)
     val = (opt.get('datasets') or {}).get('val') or {}
     noise = val.get('noise') or {}
@@ -59,7 +63,7 @@ def sweep(args):
         param_key=param_key,
         seed=val.get('seed', 0) if args.seed is None else args.seed,
         clip=noise.get('clip', False),  # NoisyPairDataset's default for Gaussian noise
-        device=args.device,
+        device=device,
         strip_image=args.strip_image,
         strip_level=args.strip_level,
         progress=True,
@@ -70,8 +74,6 @@ def sweep(args):
 
 
 def main(argv=None):
-    import torch
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('-opt', required=True, help='option file whose network_g (and datasets.val) to use')
     parser.add_argument('--checkpoint', help='checkpoint of the modulated network (stage 2)')
@@ -85,7 +87,7 @@ def main(argv=None):
     parser.add_argument('--strip-level', type=float, help='level of strip.png (default: the middle of --levels)')
     parser.add_argument('--seed', type=int, help='noise seed (default: datasets.val.seed, else 0)')
     parser.add_argument('--param-key', help='parameter group (default: path.param_key_g, else params)')
-    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--device', help='cpu or cuda (default: cuda when available)')
     parser.add_argument('-o', '--output', required=True, help='folder for sweep.md/.csv/.json and strip.png')
     args = parser.parse_args(argv)
     try:

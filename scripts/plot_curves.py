@@ -4,6 +4,7 @@ python scripts/plot_curves.py experiments/<name>/train_<name>_*.log -o docs/curv
 """
 
 import argparse
+import math
 import sys
 from os import path as osp
 
@@ -11,6 +12,22 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from basicsr_ext.evaluation.curves import plot_curves  # noqa: E402
 from basicsr_ext.utils.errors import UserError  # noqa: E402
+from basicsr_ext.utils.file_io import check_output_file  # noqa: E402
+
+
+def parse_references(items):
+    """``{label: value}`` of ``--reference LABEL=VALUE`` items (finite values)."""
+    references = {}
+    for item in items:
+        label, sep, value = item.rpartition('=')
+        try:
+            number = float(value)
+        except ValueError:
+            number = None
+        if not sep or not label or number is None or not math.isfinite(number):
+            raise UserError(f'--reference {item!r}: expected LABEL=VALUE with a finite number, e.g. bicubic=33.10')
+        references[label] = number
+    return references
 
 
 def main(argv=None):
@@ -28,23 +45,20 @@ def main(argv=None):
         help='constant reference lines on the metric panel, e.g. bicubic=33.10',
     )
     args = parser.parse_args(argv)
-    references = {}
-    for item in args.reference:
-        label, sep, value = item.rpartition('=')
-        try:
-            references[label] = float(value)
-        except ValueError:
-            sep = ''
-        if not sep or not label:
-            sys.exit(f'plot_curves: error: --reference {item!r}: expected LABEL=VALUE, e.g. bicubic=33.10')
     try:
+        references = parse_references(args.reference)
+        if args.labels is not None and len(args.labels) != len(args.logs):
+            raise UserError(f'--labels: {len(args.labels)} label(s) for {len(args.logs)} log(s); give one per log')
+        check_output_file(args.output, '-o', inputs=args.logs)
         finals = plot_curves(args.logs, args.output, args.metric, args.loss, args.labels, references)
     except UserError as err:
-        sys.exit(f'plot_curves: error: {err}')
+        print(f'plot_curves: error: {err}', file=sys.stderr)
+        return 2
     for (label, dataset), value in finals.items():
         print(f'{label} ({dataset}): final {args.metric} {value:.4f}')
     print(f'wrote {args.output}')
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

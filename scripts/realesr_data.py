@@ -25,22 +25,27 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import basicsr_ext  # noqa: E402,F401
 from basicsr_ext.data.prepare import build_atomically  # noqa: E402
 from basicsr_ext.utils.errors import UserError  # noqa: E402
-from basicsr_ext.utils.file_io import write_text_atomic  # noqa: E402
-from basicsr_ext.utils.images import IMG_EXTENSIONS  # noqa: E402
+from basicsr_ext.utils.file_io import check_output_file, check_output_folder, write_text_atomic  # noqa: E402
+from basicsr_ext.utils.images import IMG_EXTENSIONS, check_image_file, read_image  # noqa: E402
 
 
-def list_images(folder):
+def list_images(folder, quick=False):
+    """The image files of ``folder``, sorted, each checked without decoding (``check_image_file``): an empty,
+    truncated or non-image file is refused by name before anything is written."""
     if not osp.isdir(folder):
         raise UserError(f'{folder}: not a folder')
     names = sorted(n for n in os.listdir(folder) if n.lower().endswith(IMG_EXTENSIONS))
     if not names:
         raise UserError(f'{folder}: no image files ({", ".join(IMG_EXTENSIONS)})')
+    for name in names:
+        check_image_file(osp.join(folder, name), quick=quick)
     return names
 
 
 def meta_info(folder, output=None):
-    names = list_images(folder)
     output = output or osp.join(folder, 'meta_info.txt')
+    check_output_file(output, '-o')
+    names = list_images(folder, quick=True)  # large folders: the ends of PNG / JPEG files, not every byte
     write_text_atomic(output, ''.join(f'{name}\n' for name in names))
     print(f'wrote {output} ({len(names)} images)')
 
@@ -51,22 +56,26 @@ def make_lmdb(folder, output):
 
     from basicsr.utils.lmdb_util import make_lmdb_from_imgs
 
+    if not output.endswith('.lmdb'):
+        raise UserError(f'-o: expected a name ending in .lmdb, got {output}')
+    if osp.exists(output):
+        raise UserError(f'{output} exists; remove it or choose another name')
+    check_output_folder(output, '-o')
     names = list_images(folder)
     stems = [osp.splitext(n)[0] for n in names]
     bad = [n for n in stems if '.' in n]
     if bad:  # RealESRGANDataset takes the key up to the first '.' of each meta_info line
         raise UserError(f'{folder}: file names with a dot before the extension cannot be LMDB keys: {bad[:3]}')
-    if not output.endswith('.lmdb'):
-        raise UserError(f'-o: expected a name ending in .lmdb, got {output}')
-    if osp.exists(output):
-        raise UserError(f'{output} exists; remove it or choose another name')
     parent = osp.dirname(osp.abspath(output))
     os.makedirs(parent, exist_ok=True)
     tmp = osp.join(tempfile.mkdtemp(prefix=f'.{osp.basename(output)}.tmp-', dir=parent), 'db.lmdb')
     try:
         # map size as BasicSR's LmdbMaker (1 TiB, sparse): make_lmdb_from_imgs's own guess from the first image
         # overflows when that image compresses better than the rest
-        make_lmdb_from_imgs(folder, tmp, names, stems, multiprocessing_read=False, map_size=1024**4)
+        try:
+            make_lmdb_from_imgs(folder, tmp, names, stems, multiprocessing_read=False, map_size=1024**4)
+        except AttributeError:  # BasicSR's reader got None from cv2.imread: a file the checks above let through
+            raise UserError(f'{folder}: OpenCV cannot decode one of its images (damaged or unsupported)') from None
         os.replace(tmp, output)
     finally:
         shutil.rmtree(osp.dirname(tmp), ignore_errors=True)
@@ -80,6 +89,11 @@ def val_pairs(folder, output, scale, crops, size, seed):
     from basicsr_ext.data.realesr_pairs import MIN_SIZE, degrade_realesr
     from basicsr_ext.data.sample_photos_prepare import write_sr_pair
 
+    if scale < 1:
+        raise UserError(f'--scale: expected an integer >= 1, got {scale}')
+    if seed < 0:
+        raise UserError(f'--seed: expected >= 0, got {seed}')
+    check_output_folder(output, '-o', inputs=[folder])
     names = list_images(folder)
     if size and (size < MIN_SIZE or size % scale):
         raise UserError(f'--size: expected >= {MIN_SIZE} and divisible by --scale {scale}, got {size}')
@@ -91,9 +105,7 @@ def val_pairs(folder, output, scale, crops, size, seed):
             os.makedirs(d)
         rng = np.random.RandomState(seed)
         for i, name in enumerate(names):
-            img = cv2.imread(osp.join(folder, name), cv2.IMREAD_COLOR)
-            if img is None:
-                raise UserError(f'{osp.join(folder, name)}: not a readable image')
+            img = read_image(osp.join(folder, name), cv2.IMREAD_COLOR)
             h, w = img.shape[:2]
             side = size or h
             if size == 0 and (h != w or h < MIN_SIZE or h % scale):

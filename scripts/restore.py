@@ -8,8 +8,9 @@
 
 Writes OUT/<stem>.png (the input's bit depth; grey stays grey). With --gt DIR (files of the same stem): PSNR and SSIM
 per image and their mean, as test.py computes them (crop_border = the scale), printed and in OUT/report.csv. An input
-that cannot be read is reported by name and the others still run (exit code 2 at the end). AOS focal stacks:
-scripts/aos_restore.py.
+that cannot be read is reported by name and the others still run (exit code 2 at the end; a single input ends with
+its one error line). Nothing is written for an image that fails, and an output that would replace an input is refused.
+AOS focal stacks: scripts/aos_restore.py.
 """
 
 import argparse
@@ -30,8 +31,8 @@ from basicsr_ext.inference.aos_restorer import AOSRestorer  # noqa: E402
 from basicsr_ext.inference.restorer import Restorer  # noqa: E402
 from basicsr_ext.inference.zoo import describe, load_zoo, resolve  # noqa: E402
 from basicsr_ext.utils.errors import UserError  # noqa: E402
-from basicsr_ext.utils.file_io import atomic_write, write_text_atomic  # noqa: E402
-from basicsr_ext.utils.images import IMG_EXTENSIONS  # noqa: E402
+from basicsr_ext.utils.file_io import atomic_write, check_output_folder, write_text_atomic  # noqa: E402
+from basicsr_ext.utils.images import IMG_EXTENSIONS, read_image  # noqa: E402
 
 
 def build_parser():
@@ -47,7 +48,7 @@ def build_parser():
     parser.add_argument('--y-channel', action='store_true', help="PSNR/SSIM on the Y channel (default: the zoo's)")
     parser.add_argument('--coef', type=float, help='modulation coefficient of AdaFM / FTN layers (0 = base)')
     parser.add_argument('--dni', help='second checkpoint: weights (1 - alpha) MODEL + alpha DNI')
-    parser.add_argument('--alpha', type=float, default=0.5, help='DNI weight of --dni (default 0.5)')
+    parser.add_argument('--alpha', type=float, help='DNI weight of --dni (default 0.5)')
     parser.add_argument('--tile', type=int, help='tile side in input pixels for large images')
     parser.add_argument('--tile-overlap', type=int, help='tile overlap in input pixels (default: tile / 8)')
     parser.add_argument('--self-ensemble', action='store_true', help='median over the 8 dihedral transforms')
@@ -78,13 +79,6 @@ def list_inputs(items):
     return list(dict.fromkeys(files))
 
 
-def read_image(path):
-    img = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-    if img is None:
-        raise UserError(f'{path}: cannot read the image (not an image, or damaged)')
-    return img
-
-
 def find_gt(folder, stem):
     for ext in IMG_EXTENSIONS:
         path = osp.join(folder, stem + ext)
@@ -93,7 +87,7 @@ def find_gt(folder, stem):
     raise UserError(f'--gt {folder}: no ground truth for {stem} ({stem}.png, ...)')
 
 
-def scores(out, gt, crop_border, y_channel):
+def scores(out, gt, crop_border, y_channel, gt_path='ground truth'):
     """PSNR and SSIM as test.py computes them (BasicSR's metrics on uint8 images)."""
     from basicsr.metrics import calculate_psnr, calculate_ssim
 
@@ -108,7 +102,11 @@ def scores(out, gt, crop_border, y_channel):
     if gt.ndim == 3 and out.ndim == 2:
         gt = cv2.cvtColor(gt[..., :3], cv2.COLOR_BGR2GRAY)
     if out.shape != gt.shape[: out.ndim] or (gt.ndim == 3 and out.ndim == 3 and gt.shape[2] != out.shape[2]):
-        raise UserError(f'ground truth is {gt.shape}, the output {out.shape}')
+        raise UserError(f'{gt_path}: ground truth is {gt.shape}, the output {out.shape}')
+    if 2 * crop_border >= min(out.shape[:2]):
+        raise UserError(
+            f'--crop-border {crop_border}: leaves nothing of the {out.shape[0]}x{out.shape[1]} output to score'
+        )
     y = y_channel and out.ndim == 3
     return (
         calculate_psnr(out, gt, crop_border=crop_border, test_y_channel=y),
@@ -137,7 +135,14 @@ def build_restorer(args):
     """A Restorer, or for an AOS zoo model an AOSRestorer taking the 0 m integral as a grey image."""
     entry = resolve(args.model)
     if entry is not None and entry.task == 'aos':
-        return AOSRestorer(entry.name, device=args.device, tile=args.tile, self_ensemble=args.self_ensemble)
+        flags = {'--opt': args.opt, '--param-key': args.param_key, '--coef': args.coef, '--dni': args.dni}
+        flags['--tile-overlap'] = args.tile_overlap
+        given = [flag for flag, value in flags.items() if value is not None]
+        if given:
+            raise UserError(f'{", ".join(given)}: not for the AOS restorer {entry.name} (image restorers only)')
+        return AOSRestorer(
+            entry.name, device=args.device, tile=args.tile, self_ensemble=args.self_ensemble, precision=args.precision
+        )
     return Restorer(
         args.model,
         opt=args.opt,
@@ -149,32 +154,59 @@ def build_restorer(args):
         self_ensemble=args.self_ensemble,
         coef=args.coef,
         dni=args.dni,
-        alpha=args.alpha,
+        alpha=0.5 if args.alpha is None else args.alpha,
     )
+
+
+def check_outputs(files, folder, inputs):
+    """Refuse an --output folder that is a file or an --input folder, and outputs that would replace an input."""
+    check_output_folder(folder, '--output', inputs=inputs)
+    for path in files:
+        out = osp.join(folder, f'{osp.splitext(osp.basename(path))[0]}.png')
+        if osp.exists(out) and osp.samefile(out, path):
+            raise UserError(f'--output {folder}: would replace the input {path}; write the outputs to another folder')
 
 
 def run(args):
     if args.list:
+        given = [f'--{flag}' for flag in ('model', 'input', 'output') if getattr(args, flag) is not None]
+        if given:
+            raise UserError(f'--list prints the zoo and restores nothing; drop {", ".join(given)} (or --list)')
         for entry in load_zoo().values():
             print(describe(entry))
         return 0
     for flag in ('model', 'input', 'output'):
         if getattr(args, flag) is None:
             raise UserError(f'--{flag} is required (or --list)')
-    if args.gt and not osp.isdir(args.gt):
-        raise UserError(f'--gt: not a folder: {args.gt}')
+    if args.alpha is not None and args.dni is None:
+        raise UserError('--alpha: only with --dni (the weight of the second checkpoint)')
+    if args.crop_border is not None and args.crop_border < 0:
+        raise UserError(f'--crop-border: expected pixels >= 0, got {args.crop_border}')
+    files = list_inputs(args.input)
+    check_outputs(files, args.output, args.input)
+    if args.gt:
+        if not osp.isdir(args.gt):
+            raise UserError(f'--gt: not a folder: {args.gt}')
+        gts = {path: find_gt(args.gt, osp.splitext(osp.basename(path))[0]) for path in files}
     restorer = build_restorer(args)
     crop_border, y_channel = metric_settings(args, restorer)
     restore = restorer.restore_image if isinstance(restorer, AOSRestorer) else restorer.restore
-    files, rows, failed, start = list_inputs(args.input), [], [], time.time()
+    rows, failed, start = [], [], time.time()
     for path in tqdm(files, unit='image', disable=len(files) < 2, file=sys.stderr):
         stem = osp.splitext(osp.basename(path))[0]
-        try:
-            out = restore(read_image(path))
-            write_png(osp.join(args.output, f'{stem}.png'), out)
+        try:  # everything is read and checked before the output is written: a failing image writes nothing
+            img = read_image(path)
+            gt = read_image(gts[path], what='ground truth') if args.gt else None
+            try:
+                out = restore(img)
+            except UserError as err:  # about the image's content: name it
+                raise UserError(f'{path}: {err}') from None
             if args.gt:
-                rows.append((stem, *scores(out, read_image(find_gt(args.gt, stem)), crop_border, y_channel)))
+                rows.append((stem, *scores(out, gt, crop_border, y_channel, gts[path])))
+            write_png(osp.join(args.output, f'{stem}.png'), out)
         except UserError as err:
+            if len(files) == 1:
+                raise
             failed.append(path)
             print(f'restore: {stem}: {err}', file=sys.stderr)
     for note in dict.fromkeys(restorer.notes):
@@ -187,7 +219,10 @@ def run(args):
         print(f'PSNR/SSIM: crop_border {crop_border}, {"Y channel" if y_channel else "all channels"}')
         report(rows, args.output)
     if failed:
-        print(f'restore: error: {len(failed)} input(s) failed: {", ".join(failed)}', file=sys.stderr)
+        print(
+            f'restore: error: {len(failed)} of {len(files)} inputs failed (reasons above): {", ".join(failed)}',
+            file=sys.stderr,
+        )
         return 2
     return 0
 

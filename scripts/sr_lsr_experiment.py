@@ -24,7 +24,7 @@ from os import path as osp
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from basicsr_ext.evaluation.experiment import Experiment, parse_experiment_args, val_points  # noqa: E402
+from basicsr_ext.evaluation.experiment import Experiment, parse_experiment_args, positive_int, val_points  # noqa: E402
 
 PREFIX = 'sr_lsr'
 DATA = osp.join(REPO, 'datasets', 'sample_photos_realesr', 'val')
@@ -81,7 +81,9 @@ def main(argv=None):
         iters=1000,
         doc='docs/sr_lsr_experiment.md',
         cfg_help='extra overrides for both training runs',
-        extra=[('--wd-iters', dict(type=int, default=200, help="iterations of the report's weight-decay check"))],
+        extra=[
+            ('--wd-iters', dict(type=positive_int, default=200, help="iterations of the report's weight-decay check"))
+        ],
     )
     exp = Experiment(REPO, PREFIX, WHAT)
     rows, logs = [], []

@@ -117,6 +117,14 @@ def convert(
     if not heights:
         raise UserError('no focal heights given')
     samples, problems = find_samples(raw_folder)
+    if not samples and not problems:
+        raise UserError(
+            f'{raw_folder}: no raw samples (expected R_S_pose_0_thermal.png ... R_S_pose_10_thermal.png, '
+            'R_S_GT_pose_0_thermal.png and R_S_Parameters.txt per sample)'
+        )
+    runs = sorted({s.run for s in samples})
+    if split_run is not None and samples and split_run not in runs:
+        raise UserError(f'split run {split_run}: no sample of that run in {raw_folder} (runs: {runs})')
     bad = [{'sample': name, 'reason': reason} for name, reason in problems]
     splits = assign_splits([(s.run, s.sim) for s in samples], seed, val, test, split_run)
     recorded = osp.abspath(recorded_raw_folder or raw_folder)

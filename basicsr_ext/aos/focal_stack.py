@@ -8,8 +8,10 @@ fields), so a stack is self-describing: ``aos.position.PersonPosition.from_meta`
 Writes are atomic (temp name in the same folder, then rename).
 """
 
+import contextlib
 import io
 import json
+import logging
 import re
 from os import path as osp
 
@@ -94,33 +96,70 @@ def write_gt(path, gt):
     atomic_write(path, write, suffix='.png')
 
 
+TIFF_MAGIC = (b'II*\x00', b'MM\x00*', b'II+\x00', b'MM\x00+')  # classic and BigTIFF, either byte order
+
+
+@contextlib.contextmanager
+def _quiet_tifffile():
+    """tifffile logs what it finds wrong in a damaged file (warnings, errors) on stderr; the UserError says it once."""
+    logger = logging.getLogger('tifffile')
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _grey_pages(stack, path):
+    """(..., H, W, S) pages of S samples per pixel -> (..., H, W): grey stored as equal channels; colour refused."""
+    colour = stack[..., : min(stack.shape[-1], 3)]  # a 4th sample is alpha
+    if any(not np.array_equal(colour[..., 0], colour[..., c]) for c in range(1, colour.shape[-1])):
+        raise UserError(
+            f'{path}: cannot read focal stack: colour pages ({stack.shape[-1]} samples per pixel that differ); '
+            'expected grey focal planes'
+        )
+    return stack[..., 0]
+
+
 def read_focal_stack(path, data=None):
     """``(stack uint8 (P, H, W), meta dict)``. Reads our files and the LZW TIFFs students stored (via OpenCV when
-    tifffile lacks the codec); UserError naming the file when it is missing, truncated or not 8-bit.
+    tifffile lacks the codec); UserError naming the file when it is missing, truncated, not a TIFF, not 8-bit, or has
+    colour pages (grey pages stored as equal channels are taken as grey).
 
     ``data``: the file's bytes (an LMDB value), read instead of ``path``, which then only names it in errors.
     """
     if data is None and not osp.isfile(path):
         raise UserError(f'focal stack not found: {path}')
-    meta = {}
+    meta, samples = {}, 1
     try:
-        with tifffile.TiffFile(path if data is None else io.BytesIO(data)) as tif:
+        with _quiet_tifffile(), tifffile.TiffFile(path if data is None else io.BytesIO(data)) as tif:
             tag = tif.pages[0].tags.get(META_TAG) if len(tif.pages) else None
+            samples = tif.pages[0].samplesperpixel if len(tif.pages) else 1
             stack = tif.asarray()
         if tag is not None:
             meta = json.loads(tag.value)
     except ValueError as err:  # e.g. LZW without imagecodecs: OpenCV reads those natively
+        if data is None:
+            with open(path, 'rb') as f:
+                head = f.read(4)
+        else:
+            head = bytes(data[:4])
+        if head not in TIFF_MAGIC or 'imagecodecs' not in str(err):  # not a TIFF, or damaged: no second opinion
+            raise UserError(f'{path}: cannot read focal stack ({err})') from None
         if data is None:
             ok, pages = cv2.imreadmulti(path, flags=cv2.IMREAD_UNCHANGED)
         else:
             ok, pages = cv2.imdecodemulti(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
         if not ok:
             raise UserError(f'{path}: cannot read focal stack ({err})') from None
-        stack = np.stack([p if p.ndim == 2 else p[..., 0] for p in pages])
+        stack = np.stack([p if p.ndim == 2 else _grey_pages(p, path) for p in pages])
     except Exception as err:  # tifffile raises several types for truncated/corrupt files
         raise UserError(f'{path}: cannot read focal stack: {str(err).splitlines()[0]}') from None
     if stack.size == 0:
         raise UserError(f'{path}: cannot read focal stack: no image data (truncated or not a TIFF)')
+    if samples > 1:
+        stack = _grey_pages(stack, path)
     if stack.ndim == 2:
         stack = stack[None]
     if stack.dtype != np.uint8 or stack.ndim != 3:
@@ -131,12 +170,21 @@ def read_focal_stack(path, data=None):
 
 
 def read_gt(path):
+    """A GT image as (H, W) uint8; a GT stored as three equal channels is taken as grey. UserError naming the file
+    when it is missing, damaged (:func:`basicsr_ext.utils.images.image_damage`), colour, or not 8-bit."""
+    from basicsr_ext.utils.images import image_damage
+
     if not osp.isfile(path):
         raise UserError(f'GT image not found: {path}')
-    img = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    data = np.fromfile(path, dtype=np.uint8)
+    reason = image_damage(data)
+    img = None if reason else cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     if img is None:
-        raise UserError(f'{path}: cannot read GT image (truncated or not an image)')
+        raise UserError(f'{path}: cannot read GT image ({reason or "truncated or not an image"})')
     if img.ndim == 3:  # some GTs were stored as 3 equal channels
+        colour = img[..., : min(img.shape[2], 3)]
+        if any(not np.array_equal(colour[..., 0], colour[..., c]) for c in range(1, colour.shape[2])):
+            raise UserError(f'{path}: expected a grey GT image, got {img.shape[2]} channels that differ')
         img = img[..., 0]
     if img.dtype != np.uint8:
         raise UserError(f'{path}: expected an 8-bit GT image, got {img.dtype}')

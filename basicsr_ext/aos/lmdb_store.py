@@ -53,14 +53,19 @@ def parse_meta_line(line, source='meta_info.txt'):
         raise UserError(f'{source}: cannot parse meta_info line {line.strip()!r} ({err})') from None
 
 
-def create_split_lmdb(split_dir, out_dir):
-    """Pack ``split_dir/stacks/*.tiff`` (as listed in ``split_dir/meta_info.txt``) and their GTs into
-    ``out_dir/stacks.lmdb`` and ``out_dir/gt.lmdb``; returns the number of samples."""
+def plan_split_lmdb(split_dir, out_dir):
+    """Read and check everything :func:`write_split_lmdb` will pack, writing nothing: ``split_dir/meta_info.txt``,
+    each listed stack (decoded, for its meta line) and GT (structure checked), and that neither LMDB exists in
+    ``out_dir``. Returns the plan; UserError naming the file at fault."""
+    from basicsr_ext.utils.images import check_image_file
+
     meta_file = osp.join(split_dir, 'meta_info.txt')
     if not osp.isfile(meta_file):
         raise UserError(f'{meta_file} not found: is {split_dir} a split folder written by aos_prepare.py?')
-    with open(meta_file) as f:
+    with open(meta_file, encoding='utf-8', errors='replace') as f:
         names = [line.strip() for line in f if line.strip()]
+    if not names:
+        raise UserError(f'{meta_file}: lists no stacks')
     entries, keys, total = [], set(), 0
     for name in names:
         run, sim, _ = parse_stack_name(name)
@@ -74,28 +79,34 @@ def create_split_lmdb(split_dir, out_dir):
             if not osp.isfile(path):
                 raise UserError(f'{meta_file} lists {name}, but {path} is missing')
             total += osp.getsize(path)
-        entries.append((key, name, stack_path, gt_path))
-    os.makedirs(out_dir, exist_ok=True)
-    map_size = int(total * 1.5) + (64 << 20)  # values + B-tree pages + slack
+        stack, meta = read_focal_stack(stack_path)
+        check_image_file(gt_path, 'GT image')
+        entries.append((key, name, stack_path, gt_path, meta_line(key, name, stack, meta)))
     for db_name in ('stacks.lmdb', 'gt.lmdb'):
         final = osp.join(out_dir, db_name)
         if osp.exists(final):
             raise UserError(f'{final} already exists; remove it to rebuild')
+    return {'entries': entries, 'out_dir': out_dir, 'map_size': int(total * 1.5) + (64 << 20)}  # + B-tree, slack
+
+
+def write_split_lmdb(plan):
+    """Write the LMDBs of a :func:`plan_split_lmdb` plan, each under a temp name renamed when complete; returns the
+    number of samples."""
+    entries, out_dir = plan['entries'], plan['out_dir']
+    os.makedirs(out_dir, exist_ok=True)
+    for db_name in ('stacks.lmdb', 'gt.lmdb'):
+        final = osp.join(out_dir, db_name)
         tmp = osp.join(out_dir, f'.{db_name}.tmp{os.getpid()}')
         shutil.rmtree(tmp, ignore_errors=True)
         try:
-            env = lmdb.open(tmp, map_size=map_size)
+            env = lmdb.open(tmp, map_size=plan['map_size'])
             lines = []
             with env.begin(write=True) as txn:
-                for key, name, stack_path, gt_path in entries:
+                for key, _, stack_path, gt_path, line in entries:
                     path = stack_path if db_name == 'stacks.lmdb' else gt_path
                     with open(path, 'rb') as f:
                         txn.put(key.encode('ascii'), f.read())
-                    if db_name == 'stacks.lmdb':
-                        stack, meta = read_focal_stack(stack_path)
-                        lines.append(meta_line(key, name, stack, meta))
-                    else:
-                        lines.append(f'{key} {osp.basename(gt_path)}\n')
+                    lines.append(line if db_name == 'stacks.lmdb' else f'{key} {osp.basename(gt_path)}\n')
             env.close()
             with open(osp.join(tmp, 'meta_info.txt'), 'w') as f:
                 f.writelines(lines)
@@ -104,3 +115,10 @@ def create_split_lmdb(split_dir, out_dir):
             shutil.rmtree(tmp, ignore_errors=True)
             raise
     return len(entries)
+
+
+def create_split_lmdb(split_dir, out_dir):
+    """Pack ``split_dir/stacks/*.tiff`` (as listed in ``split_dir/meta_info.txt``) and their GTs into
+    ``out_dir/stacks.lmdb`` and ``out_dir/gt.lmdb``; returns the number of samples. Everything is read and checked
+    before anything is written (:func:`plan_split_lmdb`)."""
+    return write_split_lmdb(plan_split_lmdb(split_dir, out_dir))

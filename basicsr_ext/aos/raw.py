@@ -18,6 +18,7 @@ import numpy as np
 from basicsr_ext.aos.parameters import NUM_VIEWS, AOSParameters, format_parameters, parse_parameters
 from basicsr_ext.utils.errors import UserError
 from basicsr_ext.utils.file_io import write_bytes_atomic
+from basicsr_ext.utils.images import image_damage
 
 # ---------------------------------------------------------------------------------------------------------------------
 # File names
@@ -47,9 +48,10 @@ def read_gray(path):
         data = np.fromfile(path, dtype=np.uint8)
     except OSError as e:
         raise UserError(f'{path}: cannot read ({e.strerror or e})') from e
-    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    reason = image_damage(data)  # checked first: OpenCV half-decodes a truncated JPEG without a word
+    img = None if reason else cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     if img is None:
-        raise UserError(f'{path}: not a readable image (truncated or corrupt PNG?)')
+        raise UserError(f'{path}: not a readable image ({reason or "truncated or corrupt PNG?"})')
     if img.dtype != np.uint8:
         raise UserError(f'{path}: expected an 8-bit image, got {img.dtype}')
     if img.ndim == 3 and img.shape[2] == 1:

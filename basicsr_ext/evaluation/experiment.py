@@ -39,6 +39,17 @@ def training_seconds(log):
     return 3600 * int(h) + 60 * int(m) + int(s)
 
 
+def positive_int(text):
+    """An argparse ``type``: an integer >= 1 (iteration counts), else argparse's one-line usage error."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'expected an integer >= 1, got {text!r}') from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'expected an integer >= 1, got {value}')
+    return value
+
+
 def parse_experiment_args(
     argv,
     description,
@@ -64,7 +75,7 @@ def parse_experiment_args(
         argparse.Namespace: The parsed flags.
     """
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument('--iters', type=int, default=iters, help=iters_help)
+    parser.add_argument('--iters', type=positive_int, default=iters, help=iters_help)
     for flag, kwargs in extra:
         parser.add_argument(flag, **kwargs)
     parser.add_argument('--doc', default=doc, help='markdown report to write')

@@ -25,7 +25,7 @@ from basicsr_ext.archs.modulation_arch import modulation_layers, modulation_para
 from basicsr_ext.data.noisy_pair_dataset import NoisyPairDataset
 from basicsr_ext.utils.errors import UserError
 from basicsr_ext.utils.file_io import load_network_params, write_text_atomic
-from basicsr_ext.utils.images import IMG_EXTENSIONS
+from basicsr_ext.utils.images import IMG_EXTENSIONS, check_image_file
 
 
 def _numbers(values, where, minimum=None):
@@ -140,7 +140,8 @@ def run_sweep(
         checkpoint (str | None): checkpoint of the modulated network, loaded strictly. None: its initial weights.
         dni (tuple[str, str] | None): checkpoints A and B of a plain network; coefficient c runs
             ``(1 - c) * A + c * B``.
-        param_key (str): parameter group of the checkpoints (``params_ema`` falls back to ``params``).
+        param_key (str): parameter group of the checkpoints (``params_ema`` falls back to ``params``; any other
+            must exist).
         seed (int): noise seed (the noise of image i depends on (seed, i) only). Default: 0.
         clip (bool): clip the noisy images to [0, 1]. Default: True.
         device (str | torch.device): where the network runs. Default: 'cpu'.
@@ -170,8 +171,12 @@ def run_sweep(
     images = os.fspath(images)
     if not osp.isdir(images):
         raise UserError(f'images: folder not found: {images}')
-    if not any(n.lower().endswith(IMG_EXTENSIONS) for n in os.listdir(images)):
+    names = sorted(n for n in os.listdir(images) if n.lower().endswith(IMG_EXTENSIONS))
+    if not names:
         raise UserError(f'images: no images ({", ".join(IMG_EXTENSIONS)}) in {images}')
+    for name in names:  # an empty, truncated or non-image file is named before anything runs
+        check_image_file(osp.join(images, name))
+    fallback = param_key == 'params_ema'  # BasicSR's: a checkpoint without EMA has params
     if dni is not None:
         if checkpoint is not None:
             raise UserError('checkpoint: not used with dni (the two DNI checkpoints are the weights); give one')
@@ -179,9 +184,9 @@ def run_sweep(
             raise UserError(f'dni: expected two checkpoints (A: alpha 0, B: alpha 1), got {dni!r}')
         from basicsr_ext.utils.dni import interpolate_state_dicts  # DNI sweeps only
 
-        states = [load_network_params(p, param_key)[0] for p in dni]
+        states = [load_network_params(p, param_key, fallback=fallback)[0] for p in dni]
     else:
-        states = [] if checkpoint is None else [load_network_params(checkpoint, param_key)[0]]
+        states = [] if checkpoint is None else [load_network_params(checkpoint, param_key, fallback=fallback)[0]]
 
     net = _build(net_opt)
     layers = modulation_layers(net)

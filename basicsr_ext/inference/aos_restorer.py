@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from basicsr_ext.inference.export import check_loads, params_sha256, restorer_settings, select_params
-from basicsr_ext.inference.restorer import check_precision, pick_device
+from basicsr_ext.inference.restorer import check_float_range, check_precision, pick_device
 from basicsr_ext.inference.tiling import check_tile, tiled_forward
 from basicsr_ext.inference.zoo import resolve
 from basicsr_ext.models.aos_inference import check_self_ensemble, int_option, multipass
@@ -132,9 +132,18 @@ class AOSRestorer:
                 'scripts/aos_restore.py'
             )
         img = np.asarray(img)
-        if img.ndim == 3:  # integrals stored with three equal channels
+        if img.ndim == 3:  # integrals stored with three equal channels; a colour image is no integral
+            colour = img[..., : min(img.shape[2], 3)]
+            if any(not np.array_equal(colour[..., 0], colour[..., c]) for c in range(1, colour.shape[2])):
+                raise UserError(
+                    f'expected a grey integral image, got {img.shape[2]} channels that differ (a colour image)'
+                )
             img = img[..., 0]
         peak = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(img.dtype, 1.0)
+        if peak == 1.0:
+            if not np.issubdtype(img.dtype, np.floating):
+                raise UserError(f'expected a uint8, uint16 or float image, got {img.dtype}')
+            check_float_range(img)
         out = self.restore(img[None].astype(np.float32) / peak)
         if peak == 1.0:
             return out.astype(img.dtype)

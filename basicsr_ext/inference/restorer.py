@@ -37,8 +37,8 @@ def pick_device(device=None):
         return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
     try:
         device = torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        raise UserError(f'device: expected cpu or cuda, got {device!r} ({err})') from None
+    except (RuntimeError, TypeError):
+        raise UserError(f'device: expected cpu, cuda or cuda:N, got {device!r}') from None
     if device.type == 'cuda' and not torch.cuda.is_available():
         raise UserError('device: cuda asked for, but no CUDA device is visible (use --device cpu)')
     return device
@@ -51,6 +51,17 @@ def check_precision(precision, device):
     if precision != 'fp32' and device.type != 'cuda':
         raise UserError(f'precision {precision}: half precision runs on a GPU; use fp32 on the CPU')
     return PRECISIONS[precision]
+
+
+def check_float_range(img):
+    """A float image must hold finite values in [0, 1] (the range every restorer takes): one a tool saved in [0, 255]
+    would come out clipped white, a NaN would spread through the network."""
+    if img.size and not np.isfinite(img).all():
+        raise UserError(f'expected finite values in a {img.dtype} image, got NaN or infinity')
+    if img.size and (img.min() < 0 or img.max() > 1):
+        raise UserError(
+            f'expected a {img.dtype} image in [0, 1], got values from {float(img.min()):g} to {float(img.max()):g}'
+        )
 
 
 def network_from_options(opt_file):
@@ -145,6 +156,9 @@ class Restorer:
         self.self_ensemble = bool(self_ensemble)
         self.batch_size = max(1, int(batch_size))
         self.notes = []
+        for name, value in (('DNI alpha', alpha if dni is not None else None), ('modulation coefficient', coef)):
+            if value is not None and not 0 <= value <= 1:
+                self.notes.append(f'{name} {value:g} is outside [0, 1]: extrapolating beyond the trained levels')
 
     def _weights(self, model, opt, network, param_key):
         if self.entry is not None:
@@ -183,6 +197,7 @@ class Restorer:
             peak = 65535.0
         elif np.issubdtype(img.dtype, np.floating):
             peak = 1.0
+            check_float_range(img)
         else:
             raise UserError(f'expected a uint8, uint16 or float image, got {img.dtype}')
         if img.ndim == 3 and img.shape[2] == 4:

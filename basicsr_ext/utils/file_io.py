@@ -13,23 +13,85 @@ import pickle
 from basicsr_ext.utils.errors import UserError
 
 
+class OutputError(UserError, OSError):
+    """An output that cannot be written where it was asked for (a file in the way of its folder, a folder in the way of
+    the file, no permission, a full disk): one line naming it. Also an ``OSError``, for callers that catch those."""
+
+
+def _file_in_the_way(folder):
+    """The nearest existing ancestor of ``folder`` (itself included) when it is not a folder, else None."""
+    folder = os.path.abspath(folder)
+    while not os.path.exists(folder):
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
+    return None if os.path.isdir(folder) else folder
+
+
+def _same_file(a, b):
+    a, b = os.fspath(a), os.fspath(b)
+    if os.path.exists(a) and os.path.exists(b):
+        return os.path.samefile(a, b)
+    return os.path.abspath(a) == os.path.abspath(b)
+
+
+def check_output_folder(path, flag, inputs=()):
+    """Refuse an output folder that is a file, lies under a file, or is one of the ``inputs`` (outputs would mix with
+    or replace them): UserError ``'<flag> <path>: ...'``. Nothing is created."""
+    path = os.fspath(path)
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise UserError(f'{flag} {path}: a file; expected a folder (existing or new)')
+    blocker = _file_in_the_way(path)
+    if blocker is not None:
+        raise UserError(f'{flag} {path}: cannot create the folder, {blocker} is a file')
+    for item in inputs:
+        if os.path.isdir(item) and _same_file(path, item):
+            raise UserError(f'{flag} {path}: the input folder itself; write the outputs to another folder')
+
+
+def check_output_file(path, flag, inputs=()):
+    """Refuse an output file that is a folder, lies under a file, or is one of the ``inputs`` (it would be replaced):
+    UserError ``'<flag> <path>: ...'``. Nothing is created."""
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise UserError(f'{flag} {path}: a folder; expected a file name')
+    blocker = _file_in_the_way(os.path.dirname(os.path.abspath(path)))
+    if blocker is not None:
+        raise UserError(f'{flag} {path}: cannot create its folder, {blocker} is a file')
+    for item in inputs:
+        if _same_file(path, item):
+            raise UserError(f'{flag} {path}: the input file itself; write the result to another file')
+
+
 def atomic_write(path, write, suffix=''):
     """Call ``write(tmp)`` to write a temp file next to ``path``, then rename it over ``path``.
 
     Readers (and ``--auto_resume`` after ``kill -9``) see the old file or the complete new one, never a truncated
     one; on any error the temp file is removed. The temp name is ``<path>.tmp<pid><suffix>``: ``suffix`` keeps an
     extension for writers that need one (``cv2.imwrite``), and without it the name does not end in ``.pth``,
-    ``.state`` or ``.png``, so scans for those files skip it. The folder is created when missing.
+    ``.state`` or ``.png``, so scans for those files skip it. The folder is created when missing. An ``OSError`` of
+    the folder, the write or the rename becomes an :class:`OutputError` naming ``path``.
     """
     path = os.fspath(path)
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    if os.path.isdir(path):
+        raise OutputError(f'cannot write {path}: it is a folder')
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as err:
+        blocker = _file_in_the_way(folder)
+        why = f'{blocker} is a file' if blocker else (err.strerror or str(err))
+        raise OutputError(f'cannot write {path}: cannot create the folder {folder} ({why})') from None
     tmp = f'{path}.tmp{os.getpid()}{suffix}'
     try:
         write(tmp)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         if os.path.exists(tmp):
             os.remove(tmp)
+        if isinstance(err, OSError) and not isinstance(err, UserError):
+            raise OutputError(f'cannot write {path}: {err.strerror or err}') from None
         raise
 
 
@@ -154,10 +216,11 @@ def _torch_load(path, map_location, what):
         raise UserError(f'cannot read {what} {path}: not a torch checkpoint, or a damaged one ({detail})') from None
 
 
-def load_network_params(path, param_key='params', logger=None):
+def load_network_params(path, param_key='params', logger=None, fallback=True):
     """The state dict of one parameter group of a BasicSR network checkpoint, as ``BaseModel.load_network`` reads it.
 
-    ``param_key`` (``params``, ``params_ema``, or None for a bare state dict) falls back to ``params`` when absent;
+    ``param_key`` (``params``, ``params_ema``, or None for a bare state dict) falls back to ``params`` when absent
+    (unless ``fallback`` is False: a key asked for by name must exist);
     ``module.`` prefixes (DDP) are removed. Returns ``(state_dict, param_key used)``; one-line errors name the file.
     """
     load_net = safe_torch_load(path, what='network checkpoint')
@@ -167,7 +230,7 @@ def load_network_params(path, param_key='params', logger=None):
             f'{type(load_net).__name__}'
         )
     if param_key is not None:
-        if param_key not in load_net and 'params' in load_net:
+        if fallback and param_key not in load_net and 'params' in load_net:
             if logger is not None:
                 logger.info(f'Loading: {param_key} does not exist in {path}, use params.')
             param_key = 'params'
