@@ -99,16 +99,28 @@ def write_gt(path, gt):
 TIFF_MAGIC = (b'II*\x00', b'MM\x00*', b'II+\x00', b'MM\x00+')  # classic and BigTIFF, either byte order
 
 
+class _Muted(logging.Filter):
+    """Drops records while ``depth > 0``. Installed once: ``Logger.setLevel`` per read would clear the logging
+    module's level caches every time (measured: 0.5 ms of a 7 ms dataset sample)."""
+
+    depth = 0
+
+    def filter(self, record):
+        return self.depth == 0
+
+
+_TIFFFILE_MUTED = _Muted()
+logging.getLogger('tifffile').addFilter(_TIFFFILE_MUTED)
+
+
 @contextlib.contextmanager
 def _quiet_tifffile():
     """tifffile logs what it finds wrong in a damaged file (warnings, errors) on stderr; the UserError says it once."""
-    logger = logging.getLogger('tifffile')
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)
+    _TIFFFILE_MUTED.depth += 1
     try:
         yield
     finally:
-        logger.setLevel(level)
+        _TIFFFILE_MUTED.depth -= 1
 
 
 def _grey_pages(stack, path):
