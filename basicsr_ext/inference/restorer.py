@@ -158,7 +158,12 @@ class Restorer:
         self.notes = []
         for name, value in (('DNI alpha', alpha if dni is not None else None), ('modulation coefficient', coef)):
             if value is not None and not 0 <= value <= 1:
-                self.notes.append(f'{name} {value:g} is outside [0, 1]: extrapolating beyond the trained levels')
+                self.note(f'{name} {value:g} is outside [0, 1]: extrapolating beyond the trained levels')
+
+    def note(self, text):
+        """Add to :attr:`notes` once (a run over many images says each thing once, and the list stays small)."""
+        if text not in self.notes:
+            self.notes.append(text)
 
     def _weights(self, model, opt, network, param_key):
         if self.entry is not None:
@@ -210,10 +215,10 @@ class Restorer:
         x = img.astype(np.float32) / peak
         if self.in_channels == 3 and grey_in:
             x = np.repeat(x[..., None], 3, axis=2)
-            self.notes.append('grey input repeated to the 3 channels the network takes')
+            self.note('grey input repeated to the 3 channels the network takes')
         elif self.in_channels == 1 and not grey_in:
             x = cv2.cvtColor(x, cv2.COLOR_BGR2GRAY)
-            self.notes.append('colour input converted to grey for the 1-channel network')
+            self.note('colour input converted to grey for the 1-channel network')
         if x.ndim == 3:
             x = x[..., ::-1].transpose(2, 0, 1)  # BGR -> RGB, CHW
         else:
