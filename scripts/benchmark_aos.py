@@ -4,8 +4,9 @@ python scripts/benchmark_aos.py [--only integrator] [--device cpu|cuda] [--repea
 
 Sections (one function each, registered in SECTIONS, each returning its table rows): integrator, simulator,
 dataset, swin (a train step of our Swin2SR next to BasicSR's SwinIR, same sizes), selfensemble (batched 8-transform
-self-ensemble next to a loop over the transforms), memory (peak memory of a train step with and without
-``use_checkpoint``; a fresh process per row on the CPU, where it is peak RSS above the loaded model).
+self-ensemble by transforms per forward next to a loop over the transforms), memory (peak memory of a train step with
+``use_checkpoint`` off, 'block' and 'parts', at --memory-size px; a fresh process per row on the CPU, where it is
+peak RSS above the loaded model).
 The network sections use train_aos_swin2sr128.yml's Swin2SR (embed 32, depths [2, 2], 4 heads, window 8, MLP ratio 2) at
 --net-size px, batch --net-batch.
 Times are medians of --repeats runs after --warmup runs, the rows of a section interleaved round by round; on CUDA
@@ -286,10 +287,10 @@ def bench_memory(args, device):
     rows = []
     for index, flag in enumerate(CHECKPOINT_SETTINGS):
         if device.type == 'cuda':
-            mib = _peak_memory_child(args, device, flag)
+            mib = _peak_memory_child(argparse.Namespace(**{**vars(args), 'net_size': args.memory_size}), device, flag)
         else:  # peak RSS only ever grows: measure each setting in a fresh process
             cmd = [sys.executable, __file__, '--memory-child', str(index), '--device', args.device]
-            cmd += ['--net-size', str(args.net_size), '--net-batch', str(args.net_batch)]
+            cmd += ['--net-size', str(args.memory_size), '--net-batch', str(args.net_batch)]
             if args.threads:
                 cmd += ['--threads', str(args.threads)]
             out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
@@ -334,6 +335,7 @@ def main(argv=None):
         '--net-size', type=int, default=64, help='network sections: image size (train_aos_swin2sr128.yml crop)'
     )
     parser.add_argument('--net-batch', type=int, default=4, help='network sections: batch size')
+    parser.add_argument('--memory-size', type=int, default=128, help='memory section: image size')
     parser.add_argument('--memory-child', type=int, choices=range(len(CHECKPOINT_SETTINGS)), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.device == 'cuda' and not torch.cuda.is_available():

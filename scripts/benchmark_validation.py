@@ -62,7 +62,7 @@ def main(argv=None):
             'path.pretrain_network_g=~',
             f'network_g.img_size={args.size}',
             'val.report.montages=0',
-            f'path.root={tmp}',
+            f'+path.root={tmp}',
         ]
         test_py, opt = osp.join(REPO, 'basicsr_ext', 'test.py'), osp.join(REPO, 'options', 'test_aos.yml')
         _run([sys.executable, test_py, '-opt', opt, '--cfg-options', *cfg, 'name=prepare'], tmp)  # data, imports warm

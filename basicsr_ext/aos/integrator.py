@@ -13,6 +13,8 @@ horizontal and constant over the image for a given (plane, view), so each view c
 with scalar weights: no gather, no per-pixel index arrays, and the same code runs on CPU and GPU tensors.
 """
 
+import math
+
 import numpy as np
 import torch
 
@@ -42,14 +44,15 @@ def covered_columns(shift, width):
         below ``mid_lo`` take the first view column and columns from ``mid_hi`` on the last. ``shift = start + frac``
         with integer ``start`` and ``0 <= frac < 1``.
     """
+    shift = float(shift)  # math on Python floats: several times faster than on numpy scalars, the same values
     nearest = round(shift)
     if abs(shift - nearest) < SNAP_PX:
         shift = float(nearest)
-    start = int(np.floor(shift))
+    start = math.floor(shift)
     frac = shift - start
     # -0.5 <= c + shift <= width - 0.5 (the bounds are half-integers, so snap them too)
-    lo = max(0, int(np.ceil(-0.5 - shift - SNAP_PX)))
-    hi = min(width, int(np.floor(width - 0.5 - shift + SNAP_PX)) + 1)
+    lo = max(0, math.ceil(-0.5 - shift - SNAP_PX))
+    hi = min(width, math.floor(width - 0.5 - shift + SNAP_PX) + 1)
     # both taps inside: c + start >= 0 and c + start + 1 <= width - 1 when the right tap is used (frac > 0)
     mid_lo = min(max(lo, -start), hi)
     mid_hi = max(min(hi, width - start - (1 if frac > 0 else 0)), mid_lo)

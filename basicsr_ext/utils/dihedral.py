@@ -93,7 +93,8 @@ def self_ensemble(fn, x, transforms=8, reduce='median', chunk=None):
     for group in groups:
         for start in range(0, len(group), chunk):
             part = group[start : start + chunk]
-            batch = torch.cat([apply(x, *ops[i]) for i in part], dim=0)  # len(part) * b, c, h, w
+            views = [apply(x, *ops[i]) for i in part]
+            batch = views[0] if len(views) == 1 else torch.cat(views, dim=0)  # len(part) * b, c, h, w
             out = fn(batch)
             for j, i in enumerate(part):
                 outputs[i] = invert(out[j * b : (j + 1) * b], *ops[i])
