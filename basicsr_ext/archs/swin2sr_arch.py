@@ -153,7 +153,8 @@ class WindowAttentionV2(nn.Module):
             dropout = self.attn_drop.p if self.training else 0.0
             x = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=dropout, scale=1.0)
         else:
-            x = self.attn_drop((q @ k.transpose(-2, -1) + attn_mask).softmax(dim=-1)) @ v
+            logits = q @ k.transpose(-2, -1)  # the product's backward needs q and k only: add the mask in place
+            x = self.attn_drop(logits.add_(attn_mask).softmax(dim=-1)) @ v
         x = x.reshape(b_, self.num_heads, n, -1).transpose(1, 2).reshape(b_, n, c)
         x = self.proj_drop(self.proj(x))
         return x
