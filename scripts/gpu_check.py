@@ -180,17 +180,26 @@ def _tiny_ddp_options(root, backend, num_gpu):
 
 
 def check_ddp(args, device):
-    """train.py under torchrun: one process per GPU with nccl (the dry run: 2 CPU processes with gloo)."""
+    """train.py under torchrun (training, then sharded validation): one process per GPU with nccl, and 2 CPU
+    processes with gloo when there are fewer than 2 GPUs (the dry run: only those)."""
+    cuda = device.type == 'cuda'
+    runs = [('nccl', torch.cuda.device_count())] if cuda else []
+    if not runs or runs[0][1] < 2:  # sharded validation needs 2 ranks: with one GPU, 2 CPU processes under gloo
+        runs.append(('gloo', 2))
+    return [_ddp_row(backend, nproc, cuda and backend == 'nccl') for backend, nproc in runs]
+
+
+def _ddp_row(backend, nproc, cuda):
     from basicsr_ext.utils.yaml_io import dump_yaml
 
-    cuda = device.type == 'cuda'
-    backend, nproc = ('nccl', torch.cuda.device_count()) if cuda else ('gloo', 2)
     with tempfile.TemporaryDirectory() as root:
         opt_file = osp.join(root, 'ddp.yml')
         dump_yaml(_tiny_ddp_options(root, backend, 'auto' if cuda else 0), opt_file)
         cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc_per_node={nproc}']
         cmd += [osp.join(REPO, 'basicsr_ext', 'train.py'), '-opt', opt_file, '--launcher', 'pytorch']
         env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''))
+        if not cuda:
+            env['CUDA_VISIBLE_DEVICES'] = ''  # gloo on the CPU
         start = time.perf_counter()
         run = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, cwd=root)
         seconds = time.perf_counter() - start
@@ -199,7 +208,7 @@ def check_ddp(args, device):
         result = f'ok: 4 iterations + validation in {seconds:.1f} s'
     else:
         result = 'FAILED: ' + ((run.stderr or run.stdout).strip().splitlines() or ['no output'])[-1][:200]
-    return [('DDP smoke run (train.py, torchrun)', f'{backend}, {nproc} process(es)', result)]
+    return ('DDP smoke run (train.py, torchrun)', f'{backend}, {nproc} process(es)', result)
 
 
 def print_table(header, rows):

@@ -70,14 +70,19 @@ class Validation:
         world = self.opt.get('world_size', 1)
         if not self.opt.get('dist') or world <= 1:
             return dataloader
-        return DataLoader(
-            dataloader.dataset,
+        settings = dict(
             batch_size=dataloader.batch_size,
-            sampler=list(range(self.opt['rank'], len(dataloader.dataset), world)),
             num_workers=dataloader.num_workers,
             collate_fn=dataloader.collate_fn,
             pin_memory=dataloader.pin_memory,
+            worker_init_fn=dataloader.worker_init_fn,
         )
+        if dataloader.num_workers > 0:  # torch refuses these without workers
+            settings.update(
+                persistent_workers=dataloader.persistent_workers, prefetch_factor=dataloader.prefetch_factor
+            )
+        shard = list(range(self.opt['rank'], len(dataloader.dataset), world))
+        return DataLoader(dataloader.dataset, sampler=shard, **settings)
 
     def validate_loop(self, dataloader, current_iter, save_img, on_sample=None):
         """Run the model over a validation loader (this rank's share under DDP); returns the mean of every metric (and
@@ -92,7 +97,8 @@ class Validation:
         sums = dict.fromkeys(names, 0.0)
         count = 0
         dataloader = self.validation_shard(dataloader)
-        pbar = tqdm(total=len(dataloader), unit='image') if self.opt['val'].get('pbar', False) else None
+        show = self.opt['val'].get('pbar', False) and self.opt.get('rank', 0) == 0  # one bar: rank 0's share
+        pbar = tqdm(total=len(dataloader), unit='image') if show else None
         for val_data in dataloader:
             img_name = osp.splitext(osp.basename(val_data['lq_path'][0]))[0]
             self.feed_data(val_data)

@@ -24,9 +24,33 @@ RUNTIME = {
 METRIC_DATA = ('img', 'img2', 'pos')  # filled by the validation loop, not by the option file
 
 
+# keys of older BasicSR versions that 1.4.2 reads nowhere (its own shipped option files still carry some): ignored
+# with a warning, as BasicSR ignores them, not refused
+LEGACY = {'': {'suffix', 'crop_border', 'save_img'}, 'val': {'rgb2bgr', 'use_image'}}
+
+
+IGNORED = 'ignored: read by other BasicSR models or datasets (or older versions), not by the ones this file uses'
+
+
 def lookup(registry, name):
     """A registered object by name (BasicSR's suffixed copies too) without Registry.get's print on a miss."""
+    if not isinstance(name, str):
+        return None
     return registry._obj_map.get(name) or registry._obj_map.get(f'{name}_basicsr')
+
+
+def keys_read_anywhere():
+    """``{section: keys}`` read by any registered model, and ``'dataset'``: keys read by any registered dataset."""
+    from basicsr.utils.registry import DATASET_REGISTRY, MODEL_REGISTRY
+
+    found = {}
+    for cls in set(MODEL_REGISTRY._obj_map.values()):
+        for section, keys in model_keys(cls).items():
+            found.setdefault('' if section == 'root' else section, set()).update(keys)
+    found['dataset'] = set().union(*(dataset_keys(cls) for cls in set(DATASET_REGISTRY._obj_map.values())))
+    for section, keys in LEGACY.items():
+        found.setdefault(section, set()).update(keys)
+    return found
 
 
 def _join(path, key):
@@ -43,9 +67,11 @@ def _unknown(path, key, known, patterns=()):
     return _join(path, key), f'unknown key ({hint}); keys of your own go under the top-level extra: mapping'
 
 
-def _mapping_problems(value, spec, path, is_train, extras, added):
+def _mapping_problems(value, spec, path, is_train, extras, added, elsewhere=None, notes=None):
     """Unknown, mistyped and missing required keys of one mapping, recursing into typed sub-mappings (a misspelt
-    required key is reported as the unknown key it is, with the right name as the suggestion)."""
+    required key is reported as the unknown key it is, with the right name as the suggestion). A key this model or
+    dataset does not read but another one (or an older BasicSR) does is ignored, as BasicSR ignores it: a line in
+    ``notes``, not a problem."""
     known = set(spec.keys or {}) | (extras.get(path, set()) - RUNTIME.get(path, set()))
     for key, item in value.items():
         key_path = _join(path, key)
@@ -53,20 +79,27 @@ def _mapping_problems(value, spec, path, is_train, extras, added):
             continue
         sub = spec.spec_for(key)
         if sub is None:
-            if key not in known and not any(a == key_path or a.startswith(key_path + '.') for a in added):
+            if key in known or any(a == key_path or a.startswith(key_path + '.') for a in added):
+                continue
+            if key in RUNTIME.get(path, set()):
+                yield key_path, 'set by basicsr-ext when it runs, not in option files: remove it'
+            elif elsewhere is not None and key in elsewhere.get(path, set()) and not closest(key, known):
+                if notes is not None:
+                    notes.append((key_path, IGNORED))
+            else:
                 yield _unknown(path, key, known, spec.patterns or ())
             continue
         problem = sub.problem(item)
         if problem:
             yield key_path, problem
         elif isinstance(item, dict) and (sub.keys is not None or sub.patterns):
-            yield from _mapping_problems(item, sub, key_path, is_train, extras, added)
+            yield from _mapping_problems(item, sub, key_path, is_train, extras, added, elsewhere, notes)
     for key, sub in (spec.keys or {}).items():
         if key not in value and (sub.required == 'always' or (sub.required == 'train' and is_train)):
             yield _join(path, key), f'missing required key (expected {sub.expected()})'
 
 
-def _dataset_problems(opt, is_train, added):
+def _dataset_problems(opt, is_train, added, elsewhere=None, notes=None):
     from basicsr.utils.registry import DATASET_REGISTRY
 
     datasets = opt.get('datasets') or {}
@@ -90,7 +123,8 @@ def _dataset_problems(opt, is_train, added):
         )  # fmt: skip
         cls = lookup(DATASET_REGISTRY, entry.get('type'))
         extras = {path: set(dataset_keys(cls)) if cls else set()}
-        yield from _mapping_problems(entry, spec, path, is_train and phase == 'train', extras, added)
+        other = {path: (elsewhere or {}).get('dataset', set())}
+        yield from _mapping_problems(entry, spec, path, is_train and phase == 'train', extras, added, other, notes)
         backend = entry.get('io_backend')
         if isinstance(backend, dict) and backend.get('type') not in IO_BACKENDS:
             yield f'{path}.io_backend.type', f'expected one of {", ".join(IO_BACKENDS)}, got {backend.get("type")!r}'
@@ -148,6 +182,8 @@ def _optimizer_problems(optim, path):
 
 
 def _registry_problem(key, name, registry, kind):
+    if not isinstance(name, str):
+        return key, f'expected the name of a registered {kind} (a string), got {describe(name)}'
     names = sorted(registry._obj_map.keys())
     if lookup(registry, name) is not None:
         return None
@@ -195,19 +231,21 @@ def _type_problems(opt):
                 return
 
 
-def option_problems(opt, is_train=True, added=()):
+def option_problems(opt, is_train=True, added=(), notes=None):
     """Every problem of a resolved option dict as ``(key_path, message)``, in the order they are checked; a key path
-    of None means the message names its keys itself. Checking stops at the first group that has a problem."""
+    of None means the message names its keys itself. Checking stops at the first group that has a problem. Keys that
+    are ignored (read by other models or datasets only, or by older BasicSR versions) go to ``notes``."""
     from basicsr.utils.registry import MODEL_REGISTRY
 
     added = set(added)
     model_cls = lookup(MODEL_REGISTRY, opt.get('model_type'))
     extras = {k: set(v) for k, v in model_keys(model_cls).items()} if model_cls else {}
     extras[''] = extras.pop('root', set())
+    elsewhere = keys_read_anywhere()
     for group in (
-        lambda: _mapping_problems(opt, ROOT, '', is_train, extras, added),
+        lambda: _mapping_problems(opt, ROOT, '', is_train, extras, added, elsewhere, notes),
         lambda: _type_problems(opt),
-        lambda: _dataset_problems(opt, is_train, added),
+        lambda: _dataset_problems(opt, is_train, added, elsewhere, notes),
     ):
         problems = list(group())
         yield from problems
@@ -221,14 +259,17 @@ def option_problems(opt, is_train=True, added=()):
 
 def validate_options(opt, opt_file, is_train=True, overrides=None, added=()):
     """Raise a :class:`UserError` for the first problem, naming ``opt_file`` and the key path, or the override entry
-    that set the key (``overrides``: ``{key_path: 'flag entry'}``, e.g. ``'--cfg-options train.total_iter=0'``)."""
-    for key_path, message in option_problems(opt, is_train, added):
+    that set the key (``overrides``: ``{key_path: 'flag entry'}``, e.g. ``'--cfg-options train.total_iter=0'``).
+    Returns the warnings, one line each (keys that are ignored)."""
+    notes = []
+    for key_path, message in option_problems(opt, is_train, added, notes):
         for path, entry in (overrides or {}).items():
             if key_path == path:
                 raise UserError(f'{entry}: {message}')
             if key_path and key_path.startswith(path + '.'):
                 raise UserError(f'{entry}: {key_path}: {message}')
         raise UserError(f'{opt_file}: {key_path}: {message}' if key_path else f'{opt_file}: {message}')
+    return [f'{opt_file}: {key_path}: {message}' for key_path, message in notes]
 
 
 def check_types(opt, opt_file):

@@ -141,7 +141,7 @@ PATH = Spec(
     'mapping',
     none=True,
     keys={'resume_state': OPT_STR, 'root': OPT_STR, 'ignore_resume_networks': Spec('list', none=True)},
-    patterns={'pretrain_network_': OPT_STR, 'strict_load_': BOOL, 'param_key_': OPT_STR},
+    patterns={'pretrain_network_': OPT_STR, 'strict_load_': Spec('bool', none=True), 'param_key_': OPT_STR},
 )
 # ``train.optim_*``: the learning rate here; the type and the other keys are checked against the torch.optim class
 LR = Spec('number', low=0)
@@ -181,7 +181,7 @@ LOGGER = Spec(
     keys={
         'print_freq': _int(1),
         'save_checkpoint_freq': _int(1),
-        'use_tb_logger': BOOL,
+        'use_tb_logger': Spec('bool', none=True),
         'wandb': Spec('mapping', none=True, keys={'project': OPT_STR, 'resume_id': OPT_STR, 'entity': OPT_STR}),
     },
 )

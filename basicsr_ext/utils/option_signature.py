@@ -2,9 +2,9 @@
 of what receives them: unknown names (with the closest ones), missing required arguments, and types.
 
 A parameter's type is its annotation when that is a plain type (any other annotation, e.g. ``Union[bool, str]``,
-takes anything), else the type of its default: an ``int`` default
-takes integers, a ``float`` default any number, a ``bool`` default true/false, a ``str`` default a string, a list or
-tuple default a list; a ``None`` default or no default takes anything.
+takes anything), else the type of its default: an ``int`` or ``float`` default takes any number (BasicSR's
+``EDSR(res_scale=1)`` is given 0.1; only an ``int`` annotation asks for an integer), a ``bool`` default true/false,
+a ``str`` default a string, a list or tuple default a list; a ``None`` default or no default takes anything.
 """
 
 import inspect
@@ -28,7 +28,9 @@ def _kind(param):
     default = param.default
     if default is inspect.Parameter.empty or default is None:
         return None
-    return type(default) if type(default) in (int, float, bool, str, list, tuple) else None
+    if type(default) is int:  # ``res_scale=1`` takes 0.1: without an annotation an int default means a number
+        return float
+    return type(default) if type(default) in (float, bool, str, list, tuple) else None
 
 
 def _type_problem(kind, value, lenient):

@@ -223,7 +223,9 @@ def parse_options(is_train=True, argv=None):
     resolved = resolve_options(args.opt, args.cfg_options, args.force_yml)
     opt = _plain(resolved)  # deep copy: models pop keys from their option dicts
     overrides, added = override_paths(args)
-    validate_options(opt, args.opt, is_train, overrides, added)
+    for warning in validate_options(opt, args.opt, is_train, overrides, added):
+        if int(os.environ.get('RANK', 0)) == 0:
+            print(f'basicsr-ext: warning: {warning}', file=sys.stderr)
     check_wandb(opt, args.opt)
     opt.setdefault('num_gpu', 'auto')
     opt.setdefault('path', {})
