@@ -243,11 +243,12 @@ def bench_selfensemble(args, device):
 
 
 def _peak_memory_child(args, device, use_checkpoint):
-    """Peak memory (MiB) of Swin2SR train steps above the state with the model and data in place.
+    """Peak memory (MiB) of a Swin2SR train step above the state with the model, data and optimizer state in place.
 
-    CUDA: ``max_memory_allocated`` of one step above the allocated memory before it. CPU (Linux): the peak RSS
-    (``VmHWM``, reset through ``/proc/self/clear_refs``) over two steps above the RSS before them (activations,
-    gradients, AdamW state).
+    Returns ``{'mib': tensor peak, 'rss': peak RSS or None}``. The tensor peak is the most memory tensors held at once
+    during the step: CUDA's ``max_memory_allocated``; on the CPU the same quantity from the profiler's allocation
+    record (its "Total Allocated" over the step). The CPU also gives the peak RSS (``VmHWM``, reset through
+    ``/proc/self/clear_refs``, over two steps), which adds what glibc's allocator keeps.
     """
     net = _nets(args, device, use_checkpoint)['Swin2SR (ours)']
     x = torch.rand(args.net_batch, 1, args.net_size, args.net_size, device=device)
@@ -259,7 +260,7 @@ def _peak_memory_child(args, device, use_checkpoint):
         base = torch.cuda.memory_allocated()
         _train_step(net, x, x, opt)
         torch.cuda.synchronize()
-        return (torch.cuda.max_memory_allocated() - base) / 2**20
+        return {'mib': (torch.cuda.max_memory_allocated() - base) / 2**20, 'rss': None}
     with torch.no_grad():
         net(x[:1, :, :8, :8])  # load the kernels without keeping activations
     base = _proc_status_mib('VmRSS')  # model, data, libraries
@@ -267,7 +268,27 @@ def _peak_memory_child(args, device, use_checkpoint):
         f.write('5')
     _train_step(net, x, x, opt)
     _train_step(net, x, x, opt)
-    return _proc_status_mib('VmHWM') - base
+    rss = _proc_status_mib('VmHWM') - base
+    return {'mib': _tensor_peak_cpu(lambda: _train_step(net, x, x, opt)), 'rss': rss}
+
+
+def _tensor_peak_cpu(step):
+    """MiB: the most memory tensors held at once during ``step()`` above what they held before it (CPU)."""
+    import tempfile
+
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        step()
+    with tempfile.TemporaryDirectory() as tmp:
+        prof.export_chrome_trace(f'{tmp}/trace.json')
+        with open(f'{tmp}/trace.json') as f:
+            events = json.load(f)['traceEvents']
+    memory = sorted((e for e in events if e.get('name') == '[memory]' and 'args' in e), key=lambda e: e['ts'])
+    if not memory:
+        return float('nan')
+    before = memory[0]['args']['Total Allocated'] - memory[0]['args']['Bytes']  # held when the step began
+    return (max(e['args']['Total Allocated'] for e in memory) - before) / 2**20
 
 
 def _proc_status_mib(field):
@@ -283,20 +304,30 @@ CHECKPOINT_SETTINGS = (False, 'block', 'parts')  # use_checkpoint values the mem
 
 def bench_memory(args, device):
     """Peak memory of a Swin2SR train step without ``use_checkpoint`` and with each granularity (the ms column holds
-    MiB here)."""
-    rows = []
+    MiB here): the tensor peak (what CUDA's allocator counts), and on the CPU also the peak RSS."""
+    results = []
     for index, flag in enumerate(CHECKPOINT_SETTINGS):
         if device.type == 'cuda':
-            mib = _peak_memory_child(argparse.Namespace(**{**vars(args), 'net_size': args.memory_size}), device, flag)
+            result = _peak_memory_child(
+                argparse.Namespace(**{**vars(args), 'net_size': args.memory_size}), device, flag
+            )
         else:  # peak RSS only ever grows: measure each setting in a fresh process
             cmd = [sys.executable, __file__, '--memory-child', str(index), '--device', args.device]
             cmd += ['--net-size', str(args.memory_size), '--net-batch', str(args.net_batch)]
             if args.threads:
                 cmd += ['--threads', str(args.threads)]
             out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-            mib = json.loads(out.strip().splitlines()[-1])['mib']
-        rows.append((f'peak MiB, use_checkpoint={flag}', mib, None))
-    return [rows[0]] + [(what, mib, mib / rows[0][1]) for what, mib, _ in rows[1:]]
+            result = json.loads(out.strip().splitlines()[-1])
+        results.append((flag, result))
+    rows = []
+    for key, what in (('mib', 'peak tensor MiB'), ('rss', 'peak RSS MiB')):
+        if results[0][1][key] is None:
+            continue
+        off = results[0][1][key]
+        rows += [
+            (f'{what}, use_checkpoint={flag}', r[key], None if flag is False else r[key] / off) for flag, r in results
+        ]
+    return rows
 
 
 SECTIONS = {
@@ -344,7 +375,7 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     if args.memory_child is not None:
-        print(json.dumps({'mib': _peak_memory_child(args, device, CHECKPOINT_SETTINGS[args.memory_child])}))
+        print(json.dumps(_peak_memory_child(args, device, CHECKPOINT_SETTINGS[args.memory_child])))
         return
     where = torch.cuda.get_device_name(device) if device.type == 'cuda' else f'cpu, {torch.get_num_threads()} threads'
     print(

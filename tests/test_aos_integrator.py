@@ -305,6 +305,22 @@ def test_benchmark_script_runs(capsys):
     assert 'views.sum(0), float32 (floor)' in printed and 'integrate, 2 planes, per plane' in printed
 
 
+def test_benchmark_tensor_peak_is_what_a_step_holds_at_once():
+    """The CPU memory figure of benchmark_aos (the profiler's allocation record) counts tensors held at once."""
+    spec = importlib.util.spec_from_file_location('benchmark_aos', osp.join(REPO, 'scripts', 'benchmark_aos.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+    def step():
+        a = torch.ones(4 * 2**20, dtype=torch.uint8)  # 4 MiB
+        b = torch.ones(2 * 2**20, dtype=torch.uint8)  # + 2 MiB held at once
+        del a, b
+        c = torch.ones(3 * 2**20, dtype=torch.uint8)  # 3 MiB later: not a new peak
+        del c
+
+    assert 5.9 < module._tensor_peak_cpu(step) < 6.1
+
+
 def test_check_integrator_script_against_an_lfr_style_reference(tmp_path, capsys):
     """The LFR comparison script on a synthesized sample: the half-pixel rule's reference scores far above the old
     rule that dropped the outer half pixel (on the real course sample 0_0: 67.7 dB vs 59.1 dB)."""
