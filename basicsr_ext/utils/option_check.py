@@ -13,7 +13,7 @@ import torch
 
 from basicsr_ext.utils.errors import UserError
 from basicsr_ext.utils.option_keys import dataset_keys, model_keys
-from basicsr_ext.utils.option_schema import DATASET, IO_BACKENDS, LR, METRIC_ARGS, ROOT, Spec, closest, describe
+from basicsr_ext.utils.option_schema import DATASET, IO_BACKENDS, LR, METRIC_ARGS, ROOT, closest, describe
 from basicsr_ext.utils.option_signature import check_kwargs
 
 # keys the runners set; a file that sets them is mistaken (BasicSR overwrites them)
@@ -114,17 +114,11 @@ def _dataset_problems(opt, is_train, added, elsewhere=None, notes=None):
         if not isinstance(entry, dict):
             yield path, f'expected a mapping with a type key, got {describe(entry)}'
             continue
-        required = 'train' if phase == 'train' else 'never'
-        spec = Spec(
-            'mapping',
-            keys={k: (s if s.required != 'train' or required == 'train' else Spec(s.kind, low=s.low))
-                  for k, s in DATASET.keys.items()},
-            patterns=DATASET.patterns,
-        )  # fmt: skip
         cls = lookup(DATASET_REGISTRY, entry.get('type'))
         extras = {path: set(dataset_keys(cls)) if cls else set()}
         other = {path: (elsewhere or {}).get('dataset', set())}
-        yield from _mapping_problems(entry, spec, path, is_train and phase == 'train', extras, added, other, notes)
+        # keys required for training (batch size, workers) only in the train entry
+        yield from _mapping_problems(entry, DATASET, path, is_train and phase == 'train', extras, added, other, notes)
         backend = entry.get('io_backend')
         if isinstance(backend, dict) and backend.get('type') not in IO_BACKENDS:
             yield f'{path}.io_backend.type', f'expected one of {", ".join(IO_BACKENDS)}, got {backend.get("type")!r}'

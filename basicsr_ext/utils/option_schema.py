@@ -147,6 +147,7 @@ PATH = Spec(
 LR = Spec('number', low=0)
 TRAIN = Spec(
     'mapping',
+    required='train',
     keys={
         'total_iter': _int(1, required='train'),  # basicsr/train.py: int(opt['train']['total_iter'])
         'warmup_iter': _int(-1),
@@ -234,7 +235,7 @@ ROOT = Spec(
         'manual_seed': _int(0, 2**32 - 1, none=True),
         'datasets': Spec('mapping', required='always', keys=None),
         'path': PATH,
-        'train': Spec('mapping', required='train', keys=TRAIN.keys, patterns=TRAIN.patterns),
+        'train': TRAIN,
         'val': VAL,
         'logger': LOGGER,
         'dist_params': DIST_PARAMS,
