@@ -267,6 +267,27 @@ def test_numpy_torch_and_dtypes_agree():
     np.testing.assert_array_equal(integrate(views, heights), ref)
 
 
+def test_memoised_plan_is_safe_for_strided_inputs_and_returned_counts():
+    rng = np.random.default_rng(5)
+    views = torch.from_numpy(rng.random((11, 64, 64), dtype=np.float32))
+    heights = [0.0, 1.7]
+    ref, count = integrate(views, heights, camera=SMALL, return_count=True)
+    # the same numbers from a transposed view, a view into a larger tensor (storage offset) and a step-2 slice
+    transposed = views.transpose(1, 2).contiguous().transpose(1, 2)
+    big = torch.zeros(13, 70, 130)
+    big[2:, 3:67, 1:129:2] = views
+    for strided in (transposed, big[2:, 3:67, 1:129:2]):
+        assert not strided.is_contiguous()
+        assert torch.equal(integrate(strided, heights, camera=SMALL), ref)
+    # the plan is shared between calls with the same shifts, so a caller changing its counts changes nothing else
+    count += 7
+    again, count_again = integrate(views, heights, camera=SMALL, return_count=True)
+    assert torch.equal(again, ref) and int(count_again.max()) == SMALL.num_views
+    numpy_count = integrate(views.numpy(), heights, camera=SMALL, return_count=True)[1]
+    numpy_count[:] = 0
+    assert int(integrate(views.numpy(), heights, camera=SMALL, return_count=True)[1].min()) > 0
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA device')
 def test_cuda_matches_cpu():
     views = torch.randint(0, 256, (11, 512, 512), dtype=torch.uint8)
