@@ -6,6 +6,7 @@ import glob
 import importlib.util
 import io
 import logging
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -29,6 +30,21 @@ torch.set_num_threads(1)
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TRAIN_PY = osp.join(REPO, 'basicsr_ext', 'train.py')
 TEST_PY = osp.join(REPO, 'basicsr_ext', 'test.py')
+
+
+@pytest.fixture(autouse=True)
+def _reap_worker_processes():
+    """Terminate the worker processes a test leaves behind, as a command line's process exit does.
+
+    A DataLoader iterator that an error left in a reference cycle is shut down by the garbage collector during some
+    later test, and in this long-lived, multi-threaded process its forked workers often do not exit when asked:
+    torch then joins each for 5 s before terminating it.
+    """
+    before = set(multiprocessing.active_children())
+    yield
+    for child in set(multiprocessing.active_children()) - before:
+        child.terminate()
+        child.join(timeout=5)
 
 
 def make_pairs(root, n, size, scale=2, seed=0):
