@@ -7,7 +7,7 @@
 # they are installed into a temporary folder first. The project itself runs from this checkout (no install needed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python="${PYTHON:-$(command -v python || command -v python3)}"
+python="${PYTHON:-$(command -v python3 || command -v python)}"
 missing='import importlib.util as u, sys; sys.exit(all(u.find_spec(m) for m in ("basicsr", "lmdb", "mmengine")))'
 if [ -d .whl ] && "$python" -c "$missing"; then
   site="$(mktemp -d)"
