@@ -2,7 +2,9 @@
 shell script and torchrun's processes are what is tested)."""
 
 import json
+import os
 import subprocess
+import sys
 from os import path as osp
 
 import pytest
@@ -18,6 +20,7 @@ def test_gpu_check_dry_run_prints_every_row(tmp_path):
         capture_output=True,
         text=True,
         timeout=300,
+        env=dict(os.environ, PYTHON=sys.executable),  # the interpreter running the tests, whatever python3 is
     )
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     rows = {row[0]: row[2] for row in json.loads(out.read_text())['rows']}
