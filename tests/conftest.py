@@ -2,12 +2,14 @@
 (in this process; a subprocess only where the process boundary itself is under test)."""
 
 import contextlib
+import gc
 import glob
 import importlib.util
 import io
 import logging
 import multiprocessing
 import os
+import signal
 import subprocess
 import sys
 from collections import namedtuple
@@ -32,19 +34,32 @@ TRAIN_PY = osp.join(REPO, 'basicsr_ext', 'train.py')
 TEST_PY = osp.join(REPO, 'basicsr_ext', 'test.py')
 
 
-@pytest.fixture(autouse=True)
-def _reap_worker_processes():
-    """Terminate the worker processes a test leaves behind, as a command line's process exit does.
+@contextlib.contextmanager
+def workers_killed_after():
+    """Kill the DataLoader worker processes started inside the block when it ends, as a command line's exit does.
 
-    A DataLoader iterator that an error left in a reference cycle is shut down by the garbage collector during some
-    later test, and in this long-lived, multi-threaded process its forked workers often do not exit when asked:
-    torch then joins each for 5 s before terminating it.
+    For runs that end in a data error with workers: the iterator the error leaves in a reference cycle would be shut
+    down by the garbage collector at some later moment, and in this long-lived, multi-threaded process its forked
+    workers often do not exit when asked, so torch joins each for 5 s. Hence no automatic collection inside the
+    block (it could start that shutdown before the workers are gone), and SIGCHLD at its default while they are
+    killed and reaped (torch's DataLoader handler would report them as failed; once reaped it skips them). When the
+    iterator is collected later, its shutdown finds the workers gone and returns at once.
     """
     before = set(multiprocessing.active_children())
-    yield
-    for child in set(multiprocessing.active_children()) - before:
-        child.terminate()
-        child.join(timeout=5)
+    gc.disable()
+    try:
+        yield
+    finally:
+        left = set(multiprocessing.active_children()) - before
+        previous = signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        try:
+            for child in left:
+                child.kill()
+            for child in left:
+                child.join(timeout=5)
+        finally:
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL if previous is None else previous)
+            gc.enable()
 
 
 def make_pairs(root, n, size, scale=2, seed=0):

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import run_train, tiny_options, write_yaml
+from conftest import run_train, tiny_options, workers_killed_after, write_yaml
 
 TMPL = "(filename_tmpl '{}')"
 UNREADABLE = 'cannot read the image (empty, damaged, or not an image)'
@@ -235,7 +235,8 @@ def test_bad_training_data_is_one_line(tmp_path, tiny_data, damage, workers):
     train = opt['datasets']['train']
     expected = damage(train['dataroot_gt'], train['dataroot_lq'], opt)
 
-    result = run_train(['-opt', write_yaml(tmp_path / 'bad_data.yml', opt)], tmp_path)
+    with workers_killed_after():
+        result = run_train(['-opt', write_yaml(tmp_path / 'bad_data.yml', opt)], tmp_path)
 
     assert result.returncode == 2, result.stderr[-3000:]
     assert 'Traceback' not in result.stderr, result.stderr[-3000:]

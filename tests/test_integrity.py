@@ -13,7 +13,7 @@ from basicsr_ext.utils.errors import UserError
 from basicsr_ext.utils.file_io import atomic_torch_save, content_digest, load_network_params, safe_torch_load
 from basicsr_ext.utils.resume import load_resume_state
 
-from conftest import run_train, tiny_options, write_yaml
+from conftest import run_train, tiny_options, workers_killed_after, write_yaml
 
 MARK = 1.2345678  # a value whose float32 bytes are easy to find in the file
 
@@ -170,7 +170,7 @@ class _BrokenDataset(torch.utils.data.Dataset):
 def test_a_data_error_in_a_worker_is_its_one_line():
     from basicsr_ext.utils.errors import one_line
 
-    with pytest.raises(UserError) as info:
+    with workers_killed_after(), pytest.raises(UserError) as info:
         list(torch.utils.data.DataLoader(_BrokenDataset(), num_workers=2))
     assert 'Original Traceback' in str(info.value)  # what torch hands the main process: 20-odd lines
     assert one_line(info.value) == 'img000.png: cannot read the image (truncated or not an image)'
