@@ -4,12 +4,17 @@
         [--heights 0 0.4 ...] [--plane-scale 0.1] [--opt train.yml] [--self-ensemble] [--multipass 2]
         [--gt gt_dir] [--tile 256] [--device cpu]
 
-Writes OUT/<stem>.png (uint8, the input's size), OUT/montages/<stem>.png (lowest plane | restored | GT), and with any
-GT OUT/report.md + OUT/report.csv (PSNR, SSIM, person PSNR of integral and output, and the gain). Details:
+Writes OUT/<stem>.png (uint8, the input's size), OUT/<stem>_persons.json (the person candidates: pixel, ground
+position in metres, score) and OUT/persons.csv (all inputs), OUT/montages/<stem>.png (lowest plane | restored with
+the candidates | GT), and with any GT OUT/report.md + OUT/report.csv (PSNR, SSIM, background PSNR, person PSNR,
+person contrast kept, person found, for the integral, two constant baselines and the output). Details:
 docs/aos_restore.md.
 """
 
 import argparse
+import csv
+import io
+import json
 import math
 import sys
 import time
@@ -17,9 +22,12 @@ from os import path as osp
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
+from basicsr_ext.aos.candidates import find_candidates  # noqa: E402
 from basicsr_ext.aos.focal_stack import read_gt  # noqa: E402
+from basicsr_ext.aos.person_scores import centroid, person_mask  # noqa: E402
 from basicsr_ext.aos.position import PersonWindow  # noqa: E402
 from basicsr_ext.inference.aos_inputs import discover, find_gt, integral_plane, load, select_planes  # noqa: E402
 from basicsr_ext.inference.aos_report import format_report, locate_person, score  # noqa: E402
@@ -53,6 +61,7 @@ def build_parser():
     parser.add_argument('--tile', type=int, help='tile size in px (default: whole image up to 512 px)')
     parser.add_argument('--device', choices=['cpu', 'cuda'], help='default: cuda when available')
     parser.add_argument('--precision', default='fp32', choices=['fp32', 'fp16', 'bf16'], help='fp16/bf16: GPU only')
+    parser.add_argument('--candidates', type=int, default=5, help='person candidates kept per input (default: 5)')
     return parser
 
 
@@ -61,7 +70,7 @@ def to_uint8(img01):
     return np.clip(np.rint(img01 * 255.0), 0, 255).astype(np.uint8)
 
 
-def write_montage(path, integral, height, restored, gt, person, passes):
+def write_montage(path, integral, height, restored, gt, person, passes, candidates):
     tiles, labels = [integral, restored], [f'integral {height:g} m', f'restored ({passes} pass{"es" * (passes > 1)})']
     if gt is not None:
         tiles.append(gt)
@@ -72,20 +81,51 @@ def write_montage(path, integral, height, restored, gt, person, passes):
         centre = [v * zoom + (zoom - 1) / 2 for v in person]
         for tile in tiles:
             draw_box(tile, centre, PersonWindow().side(integral.shape[1]) * zoom, (0, 0, 255), 1)
+    radius = max(4, int(round(12 * integral.shape[1] / 512)) * zoom)
+    for rank, cand in reversed(list(enumerate(candidates, 1))):  # the best drawn last, on top
+        centre = (int(round(cand.col * zoom + (zoom - 1) / 2)), int(round(cand.row * zoom + (zoom - 1) / 2)))
+        colour = (0, 255, 0) if rank == 1 else (0, 200, 255)
+        cv2.circle(tiles[1], centre, radius, colour, 1 + (rank == 1), cv2.LINE_AA)
+        cv2.putText(tiles[1], str(rank), (centre[0] + radius, centre[1] - radius), 0, 0.4, colour, 1, cv2.LINE_AA)
     write_png(path, make_montage(tiles, labels, cols=len(tiles)))
 
 
+def write_candidates(args, sample, camera, candidates):
+    """OUT/<stem>_persons.json; returns the CSV rows of this input."""
+    entries = [{'rank': i, **c.as_dict()} for i, c in enumerate(candidates, 1)]
+    doc = {
+        'input': sample.source or sample.stem,
+        'camera': 'stack metadata' if sample.camera is not None else 'course camera (assumed)',
+        'pixels_per_metre': camera.pixels_per_metre(),
+        'candidates': entries,
+    }
+    write_text_atomic(osp.join(args.output, f'{sample.stem}_persons.json'), json.dumps(doc, indent=2) + '\n')
+    return [[sample.stem, e['rank'], e['row'], e['col'], e['x_m'], e['y_m'], e['score']] for e in entries]
+
+
+def candidate_distance(candidates, gt, camera):
+    """Metres from the top candidate to the centroid of the GT's person mask (None without a person)."""
+    mask = person_mask(gt)
+    if mask is None or not candidates:
+        return None
+    row, col = centroid(mask)
+    return math.hypot(candidates[0].row - row, candidates[0].col - col) / camera.pixels_per_metre()
+
+
 def restore_sample(restorer, sample, args):
-    """Restore, write the output and montage; returns the report row, or None without a GT. The GT is read and
-    checked first, so a sample that fails writes nothing."""
-    planes = select_planes(sample, restorer.heights)
+    """Restore, write the output, candidates and montage; returns (report row or None without a GT, candidate CSV
+    rows). The GT is read and checked first, so a sample that fails writes nothing."""
+    planes, note = select_planes(sample, restorer.heights)
     integral, height = integral_plane(sample)
     gt_path = (find_gt(args.gt, sample.stem) if args.gt else None) or sample.gt_path
     gt = read_gt(gt_path) if gt_path else None
     if gt is not None and gt.shape != integral.shape:
         raise UserError(f'{gt_path}: GT size {gt.shape} differs from the input {integral.shape} ({sample.source})')
     restored = to_uint8(restorer.restore(planes.astype(np.float32) / 255.0))
+    camera = sample.ground_camera
+    candidates = find_candidates(restored, k=args.candidates, camera=camera)
     write_png(osp.join(args.output, f'{sample.stem}.png'), restored)
+    csv_rows = write_candidates(args, sample, camera, candidates)
     person, person_from = sample.person, 'input metadata'
     if person is False:
         person, person_from = None, 'n/a (no person in the metadata)'
@@ -100,13 +140,20 @@ def restore_sample(restorer, sample, args):
         gt,
         person,
         restorer.last_passes,
+        candidates,
     )
+    top = candidates[0]
+    where = f'; person candidate 1 at row {top.row:.0f}, col {top.col:.0f} = ({top.x:.1f}, {top.y:.1f}) m'
     print(
-        f'{sample.stem}: {planes.shape[2]}x{planes.shape[1]}, {len(planes)} plane(s) -> {sample.stem}.png', flush=True
+        f'{sample.stem}: {planes.shape[2]}x{planes.shape[1]}, {len(planes)} plane(s) -> {sample.stem}.png{where}'
+        + (f' ({note})' if note else ''),
+        flush=True,
     )
     if gt is None:
-        return None
-    return {'stem': sample.stem, 'scores': score(restored, integral, gt, person), 'person_from': person_from}
+        return None, csv_rows
+    row = {'stem': sample.stem, 'scores': score(restored, integral, gt, person), 'person_from': person_from}
+    row['candidate_m'] = candidate_distance(candidates, gt, camera)
+    return row, csv_rows
 
 
 def plane_scales(scales, inputs):
@@ -130,6 +177,8 @@ def run(args):
     bad = [h for h in args.heights or [] if not math.isfinite(h)]
     if bad:
         raise UserError(f'--heights: expected finite heights in metres, got {bad[0]:g}')
+    if args.candidates < 1:
+        raise UserError(f'--candidates: expected >= 1, got {args.candidates}')
     restorer = AOSRestorer(
         model=args.model,
         opt=args.opt,
@@ -154,12 +203,16 @@ def run(args):
             seen[stem] = item
             found.append((kind, location, scale))
     integrate_at = sorted({0.0, *restorer.heights})
-    rows, start = [], time.time()
+    rows, persons, start = [], [], time.time()
     for kind, location, scale in found:
         sample = load(kind, location, args.heights, scale, integrate_at)
-        row = restore_sample(restorer, sample, args)
+        row, csv_rows = restore_sample(restorer, sample, args)
+        persons += csv_rows
         if row is not None:
             rows.append(row)
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator='\n').writerows([['input', 'rank', 'row', 'col', 'x_m', 'y_m', 'score'], *persons])
+    write_text_atomic(osp.join(args.output, 'persons.csv'), buf.getvalue())
     print(f'restored {len(found)} sample(s) in {time.time() - start:.1f} s on {restorer.device} -> {args.output}')
     if rows:
         md, table_csv = format_report(rows)

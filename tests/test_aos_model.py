@@ -181,20 +181,26 @@ def test_shipped_aos_options_train_and_test(tmp_path):
     results = tmp_path / 'results' / 'test_AOS_Swin2SR_synthetic128'
     md = (results / 'AOSSynthetic128Test_report.md').read_text()
     assert md.splitlines()[0] == (
-        '| | mae (lower) | mse (lower) | psnr (higher) | ssim (higher) | person_psnr (higher) |'
+        '| | mae (lower) | mse (lower) | psnr (higher) | ssim (higher) | person_psnr (higher) '
+        '| person_mask_psnr (higher) | background_psnr (higher) | person_contrast (higher) | person_found (higher) |'
     )
     assert [line.split('|')[1].strip() for line in md.splitlines()[2:]] == [
         'Integral (0 m plane)',
+        'Constant at the GT median (oracle)',
+        'Constant at the integral median',
         'Simple',
         '+ Self-ensemble',
         '+ Multi-pass',
     ]
     with open(results / 'AOSSynthetic128Test_report.csv') as f:
         rows = {row['variant']: row for row in csv.DictReader(f)}
-    assert list(rows) == ['integral', 'simple', 'self_ensemble', 'multipass']
+    assert list(rows) == ['integral', 'oracle_constant', 'blind_constant', 'simple', 'self_ensemble', 'multipass']
     # the integral row is the PlaneSelect baseline's figure; the net's rows are its own
     assert abs(float(rows['integral']['psnr']) - integral_psnr) < 1e-3
     assert float(rows['simple']['psnr']) != float(rows['integral']['psnr'])
+    for name in ('oracle_constant', 'blind_constant'):  # a constant keeps no person and finds none (nan: no person)
+        assert not float(rows[name]['person_contrast']) > 0 and not float(rows[name]['person_found']) > 0
+    assert float(rows['oracle_constant']['background_psnr']) > float(rows['blind_constant']['background_psnr'])
     for row in rows.values():
         assert 0 < float(row['mae']) <= math.sqrt(float(row['mse'])) + 1e-9  # MAE on [0, 1] images, <= RMSE
     montages = sorted((results / 'AOSSynthetic128Test_montages').glob('*.png'))

@@ -1,6 +1,7 @@
 """scripts/aos_restore.py and basicsr_ext.inference: every input layout, odd sizes, tiling, SE/MP, report, errors."""
 
 import csv
+import json
 import os
 import sys
 from os import path as osp
@@ -150,13 +151,21 @@ def test_plane_folder_with_gt_report(model, tmp_path, capsys):
     )
     assert read(out / 'sample_33.png').shape == (32, 32) and osp.isfile(out / 'montages' / 'sample_34.png')
     rows = list(csv.DictReader(open(out / 'report.csv')))
-    assert [r['sample'] for r in rows] == ['sample_33', 'sample_34', 'mean (2)']
-    for prefix in ('psnr', 'ssim', 'person_psnr'):
-        assert {f'{prefix}_integral', f'{prefix}_restored', f'{prefix}_gain'} <= set(rows[0])
-    assert rows[0]['person'] == 'GT brightest blob' and float(rows[0]['person_psnr_restored']) > 0
-    gain = float(rows[0]['psnr_restored']) - float(rows[0]['psnr_integral'])
-    assert abs(float(rows[0]['psnr_gain']) - gain) < 1e-9
-    assert '| sample | PSNR (dB) integral |' in open(out / 'report.md').read() and '| mean (2) |' in text
+    methods = ['integral', 'oracle constant', 'blind constant', 'restored']
+    assert [(r['sample'], r['method']) for r in rows] == [(s, m) for s in ('sample_33', 'sample_34') for m in methods]
+    scores = {'psnr', 'ssim', 'background_psnr', 'person_psnr', 'person_mask_psnr', 'contrast', 'found'}
+    assert scores <= set(rows[0])
+    restored, oracle = rows[3], rows[1]
+    assert restored['person'] == 'GT brightest blob' and float(restored['person_psnr']) > 0
+    assert float(oracle['contrast']) == 0 and float(oracle['found']) == 0 and oracle['background_psnr'] == 'inf'
+    assert float(restored['candidate_m']) >= 0
+    md = open(out / 'report.md').read()
+    assert md.startswith('Mean over 2 sample(s); person scores over the 2 with a person in the GT.')
+    assert '| oracle constant | ' in md and '| sample_34 | restored |' in md and md in text
+    persons = list(csv.DictReader(open(out / 'persons.csv')))
+    assert persons[0]['input'] == 'sample_33' and persons[0]['rank'] == '1'
+    doc = json.load(open(out / 'sample_33_persons.json'))
+    assert doc['camera'] == 'course camera (assumed)' and doc['candidates'][0]['x_m'] == float(persons[0]['x_m'])
 
 
 def test_plane_scale_per_input(model, tmp_path, capsys):
@@ -191,7 +200,7 @@ def test_raw_sample_odd_size_tiles_and_multipass(model, tmp_path, capsys):
     text = restore(args, model, capsys)
     assert read(out / '0_0.png').shape == (64, 64) and read(out / 'odd.png').shape == (70, 90)
     rows = list(csv.DictReader(open(out / 'report.csv')))
-    assert [r['sample'] for r in rows] == ['0_0', 'mean (1)']  # the raw sample's own GT
+    assert [r['sample'] for r in rows] == ['0_0'] * 4  # the raw sample's own GT: 3 baselines and the restored
     assert 'restored 2 sample(s)' in text
     # tiles blend to the whole-image result where the net is exact per pixel (a 1x1 identity conv net)
     restorer = AOSRestorer(model=model['pth'], device='cpu', tile=32)
@@ -276,5 +285,8 @@ def test_a_stack_without_one_of_the_model_planes_is_one_line(model, tmp_path, ca
     stack = tmp_path / 'two_integral.tiff'
     write_focal_stack(str(stack), stack_of((32, 32), planes=2), [0.0, 1.0])
     err = error_of(['--input', str(stack), '--output', str(tmp_path / 'out'), '--model', model['pth']], capsys)
-    assert 'two_integral.tiff: no plane at 0.4 m (the model takes 0, 0.4 m; the input has 0, 1 m)' in err
+    assert (
+        'two_integral.tiff: no plane at 0.4 m or within 0.25 m of it (the model takes 0, 0.4 m; the input has 0, 1 m)'
+        in err
+    )
     assert not (tmp_path / 'out' / 'two_integral.png').exists()

@@ -1,4 +1,5 @@
-"""The sim-to-real main job end to end: options/train_aos.yml (shrunk) trains, exports and restores its test split."""
+"""The AOS main job end to end: options/train_aos.yml (shrunk) trains, exports, restores its test split and reports the
+person scores beside the baselines."""
 
 import csv
 import glob
@@ -32,26 +33,23 @@ SHRINK = [
 def test_main_job_trains_exports_and_restores_its_test_split(tmp_path, capsys):
     result = run_train(['-opt', osp.join(REPO, 'options', 'train_aos.yml'), '--cfg-options', *SHRINK], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
-    exp = tmp_path / 'experiments' / 'train_AOS_sim2real'
+    exp = tmp_path / 'experiments' / 'train_AOS_person'
     log = open(glob.glob(str(exp / 'train_*.log'))[0]).read()
-    assert 'Network: AOSGroundFillNet' in log and 'l_pos:' in log and 'Validation AOSSim2RealVal @ 2 iter' in log
+    assert 'Network: AOSPersonFillNet' in log and 'l_pos:' in log and 'Validation AOSSim2RealVal @ 2 iter' in log
+    assert '# person_contrast:' in log and '# person_found:' in log
     data = tmp_path / 'datasets' / 'aos_sim2real512'
     assert not (data / 'raw').exists()  # keep_raw: false
     net = exp / 'models' / 'net_g_latest.pth'
-    assert 'params_ema' in torch.load(net, weights_only=True)
+    assert 'params_ema' not in torch.load(net, weights_only=True)  # no EMA: validation scores what ships
 
-    # the shipped-weights path: export (params_ema + the option file's network and planes), then restore
-    shipped = tmp_path / 'weights' / 'aos_sim2real.pth'
+    # the shipped-weights path: export (the option file's network and planes), then restore
+    shipped = tmp_path / 'weights' / 'aos_person.pth'
     export_script.main([str(net), osp.join(REPO, 'options', 'train_aos.yml'), str(shipped)])
     meta = torch.load(shipped, weights_only=True)['meta']
-    assert meta['heights'] == [0.0] and meta['network_g']['type'] == 'AOSGroundFillNet'
-    assert meta['param_key'] == 'params_ema'
-    # or the raw parameters, by name; a group the checkpoint lacks is a one-line error
-    raw = tmp_path / 'raw.pth'
-    export_script.main([str(net), osp.join(REPO, 'options', 'train_aos.yml'), str(raw), '--param-key', 'params'])
-    assert torch.load(raw, weights_only=True)['meta']['param_key'] == 'params'
-    with pytest.raises(SystemExit) as info:
-        export_script.main([str(net), osp.join(REPO, 'options', 'train_aos.yml'), str(raw), '--param-key', 'ema'])
+    assert meta['heights'] == [0.0, 0.4, 0.8] and meta['network_g']['type'] == 'AOSPersonFillNet'
+    assert meta['param_key'] == 'params'
+    with pytest.raises(SystemExit) as info:  # a group the checkpoint lacks is a one-line error
+        export_script.main([str(net), osp.join(REPO, 'options', 'train_aos.yml'), str(shipped), '--param-key', 'ema'])
     assert info.value.code == 2 and "no parameter group 'ema'" in capsys.readouterr().err
     out = tmp_path / 'restored'
     stacks = data / 'test' / 'stacks'
@@ -66,6 +64,8 @@ def test_main_job_trains_exports_and_restores_its_test_split(tmp_path, capsys):
     assert img.shape == (64, 64) and img.dtype.name == 'uint8'
     with open(out / 'report.csv') as f:
         rows = list(csv.DictReader(f))
-    assert len(rows) == len(names) + 1  # one row per sample and the mean
-    assert rows[-1]['sample'].startswith('mean') and float(rows[-1]['psnr_restored']) > 0
+    assert len(rows) == 4 * len(names)  # per sample: integral, the two constants, restored
+    assert [r['method'] for r in rows[:4]] == ['integral', 'oracle constant', 'blind constant', 'restored']
+    assert float(rows[3]['psnr']) > 0
     assert (out / 'report.md').read_text() in capsys.readouterr().out  # the table is printed too
+    assert (out / 'persons.csv').read_text().count('\n') > len(names)  # a header and >= 1 candidate per input

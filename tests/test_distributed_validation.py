@@ -81,7 +81,18 @@ def test_sharded_aos_report_equals_the_single_process_one(tmp_path):
             }
 
     one, two = table('single'), table('ddp')
-    assert list(one) == list(two) == ['integral', 'simple', 'self_ensemble', 'multipass']
+    assert (
+        list(one)
+        == list(two)
+        == [
+            'integral',
+            'oracle_constant',
+            'blind_constant',
+            'simple',
+            'self_ensemble',
+            'multipass',
+        ]
+    )
     for variant in one:
         for metric, value in one[variant].items():
             assert two[variant][metric] == pytest.approx(value, rel=1e-12, abs=1e-12), (variant, metric)

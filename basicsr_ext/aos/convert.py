@@ -15,6 +15,7 @@ already exist.
 """
 
 import json
+import logging
 from dataclasses import asdict
 from multiprocessing import get_context
 from os import path as osp
@@ -116,7 +117,10 @@ def convert(
     heights = [float(h) for h in heights]
     if not heights:
         raise UserError('no focal heights given')
+    log = logging.getLogger('basicsr').info if progress else (lambda _: None)
+    log(f'aos integrate: checking the raw samples in {raw_folder}')
     samples, problems = find_samples(raw_folder)
+    log(f'aos integrate: {len(samples)} complete samples, {len(problems)} incomplete; planes at {heights} m')
     if not samples and not problems:
         raise UserError(
             f'{raw_folder}: no raw samples (expected R_S_pose_0_thermal.png ... R_S_pose_10_thermal.png, '
@@ -151,6 +155,7 @@ def convert(
     }
     write_text_atomic(osp.join(out, 'report.json'), json.dumps(report, indent=2))
     done = {name for names in written.values() for name in names}
+    log(f'aos integrate: {report["counts"]} written; montages of the first {min(montages, len(done))}')
     by_name = {s.name: s for s in samples}
     for sample_name, name, _ in sorted(r for r in results if r[1] in done)[:montages]:
         write_montage(
@@ -175,7 +180,7 @@ def write_montage(sample, stack_path, png_path):
 def _run(jobs, workers, progress):
     from tqdm import tqdm
 
-    bar = tqdm(total=len(jobs), unit='sample', disable=not progress)
+    bar = tqdm(total=len(jobs), desc='aos integrate', unit='sample', disable=not progress)
     results = []
     if workers <= 1:
         for job in jobs:

@@ -18,6 +18,7 @@ from os import path as osp
 import cv2
 import numpy as np
 
+from basicsr_ext.aos import person_scores
 from basicsr_ext.aos.focal_stack import read_focal_stack, read_gt
 from basicsr_ext.aos.geometry import CameraModel
 from basicsr_ext.aos.integrator import integrate
@@ -38,6 +39,8 @@ _GT_RE = re.compile(r'^(?:.*_)?gt$', re.IGNORECASE)  # 'gt' or '000009_gt'
 # (key, label) of the summary rows; per-plane Laplacian rows follow them
 ROWS = (
     ('person_area_m2', 'person hot area (m2)'),
+    ('person_contrast', 'person contrast kept by the 0 m integral'),
+    ('person_level', '0 m integral on the person, mean (grey)'),
     ('gt_ground_std', 'GT ground std (grey)'),
     ('gt_ground_level', 'GT ground level (grey)'),
     ('gt_max', 'GT max (grey)'),
@@ -227,6 +230,10 @@ def sample_stats(sample):
         'lap_gt': laplacian_energy(gtf),
         'psnr': float(psnr(integral, gtf)),
     }
+    mask = person_scores.person_mask(gtf)  # the person as every person score sees it
+    contrast = person_scores.contrast_kept(integral, gtf, mask) if mask is not None else float('nan')
+    stats['person_contrast'] = None if np.isnan(contrast) else contrast
+    stats['person_level'] = None if mask is None else float(np.asarray(integral, np.float32)[mask].mean())
     for name, img in (('integral', integral), ('gt', gtf)):
         stats.update({f'{name}_p{q}': float(np.percentile(img, q)) for q in PERCENTILES})
     for h in [h for h in PLANES if h > 0]:

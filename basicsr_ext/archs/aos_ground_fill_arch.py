@@ -46,16 +46,27 @@ class AOSGroundFillNet(nn.Module):
             last.weight.zero_()
             last.bias.copy_(torch.tensor([float(mask_bias), 0.0]))
 
-    def mask_and_level(self, x):
-        """The occlusion mask (B, 1, H, W), the pooled ground level (B, 1, 1, 1) and the detail (B, 1, H, W)."""
-        logit, detail = self.unet(x).split(1, dim=1)
-        mask = torch.sigmoid(logit)
-        clean = 1 - mask
-        x0 = x[:, :1]
-        level = (clean * x0).sum(dim=(2, 3), keepdim=True) / (clean.sum(dim=(2, 3), keepdim=True) + self.eps)
-        return mask, level, detail
+    def maps(self, x):
+        """The U-Net's per-pixel outputs (B, 2, H, W): mask logit and detail. They are local (a tile of the input
+        gives the same maps as the whole, up to the receptive field), so tiled inference tiles this and only this."""
+        return self.unet(x)
 
-    def forward(self, x):
-        mask, level, detail = self.mask_and_level(x)
+    def mask_and_level(self, x, maps=None):
+        """The occlusion mask (B, 1, H, W), the pooled ground level (B, 1, 1, 1) and the detail (B, 1, H, W)."""
+        logit, detail = (self.maps(x) if maps is None else maps).split(1, dim=1)
+        mask = torch.sigmoid(logit)
+        return mask, pooled_level(x[:, :1], 1 - mask, self.eps), detail
+
+    def compose(self, x, maps):
+        """The output from the input and its :meth:`maps`; the ground level is pooled over the whole of ``x``."""
+        mask, level, detail = self.mask_and_level(x, maps)
         x0 = x[:, :1]
         return x0 + mask * (level - x0) + detail
+
+    def forward(self, x):
+        return self.compose(x, self.maps(x))
+
+
+def pooled_level(x0, weight, eps):
+    """The per-image mean of ``x0`` weighted by ``weight`` (B, 1, 1, 1): the ground level of the clean pixels."""
+    return (weight * x0).sum(dim=(2, 3), keepdim=True) / (weight.sum(dim=(2, 3), keepdim=True) + eps)

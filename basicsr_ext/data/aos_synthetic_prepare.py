@@ -1,6 +1,7 @@
 """``prepare_data: [{type: aos_synthetic, ...}]``: a synthetic AOS dataset made on first use (simulate + convert)."""
 
 import os
+import time
 from os import path as osp
 
 from basicsr.utils import get_root_logger
@@ -34,16 +35,24 @@ def aos_synthetic(
     def build(tmp):
         logger = get_root_logger()
         raw = osp.join(tmp, 'raw')
+        start = time.time()
         logger.info(f'aos_synthetic: simulating {num_samples} samples of {size}x{size} px ({workers} workers)')
         simulate(raw, num_samples, seed=seed, size=size, workers=workers, progress=True)
-        logger.info(f'aos_synthetic: integrating at heights {list(heights)} m')
+        logger.info(
+            f'aos_synthetic: simulated in {time.time() - start:.0f} s; integrating at heights {list(heights)} m'
+        )
+        start = time.time()
         recorded = osp.join(osp.abspath(root), 'raw')  # the final path, not the temp build folder's
         kwargs = dict(seed=seed, val=val, test=test, workers=1, progress=True, recorded_raw_folder=recorded)
         report = convert(raw, tmp, list(heights), **kwargs)
-        logger.info(f'aos_synthetic: {report["counts"]}, bad samples: {len(report["bad"])}')
+        logger.info(
+            f'aos_synthetic: integrated in {time.time() - start:.0f} s: {report["counts"]}, '
+            f'bad samples: {len(report["bad"])}'
+        )
         if not keep_raw:
             import shutil
 
+            logger.info('aos_synthetic: removing the raw views (keep_raw: false)')
             shutil.rmtree(raw)
 
     return build_atomically(root, build)

@@ -175,7 +175,7 @@ class Demo:
         and the restored image itself (uint8 (H, W)) for the download."""
         sample, gt, kind = self.aos_sample(example, files)
         restorer = self.aos_restorer(self_ensemble, MULTIPASS if multipass else 1)
-        planes = select_planes(sample, restorer.heights)
+        planes, _ = select_planes(sample, restorer.heights)
         start = time.perf_counter()
         restored = np.clip(np.rint(restorer.restore(planes.astype(np.float32) / 255.0) * 255.0), 0, 255)
         seconds = time.perf_counter() - start

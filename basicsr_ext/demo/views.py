@@ -1,5 +1,7 @@
 """What the demo shows: images as the page wants them (RGB uint8, the person window drawn), Markdown summaries."""
 
+import math
+
 import cv2
 import numpy as np
 
@@ -40,7 +42,7 @@ def boxed(img, person):
 
 
 def _fmt(value, name):
-    if value is None:
+    if value is None or math.isnan(value):
         return NA
     return f'{value:.4f}' if name == 'ssim' else f'{value:.2f}'
 
@@ -66,11 +68,11 @@ def aos_info(sample, kind, height, restorer, seconds, person, scores, device):
         lines.append('No person in the metadata.' if told else 'Person position unknown (no metadata, no GT blob).')
     else:
         lines.append(f'Person window (red) at row {person[0]:.0f}, column {person[1]:.0f}.')
-    if scores is not None:
-        rows = ['| against the GT | integral (lowest plane) | restored | gain |', '|---|---:|---:|---:|']
-        for name, label in (('psnr', 'PSNR (dB)'), ('ssim', 'SSIM'), ('person_psnr', 'person PSNR (dB)')):
-            values = scores[name] or (None, None, None)
-            rows.append(f'| {label} | ' + ' | '.join(_fmt(v, name) for v in values) + ' |')
+    if scores is not None:  # aos_report.score: the integral, the two constant baselines, the restored image
+        shown = (('psnr', 'PSNR (dB)'), ('person_psnr', 'person PSNR (dB)'), ('contrast', 'person contrast kept'))
+        rows = ['| against the GT | ' + ' | '.join(label for _, label in shown) + ' |', '|---|' + '---:|' * len(shown)]
+        for method, values in scores.items():
+            rows.append(f'| {method} | ' + ' | '.join(_fmt(values[name], name) for name, _ in shown) + ' |')
         lines.append('\n'.join(rows))
     return '\n\n'.join(lines)
 

@@ -31,6 +31,7 @@ from basicsr_ext.utils.errors import UserError
 TIFF_EXTS = ('.tif', '.tiff')
 DEFAULT_PLANE_SCALE = 0.01  # 3-digit plane names are centimetres above ground
 HEIGHT_TOL = 1e-3  # metres: planes within this of a wanted height match it
+MAX_HEIGHT_GAP = 0.25  # metres: a plane this close stands in for a missing height (the nearest one is used)
 _FP_RE = re.compile(r'fp-?(\d+(?:\.\d+)?)$', re.IGNORECASE)
 _TRAILING_INT_RE = re.compile(r'(\d+)$')
 
@@ -47,6 +48,8 @@ class AOSInput:
         person (tuple | bool | None): (row, col) pixels of the person from the metadata or Parameters.txt, False
             when they say there is none, None when unknown.
         source (str): The file or folder read.
+        camera (CameraModel | None): The camera of the views, from the metadata (TIFFs of this project) or the
+            course camera of raw samples; None when unknown (:attr:`ground_camera` then assumes the course camera).
     """
 
     stem: str
@@ -55,6 +58,12 @@ class AOSInput:
     gt_path: Optional[str] = None
     person: object = None
     source: str = ''
+    camera: Optional[CameraModel] = None
+
+    @property
+    def ground_camera(self):
+        """The camera that maps pixels to metres on the ground: the sample's own, else the course camera."""
+        return self.camera or CameraModel(size=int(self.stack.shape[-1]))
 
     def __iter__(self):
         return iter((self.stem, self.stack, self.heights, self.gt_path))
@@ -83,20 +92,28 @@ def _fmt(heights):
 
 
 def select_planes(sample, heights):
-    """The sample's planes at ``heights`` (within 1 mm), in that order; UserError naming what is missing."""
-    index, missing = [], []
+    """``(planes, note)``: the sample's planes nearest to ``heights``, in that order, and a note naming the planes that
+    stand in for a missing height ('' when every height is there within 1 mm).
+
+    A stack made at other heights (0, 0.3, 0.6 m ... instead of 0, 0.4, 0.8 m) is restored with its nearest planes
+    (ties go to the lower plane); only a height with no plane within :data:`MAX_HEIGHT_GAP` is a UserError.
+    """
+    index, missing, swaps = [], [], []
     for h in heights:
-        match = [i for i, have in enumerate(sample.heights) if abs(have - h) <= HEIGHT_TOL]
-        if match:
-            index.append(match[0])
-        else:
+        gaps = [abs(have - h) for have in sample.heights]
+        best = min(range(len(gaps)), key=lambda i: (round(gaps[i], 6), sample.heights[i]))
+        if gaps[best] > MAX_HEIGHT_GAP:
             missing.append(h)
+        elif gaps[best] > HEIGHT_TOL:
+            swaps.append(f'{sample.heights[best]:g} m for {h:g} m')
+        index.append(best)
     if missing:
         raise UserError(
-            f'{sample.source or sample.stem}: no plane at {_fmt(missing)} m (the model takes {_fmt(heights)} m; '
-            f'the input has {_fmt(sample.heights)} m)'
+            f'{sample.source or sample.stem}: no plane at {_fmt(missing)} m or within {MAX_HEIGHT_GAP:g} m of it '
+            f'(the model takes {_fmt(heights)} m; the input has {_fmt(sample.heights)} m)'
         )
-    return sample.stack[index]
+    note = f'nearest planes: {", ".join(swaps)}' if swaps else ''
+    return sample.stack[index], note
 
 
 def integral_plane(sample):
@@ -180,13 +197,16 @@ def _load_tiff(path, heights):
         raise UserError(f'{path}: the TIFF records no focal heights: pass --heights, one per page ({len(stack)})')
     if len(hs) != len(stack):
         raise UserError(f'{path}: {len(hs)} heights given for {len(stack)} pages')
-    person = None
+    person = camera = None
     if meta.get('format') == 'basicsr-ext focal stack':
         person = False
         position = PersonPosition.from_meta(meta, stack.shape[-1])
         if position is not None:
             person = position.pixels()
-    return AOSInput(osp.splitext(osp.basename(path))[0], stack, [float(h) for h in hs], None, person, path)
+        if meta.get('camera'):
+            camera = CameraModel(**meta['camera'])
+    stem = osp.splitext(osp.basename(path))[0]
+    return AOSInput(stem, stack, [float(h) for h in hs], None, person, path, camera)
 
 
 def _load_planes(folder, heights, plane_scale):
@@ -233,9 +253,9 @@ def _load_raw(sample, heights):
         try:
             params = sample.load_params()
         except UserError:  # restoring needs no parameters; the report then locates the person in the GT
-            return AOSInput(sample.name, stack, hs, sample.gt_path, None, f'{sample.folder}/{sample.name}')
+            return AOSInput(sample.name, stack, hs, sample.gt_path, None, f'{sample.folder}/{sample.name}', camera)
         person = False
         position = PersonPosition.from_params(params, camera)
         if position is not None:
             person = position.pixels()
-    return AOSInput(sample.name, stack, hs, sample.gt_path, person, f'{sample.folder}/{sample.name}')
+    return AOSInput(sample.name, stack, hs, sample.gt_path, person, f'{sample.folder}/{sample.name}', camera)

@@ -1,11 +1,14 @@
-"""Scores of restored AOS samples against their GT: PSNR, SSIM and person PSNR of the integral and the output.
+"""Scores of restored AOS samples against their GT, beside the baselines that a restoration must beat.
 
-PSNR and SSIM are BasicSR's ``calculate_psnr`` / ``calculate_ssim`` on the uint8 images (crop_border 0), as the test
-report computes them. Person PSNR is the project's ``calculate_person_psnr`` (the 96 px window at 512 px of the AOS
-course report, Aliyev et al., JKU, Jan 2024, scaled to the image width) around the person's position, taken from the
-sample's metadata or Parameters.txt when it has them. For user data without a position, :func:`locate_person` takes the
-brightest blob of the GT (a thermal person is the hottest thing on the ground: grey ~250 against 0-210); when the GT has
-no blob clearly brighter than its ground, or the metadata says there is no person, the person columns read 'n/a'.
+Every sample is scored for four images: the 0 m integral, a constant at the GT's median (an oracle: the right ground
+level and no person), a constant at the integral's median (the same without the GT), and the restored image. On this
+data whole-image PSNR is mostly the ground level, so a table without those rows cannot tell restoration from
+a good guess of one number; the person scores (``aos.person_scores``: contrast kept, found, person-mask PSNR,
+background PSNR) say whether the person survived.
+
+PSNR and SSIM are BasicSR's ``calculate_psnr`` / ``calculate_ssim`` on the uint8 images (crop_border 0). The person
+PSNR in the 96 px window (the AOS course report, Aliyev et al., JKU, Jan 2024, section 4.2) is centred on the person's
+position from the sample's metadata or Parameters.txt, else on the GT's brightest blob (:func:`locate_person`).
 """
 
 import csv
@@ -16,10 +19,21 @@ import cv2
 import numpy as np
 from basicsr.metrics.psnr_ssim import calculate_psnr, calculate_ssim
 
+from basicsr_ext.aos.person_scores import person_scores
 from basicsr_ext.metrics.person_psnr_metric import calculate_person_psnr
 
 MIN_CONTRAST = 40  # grey levels the GT's brightest (smoothed) spot must stand above its median to count as a person
-METRICS = (('psnr', 'PSNR (dB)'), ('ssim', 'SSIM'), ('person_psnr', 'person PSNR (dB)'))
+METHODS = ('integral', 'oracle constant', 'blind constant', 'restored')
+SCORES = (
+    ('psnr', 'PSNR (dB)'),
+    ('ssim', 'SSIM'),
+    ('background_psnr', 'background PSNR (dB)'),
+    ('person_psnr', 'person PSNR, 96 px window (dB)'),
+    ('person_mask_psnr', 'person-mask PSNR (dB)'),
+    ('contrast', 'person contrast kept'),
+    ('found', 'person found'),
+)
+PERSON_SCORES = ('person_psnr', 'person_mask_psnr', 'contrast', 'found')
 NA = 'n/a'
 
 
@@ -40,65 +54,98 @@ def locate_person(gt, min_contrast=MIN_CONTRAST):
     return float(row), float(col)
 
 
-def score(restored, integral, gt, person=None):
-    """Scores of one sample: ``{metric: (integral, restored, gain)}`` with person PSNR None without a position.
+def baselines(integral, gt):
+    """The images every restoration is compared with: ``{method: uint8 image}`` for the first three METHODS."""
+    return {
+        'integral': integral,
+        'oracle constant': np.full_like(gt, int(np.rint(np.median(gt)))),
+        'blind constant': np.full_like(gt, int(np.rint(np.median(integral)))),
+    }
 
-    Args:
-        restored, integral, gt (np.ndarray): uint8 (H, W) images.
-        person (tuple | None): (row, col) of the person in pixels.
-    """
-    result = {}
-    for name, fn in (('psnr', calculate_psnr), ('ssim', calculate_ssim)):
-        before, after = fn(integral, gt, crop_border=0), fn(restored, gt, crop_border=0)
-        result[name] = (float(before), float(after), float(after - before))
-    if person is None:
-        result['person_psnr'] = None
-    else:
-        before = calculate_person_psnr(integral, gt, pos=person)
-        after = calculate_person_psnr(restored, gt, pos=person)
-        result['person_psnr'] = (float(before), float(after), float(after - before))
+
+def score_image(img, gt, person=None):
+    """Every score of one uint8 image against its GT (person scores NaN when the GT holds no person; the window PSNR
+    NaN without a position)."""
+    result = {
+        'psnr': float(calculate_psnr(img, gt, crop_border=0)),
+        'ssim': float(calculate_ssim(img, gt, crop_border=0)),
+    }
+    result['person_psnr'] = float('nan') if person is None else float(calculate_person_psnr(img, gt, pos=person))
+    scores = person_scores(img, gt)
+    for name in ('background_psnr', 'person_mask_psnr', 'contrast', 'found'):
+        result[name] = scores[name]
     return result
 
 
-def _mean(rows, name):
-    values = [r['scores'][name] for r in rows if r['scores'][name] is not None]
-    if not values:
-        return None
-    return tuple(float(np.mean([v[i] for v in values])) for i in range(3))
+def score(restored, integral, gt, person=None):
+    """``{method: scores}`` for the integral, the two constants and the restored image (uint8 (H, W) each)."""
+    images = {**baselines(integral, gt), 'restored': restored}
+    return {method: score_image(images[method], gt, person) for method in METHODS}
 
 
-def _cell(value, name):
-    if value is None:
+def _number(v):
+    return v is not None and not (isinstance(v, float) and math.isnan(v))
+
+
+def _cell(value, name, count=None):
+    if not _number(value):
         return NA
+    if name == 'found':
+        return f'{value:.2f}' if count is None else f'{int(round(value * count))}/{count}'
     if math.isinf(value):
         return 'inf'
     return f'{value:.4f}' if name == 'ssim' else f'{value:.2f}'
 
 
-def format_report(rows):
-    """(markdown, csv) of ``rows`` = [{'stem', 'scores', 'person_from'}] plus a mean row.
+def summarise(rows):
+    """``{method: {score: (mean, n)}}`` over the rows' samples; a person score's mean is over the samples where it
+    is a number (the samples with a person)."""
+    result = {}
+    for method in METHODS:
+        result[method] = {}
+        for name, _ in SCORES:
+            values = [r['scores'][method][name] for r in rows if _number(r['scores'][method][name])]
+            finite = [v for v in values if math.isfinite(v)]
+            mean = float(np.mean(finite)) if finite else (float('inf') if values else float('nan'))
+            result[method][name] = (mean, len(values))
+    return result
 
-    Columns per metric: integral (the lowest plane, 0 m), restored, gain (restored - integral). The mean of person
-    PSNR is over the samples that have a position.
+
+def format_report(rows):
+    """(markdown, csv) of ``rows`` = [{'stem', 'scores': {method: scores}, 'person_from', 'candidate_m'?}].
+
+    Markdown: the mean of every score per method over the samples (person scores over the samples with a person,
+    'found' as hits/samples), then one row per sample and method. CSV: one row per sample and method.
     """
-    mean = {
-        'stem': f'mean ({len(rows)})',
-        'scores': {n: _mean(rows, n) for n, _ in METRICS},
-        'person_from': f'{sum(r["scores"]["person_psnr"] is not None for r in rows)} with a position',
-    }
-    head = [f'{label} {part}' for _, label in METRICS for part in ('integral', 'restored', 'gain')]
-    lines = ['| sample | ' + ' | '.join(head) + ' | person position |', '|---|' + '---:|' * len(head) + '---|']
+    summary = summarise(rows)
+    with_person = sum(_number(r['scores']['restored']['contrast']) for r in rows)
+    head = [label for _, label in SCORES]
+    lines = [
+        f'Mean over {len(rows)} sample(s); person scores over the {with_person} with a person in the GT.',
+        '',
+        '| method | ' + ' | '.join(head) + ' |',
+        '|---|' + '---:|' * len(head),
+    ]
+    for method in METHODS:
+        cells = [_cell(summary[method][n][0], n, summary[method][n][1]) for n, _ in SCORES]
+        lines.append(f'| {method} | ' + ' | '.join(cells) + ' |')
+    lines += [
+        '',
+        '| sample | method | ' + ' | '.join(head) + ' | top candidate to person (m) | person position |',
+        '|---|---|' + '---:|' * len(head) + '---:|---|',
+    ]
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator='\n')
-    writer.writerow(
-        ['sample'] + [f'{n}_{p}' for n, _ in METRICS for p in ('integral', 'restored', 'gain')] + ['person']
-    )
-    for row in [*rows, mean]:
-        cells = []
-        for name, _ in METRICS:
-            value = row['scores'][name]
-            cells += [_cell(None if value is None else v, name) for v in (value or (None,) * 3)]
-        lines.append(f'| {row["stem"]} | ' + ' | '.join(cells) + f' | {row["person_from"]} |')
-        values = [NA if v is None else repr(v) for n, _ in METRICS for v in (row['scores'][n] or (None,) * 3)]
-        writer.writerow([row['stem'], *values, row['person_from']])
+    writer.writerow(['sample', 'method'] + [n for n, _ in SCORES] + ['candidate_m', 'person'])
+    for row in rows:
+        for method in METHODS:
+            scores = row['scores'][method]
+            distance = row.get('candidate_m') if method == 'restored' else None
+            cells = [_cell(scores[n], n) for n, _ in SCORES]
+            where = row['person_from'] if method == 'restored' else ''
+            lines.append(
+                f'| {row["stem"]} | {method} | ' + ' | '.join(cells) + f' | {_cell(distance, "m")} | {where} |'
+            )
+            values = [repr(scores[n]) if _number(scores[n]) else NA for n, _ in SCORES]
+            writer.writerow([row['stem'], method, *values, repr(distance) if _number(distance) else NA, where])
     return '\n'.join(lines) + '\n', buf.getvalue()

@@ -3,7 +3,8 @@
 The network gets exactly what ``AOSFocalStackDataset`` fed it in training: the planes at its heights, in its order,
 as float32 values / 255 in [0, 1]. Self-ensemble and multi-pass are the functions ``AOSRestorationModel.test()``
 uses, combined as there: multi-pass (keep pass k + 1 only where it lowers the output's std) around the self-ensembled
-forward. Tiling sits inside that forward, so the multi-pass decision is taken on the whole image.
+forward. Tiling sits inside that forward, so the multi-pass decision is taken on the whole image; for the ground-fill
+nets only their local per-pixel maps are tiled, and the ground level is pooled over the whole input.
 """
 
 import numpy as np
@@ -150,17 +151,26 @@ class AOSRestorer:
         return np.clip(np.rint(out * peak), 0, peak).astype(img.dtype)
 
     def _forward(self, x):
-        """The network (with self-ensemble) on a whole image, in blended tiles when it is larger than the tile."""
+        """The network (with self-ensemble) on a whole image, in blended tiles when it is larger than the tile.
+
+        A net with ``maps``/``compose`` (the ground-fill nets) has its per-pixel maps tiled and its global part (the
+        ground level pooled over the clean pixels) computed once over the whole image, so tiles agree.
+        """
         h, w = x.shape[-2:]
         tile = self.tile or (WHOLE_IMAGE_MAX if max(h, w) > WHOLE_IMAGE_MAX else None)
-        return tiled_forward(self._net_forward, x, tile, multiple=self.window)
+        if hasattr(self.net, 'maps') and hasattr(self.net, 'compose'):
+            maps = tiled_forward(lambda t: self._ensembled(self.net.maps, t), x, tile, multiple=self.window)
+            return self._one_channel(self.net.compose(x, maps))
+        return tiled_forward(lambda t: self._one_channel(self._ensembled(self.net, t)), x, tile, multiple=self.window)
 
-    def _net_forward(self, x):
+    def _ensembled(self, fn, x):
         if self.self_ensemble:
             se = self.self_ensemble
-            y = dihedral_self_ensemble(self.net, x, int(se.get('transforms', 8)), se.get('reduce', 'median'))
-        else:
-            y = self.net(x)
+            return dihedral_self_ensemble(fn, x, int(se.get('transforms', 8)), se.get('reduce', 'median'))
+        return fn(x)
+
+    @staticmethod
+    def _one_channel(y):
         if y.shape[1] != 1:
             raise UserError(f'the network returns {y.shape[1]} channels; a restorer must return one grey channel')
         return y

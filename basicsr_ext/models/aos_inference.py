@@ -26,6 +26,8 @@ class InferenceSettings:
         max_passes (int): Multi-pass limit (1 = one pass).
         plane (int): Plane restored and replaced by the output between passes (0: the lowest height).
         integral (bool): Output the input plane itself (the report's 'integral' row) instead of the net's output.
+        constant (str | None): Output a constant image instead (a baseline row): 'oracle' = the GT's median (the
+            right ground level, no person), 'blind' = the input plane's median.
         key (str): The option that set these values, for error messages.
     """
 
@@ -33,6 +35,7 @@ class InferenceSettings:
     max_passes: int = 1
     plane: int = 0
     integral: bool = False
+    constant: Optional[str] = None
     key: str = 'val'
 
     @classmethod
@@ -48,14 +51,20 @@ class InferenceSettings:
             key='val.multipass',
         )
 
-    def apply(self, net, lq):
-        """``(output (b, 1, h, w), passes per sample (b,))`` of ``net`` on ``lq`` (b, planes, h, w), no grad."""
+    def apply(self, net, lq, gt=None):
+        """``(output (b, 1, h, w), passes per sample (b,))`` of ``net`` on ``lq`` (b, planes, h, w), no grad;
+        ``gt`` (b, 1, h, w) is read by the oracle constant only."""
         if self.plane >= lq.shape[1]:
             raise UserError(f'{self.key}.plane: plane {self.plane} asked for, but the input has {lq.shape[1]} planes')
+        none = torch.zeros(lq.shape[0], dtype=torch.long, device=lq.device)
         if self.integral:
-            return lq[:, self.plane : self.plane + 1].clone(), torch.zeros(
-                lq.shape[0], dtype=torch.long, device=lq.device
-            )
+            return lq[:, self.plane : self.plane + 1].clone(), none
+        if self.constant is not None:
+            source = gt if self.constant == 'oracle' else lq[:, self.plane : self.plane + 1]
+            if source is None:
+                raise UserError(f'{self.key}: the oracle constant is the GT median, and the test set has no GT')
+            level = source.flatten(1).float().quantile(0.5, dim=1).view(-1, 1, 1, 1)
+            return level.expand(lq.shape[0], 1, *lq.shape[2:]).to(lq.dtype).clone(), none
 
         def forward(x):
             if self.self_ensemble:

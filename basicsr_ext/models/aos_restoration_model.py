@@ -136,7 +136,7 @@ class AOSRestorationModel(ExtSRModel):
 
     def test(self):
         net = self.net_g_ema if hasattr(self, 'net_g_ema') else self.get_bare_model(self.net_g)
-        self.output, self.passes = self.inference.apply(net, self.lq)
+        self.output, self.passes = self.inference.apply(net, self.lq, getattr(self, 'gt', None))
         if self.inference.max_passes > 1:
             get_root_logger().debug(f'multi-pass: passes per sample {self.passes.tolist()}')
 

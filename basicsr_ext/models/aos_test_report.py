@@ -1,8 +1,10 @@
 """The AOS test report: the AOS course report's results table (section 5.2) for one test set, plus montages.
 
-``val.report`` in a test option file (``options/test_aos.yml``) turns it on. Every variant in ``variants`` (default
-``[integral, simple, self_ensemble, multipass]``; ``+MP`` includes self-ensemble, as the course report's rows add up)
-is run over the test set by the model's own validation loop, and the report writes:
+``val.report`` in a test option file (``options/test_aos.yml``) turns it on. Every variant in ``variants`` (default:
+all of ``[integral, oracle_constant, blind_constant, simple, self_ensemble, multipass]``; ``+MP`` includes
+self-ensemble, as the course report's rows add up; the two constants are the baselines a restoration must beat, the
+GT's median with no person and the integral's median) is run over the test set by the model's own validation loop,
+and the report writes:
 
 - ``<results>/<dataset>_report.md`` and ``.csv``: one row per variant, one column per metric (and ``val_loss``);
 - ``<results>/<dataset>_montages/<name>.png`` for the first ``montages`` (default 8) samples: integral | each
@@ -31,6 +33,8 @@ from basicsr_ext.utils.montage import draw_box, make_montage, to_bgr_uint8, writ
 
 REPORT_VARIANTS = {
     'integral': 'Integral (0 m plane)',
+    'oracle_constant': 'Constant at the GT median (oracle)',
+    'blind_constant': 'Constant at the integral median',
     'simple': 'Simple',
     'self_ensemble': '+ Self-ensemble',
     'multipass': '+ Multi-pass',
@@ -49,6 +53,8 @@ def report_variants(report):
     base = InferenceSettings(plane=int_option(report.get('plane', 0), 'val.report.plane', 0), key='val.report')
     settings = {
         'integral': replace(base, integral=True),
+        'oracle_constant': replace(base, constant='oracle'),
+        'blind_constant': replace(base, constant='blind'),
         'simple': base,
         'self_ensemble': replace(base, self_ensemble=se),
         'multipass': replace(base, self_ensemble=se, max_passes=max_passes),
@@ -135,7 +141,7 @@ def write_montages(captured, folder, window):
         tiles = [first['integral']]
         labels = ['integral']
         for name in order:
-            if name == 'integral':
+            if name in ('integral', 'oracle_constant', 'blind_constant'):  # the constants are not worth a tile
                 continue
             sample = captured[name][i]
             tiles.append(sample['output'])

@@ -7,6 +7,7 @@ validates on rank 0 while the others wait) and the sums are all-reduced, so ever
 whole set, those of a single-process run up to float rounding.
 """
 
+import math
 from os import path as osp
 
 import numpy as np
@@ -95,7 +96,7 @@ class Validation:
         metrics_opt = self.opt['val'].get('metrics') or {}
         names = self.validation_result_names()
         sums = dict.fromkeys(names, 0.0)
-        count = 0
+        counts = dict.fromkeys(names, 0)  # a metric may be NaN for a sample (a person score without a person)
         dataloader = self.validation_shard(dataloader)
         show = self.opt['val'].get('pbar', False) and self.opt.get('rank', 0) == 0  # one bar: rank 0's share
         pbar = tqdm(total=len(dataloader), unit='image') if show else None
@@ -108,6 +109,7 @@ class Validation:
             if 'val_loss' in sums and hasattr(self, 'gt'):
                 with torch.no_grad():
                     sums['val_loss'] += self.validation_loss()
+                counts['val_loss'] += 1
             visuals = self.get_current_visuals()
             metric_data = {'img': tensor2img([visuals['result']]), **self.extra_metric_data()}
             if 'gt' in visuals:
@@ -118,19 +120,22 @@ class Validation:
             if save_img:
                 self.save_val_image(metric_data['img'], img_name, dataset_name, current_iter)
             for name, opt_ in metrics_opt.items():
-                sums[name] += float(calculate_metric(metric_data, opt_))
-            count += 1
+                value = float(calculate_metric(metric_data, opt_))
+                if not math.isnan(value):
+                    sums[name] += value
+                    counts[name] += 1
             if pbar is not None:
                 pbar.update(1)
                 pbar.set_description(f'Test {img_name}')
         if pbar is not None:
             pbar.close()
-        totals = [sums[name] for name in names] + [count]
+        totals = [sums[name] for name in names] + [counts[name] for name in names]
         if self.opt.get('dist') and self.opt.get('world_size', 1) > 1:
             reduced = torch.tensor(totals, dtype=torch.float64, device=self.device)
             dist.all_reduce(reduced)  # the sums and counts of every rank's share
             totals = reduced.tolist()
-        return {name: totals[i] / max(totals[-1], 1) for i, name in enumerate(names)}
+        n = len(names)
+        return {name: totals[i] / totals[n + i] if totals[n + i] else float('nan') for i, name in enumerate(names)}
 
     def save_val_image(self, img, img_name, dataset_name, current_iter):
         if self.opt['is_train']:

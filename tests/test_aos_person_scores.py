@@ -1,0 +1,109 @@
+"""Person scores and candidates on synthetic cases whose answers are known: a perfect restoration, a constant, a person
+moved 30 px, a dimmed person; the registered metrics, the mask term of the loss, validation that skips NaN."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from basicsr.metrics import calculate_metric
+
+from basicsr_ext.aos import person_scores as ps
+from basicsr_ext.aos.candidates import find_candidates
+from basicsr_ext.aos.geometry import CameraModel
+from basicsr_ext.losses.position_enhanced_loss import PositionEnhancedLoss
+
+
+def scene(size=512, ground=60.0, person=250.0, top=200, left=300):
+    """A flat ground with a 30 x 15 px warm person, on the 0-255 scale."""
+    gt = np.full((size, size), ground)
+    gt[top : top + 30, left : left + 15] = person
+    return gt
+
+
+def test_perfect_restoration_scores_the_gt():
+    gt = scene()
+    scores = ps.person_scores(gt, gt)
+    assert scores['contrast'] == 1.0 and scores['found'] == 1.0 and scores['found_at_k'] == 1.0
+    assert math.isinf(scores['person_mask_psnr']) and math.isinf(scores['background_psnr'])
+    assert ps.person_mask(gt).sum() == 30 * 15
+
+
+def test_a_constant_keeps_no_person_but_the_right_ground():
+    gt = scene()
+    const = np.full_like(gt, 60.0)
+    scores = ps.person_scores(const, gt)
+    assert scores['contrast'] == 0.0 and scores['found'] == 0.0
+    assert math.isinf(scores['background_psnr'])  # the ground is exactly right
+    assert scores['person_mask_psnr'] == pytest.approx(10 * math.log10(255**2 / 190**2))
+
+
+def test_a_person_moved_30_px_is_not_found_and_keeps_no_contrast():
+    gt = scene()
+    moved = scene(left=330)
+    scores = ps.person_scores(moved, gt)
+    assert scores['found'] == 0.0  # 30 px > 20 px (1.3 m at 512 px)
+    assert scores['contrast'] < 0.05
+    near = ps.person_scores(scene(left=310), gt)  # 10 px off: found
+    assert near['found'] == 1.0
+
+
+def test_a_dimmed_person_keeps_part_of_the_contrast_and_sizes_scale_with_the_width():
+    gt = scene()
+    half = scene(person=155.0)  # halfway between ground and person
+    assert ps.contrast_kept(half, gt) == pytest.approx(0.5)
+    small_gt = scene(size=128, top=50, left=75)  # the same person at a quarter of the width: a smaller ring
+    assert ps.ring(ps.person_mask(small_gt)).sum() < ps.ring(ps.person_mask(gt)).sum() / 4
+
+
+def test_no_person_in_the_gt_gives_nan_person_scores():
+    gt = np.full((64, 64), 80.0)
+    gt[10, 10] = 100.0  # 20 grey levels: not a person
+    scores = ps.person_scores(gt, gt)
+    assert all(math.isnan(scores[k]) for k in ('contrast', 'found', 'found_at_k', 'person_mask_psnr'))
+    assert math.isinf(scores['background_psnr'])
+
+
+def test_candidates_rank_the_person_first_with_its_ground_position():
+    gt = scene(ground=60.0)
+    img = gt.copy()
+    img[400:410, 100:110] = 120.0  # a smaller, cooler blob: second
+    cands = find_candidates(img, k=5, camera=CameraModel())
+    assert len(cands) == 2  # flat ground gives no more peaks
+    assert abs(cands[0].row - 214.5) <= 1 and abs(cands[0].col - 307) <= 1 and cands[0].score > cands[1].score
+    x, y = CameraModel().pixels_to_metres(cands[0].row, cands[0].col)
+    assert (cands[0].x, cands[0].y) == pytest.approx((x, y))
+    assert cands[0].as_dict()['x_m'] == cands[0].x
+    # the same scene at 1024 px: the camera is rescaled, the ground position is the same
+    big = np.kron(img, np.ones((2, 2)))
+    top = find_candidates(big, k=1, camera=CameraModel())[0]
+    assert (top.x, top.y) == pytest.approx((cands[0].x, cands[0].y), abs=0.1)
+    assert ps.found(img, gt, k=1) == 1.0
+
+
+def test_registered_metrics_take_basicsr_images():
+    gt = scene(size=128, top=50, left=70).astype(np.uint8)
+    const = np.full_like(gt, 60)
+    data = {'img': gt[..., None], 'img2': gt[..., None]}
+    assert calculate_metric(data, {'type': 'calculate_person_contrast'}) == 1.0
+    assert calculate_metric(data, {'type': 'calculate_person_found'}) == 1.0
+    assert calculate_metric({'img': const, 'img2': gt}, {'type': 'calculate_person_found', 'k': 3}) == 0.0
+    assert math.isinf(calculate_metric(data, {'type': 'calculate_person_mask_psnr'}))
+    assert math.isinf(calculate_metric({'img': const, 'img2': gt}, {'type': 'calculate_background_psnr'}))
+
+
+def test_person_mask_term_of_the_loss():
+    gt = torch.full((2, 1, 64, 64), 0.25)
+    gt[0, :, 20:26, 30:34] = 0.98  # sample 0 has a person, sample 1 none
+    pos = torch.tensor([[23.0, 32.0], [32.0, 32.0]])
+    mask = ps.person_mask_torch(gt)
+    assert mask[0].sum() == 24 and mask[1].sum() == 0
+    pred = gt.clone()
+    pred[0, :, 20:26, 30:34] = 0.25  # the person erased
+    plain = PositionEnhancedLoss(patch_size=16, image_size=64)(pred, gt, pos)
+    loss = PositionEnhancedLoss(patch_size=16, image_size=64, mask_weight=2.0)
+    total = loss(pred, gt, pos)
+    assert float(total - plain) == pytest.approx(2.0 * 0.73, rel=1e-5)  # mean |error| on the mask, sample 0 only
+    assert float(loss(gt, gt, pos)) == 0.0
+    with pytest.raises(Exception, match='mask_weight'):
+        PositionEnhancedLoss(mask_weight=-1)
