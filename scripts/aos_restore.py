@@ -23,13 +23,11 @@ from os import path as osp
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import cv2  # noqa: E402
-import numpy as np  # noqa: E402
 
-from basicsr_ext.aos.candidates import find_candidates  # noqa: E402
 from basicsr_ext.aos.focal_stack import read_gt  # noqa: E402
 from basicsr_ext.aos.person_scores import centroid, person_mask  # noqa: E402
 from basicsr_ext.aos.position import PersonWindow  # noqa: E402
-from basicsr_ext.inference.aos_inputs import discover, find_gt, integral_plane, load, select_planes  # noqa: E402
+from basicsr_ext.inference.aos_inputs import discover, find_gt, integral_plane, load  # noqa: E402
 from basicsr_ext.inference.aos_report import format_report, locate_person, score  # noqa: E402
 from basicsr_ext.inference.aos_restorer import DEFAULT_MODEL, AOSRestorer  # noqa: E402
 from basicsr_ext.utils.errors import UserError  # noqa: E402
@@ -63,11 +61,6 @@ def build_parser():
     parser.add_argument('--precision', default='fp32', choices=['fp32', 'fp16', 'bf16'], help='fp16/bf16: GPU only')
     parser.add_argument('--candidates', type=int, default=5, help='person candidates kept per input (default: 5)')
     return parser
-
-
-def to_uint8(img01):
-    """[0, 1] float -> uint8, rounded as BasicSR's tensor2img does."""
-    return np.clip(np.rint(img01 * 255.0), 0, 255).astype(np.uint8)
 
 
 def write_montage(path, integral, height, restored, gt, person, passes, candidates):
@@ -115,15 +108,13 @@ def candidate_distance(candidates, gt, camera):
 def restore_sample(restorer, sample, args):
     """Restore, write the output, candidates and montage; returns (report row or None without a GT, candidate CSV
     rows). The GT is read and checked first, so a sample that fails writes nothing."""
-    planes, note = select_planes(sample, restorer.heights)
     integral, height = integral_plane(sample)
     gt_path = (find_gt(args.gt, sample.stem) if args.gt else None) or sample.gt_path
     gt = read_gt(gt_path) if gt_path else None
     if gt is not None and gt.shape != integral.shape:
         raise UserError(f'{gt_path}: GT size {gt.shape} differs from the input {integral.shape} ({sample.source})')
-    restored = to_uint8(restorer.restore(planes.astype(np.float32) / 255.0))
+    restored, candidates, note = restorer.restore_sample(sample, args.candidates)
     camera = sample.ground_camera
-    candidates = find_candidates(restored, k=args.candidates, camera=camera)
     write_png(osp.join(args.output, f'{sample.stem}.png'), restored)
     csv_rows = write_candidates(args, sample, camera, candidates)
     person, person_from = sample.person, 'input metadata'
@@ -145,8 +136,8 @@ def restore_sample(restorer, sample, args):
     top = candidates[0]
     where = f'; person candidate 1 at row {top.row:.0f}, col {top.col:.0f} = ({top.x:.1f}, {top.y:.1f}) m'
     print(
-        f'{sample.stem}: {planes.shape[2]}x{planes.shape[1]}, {len(planes)} plane(s) -> {sample.stem}.png{where}'
-        + (f' ({note})' if note else ''),
+        f'{sample.stem}: {restored.shape[1]}x{restored.shape[0]}, {len(restorer.heights)} plane(s) -> '
+        f'{sample.stem}.png{where}' + (f' ({note})' if note else ''),
         flush=True,
     )
     if gt is None:

@@ -2,10 +2,10 @@
 
 python scripts/benchmark_inference.py [--device cpu|cuda] [--repeats 5] [--size 512] [--tile 256] [--threads N]
 
-AOS rows: ``AOSRestorer`` with weights/aos_sim2real.pth on random --size px 0 m integrals (one plane, as the model
-takes). Zoo rows (when weights/zoo.yml lists them): ``Restorer`` with each sr / denoise / modulation model on a random
---size px RGB image. Each row: median seconds per image over --repeats runs after one warm-up, rows of a table
-interleaved round by round (other processes may share the CPU: compare rows within one run).
+AOS rows: ``AOSRestorer`` with the shipped default AOS restorer on random --size px focal stacks (as many planes as
+the model takes). Zoo rows (when weights/zoo.yml lists them): ``Restorer`` with each sr / denoise / modulation model
+on a random --size px RGB image. Each row: median seconds per image over --repeats runs after one warm-up, rows of a
+table interleaved round by round (other processes may share the CPU: compare rows within one run).
 """
 
 import argparse
@@ -44,8 +44,6 @@ def seconds_per_call(fns, repeats, device):
 
 
 def aos_rows(args):
-    rng = np.random.default_rng(0)
-    stack = rng.random((1, args.size, args.size), dtype=np.float32)
     variants = {
         f'AOS {args.size} px, whole': dict(),
         f'AOS {args.size} px, tiles of {args.tile}': dict(tile=args.tile),
@@ -53,6 +51,8 @@ def aos_rows(args):
         f'AOS {args.size} px, tiles of {args.tile}, self-ensemble x8': dict(tile=args.tile, self_ensemble=True),
     }
     restorers = {name: AOSRestorer(DEFAULT_MODEL, device=args.device, **kw) for name, kw in variants.items()}
+    planes = len(next(iter(restorers.values())).heights)
+    stack = np.random.default_rng(0).random((planes, args.size, args.size), dtype=np.float32)
     fns = {name: (lambda r=r: r.restore(stack)) for name, r in restorers.items()}
     return seconds_per_call(fns, args.repeats, restorers[next(iter(restorers))].device)
 

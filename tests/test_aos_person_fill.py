@@ -17,7 +17,7 @@ SMALL = dict(num_feat=8, dec_feat=8, out_feat=[8, 8], depth=2)
 def test_untrained_person_fill_is_the_ground_fill_with_a_faint_person_branch():
     torch.manual_seed(0)
     x = torch.rand(2, 3, 32, 32)
-    net = AOSPersonFillNet(num_in_ch=3, **SMALL).eval()
+    net = AOSPersonFillNet(num_in_ch=3, person_feat=4, person_depth=2, **SMALL).eval()
     mask, level, detail, person, value = net.parts(x)
     assert torch.allclose(mask, torch.full_like(mask, torch.sigmoid(torch.tensor(-2.0)).item()))
     assert torch.allclose(person, torch.full_like(person, torch.sigmoid(torch.tensor(-4.0)).item()))
@@ -32,8 +32,23 @@ def test_untrained_person_fill_is_the_ground_fill_with_a_faint_person_branch():
         AOSPersonFillNet(value_init=1.5)
 
 
+def test_a_ground_fill_checkpoint_starts_the_person_fill_net():
+    ground = AOSGroundFillNet(num_in_ch=1, **SMALL)
+    with torch.no_grad():
+        for p in ground.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    net = AOSPersonFillNet(num_in_ch=3, person_feat=4, person_depth=2, **SMALL)
+    result = net.load_state_dict(ground.state_dict(), strict=False)  # what strict_load_g: false does
+    assert result.unexpected_keys == [] and all(k.startswith('person_unet.') for k in result.missing_keys)
+    x = torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        start, before = net.eval()(x), ground.eval()(x[:, :1])
+    # the person branch starts at 2 %: the output is the ground fill's, moved 2 % of the way to the person value
+    assert torch.allclose(start, before + torch.sigmoid(torch.tensor(-4.0)) * (0.95 - before), atol=5e-3)
+
+
 def test_person_pixels_take_the_value_and_leave_the_ground_level_alone():
-    net = AOSPersonFillNet(num_in_ch=1, **SMALL)
+    net = AOSPersonFillNet(num_in_ch=1, person_feat=4, person_depth=2, **SMALL)
     x = torch.full((1, 1, 16, 16), 0.3)
     x[..., 4:8, 4:8] = 0.9
     maps = torch.zeros(1, 4, 16, 16)
@@ -75,12 +90,12 @@ def test_tiles_agree_with_the_whole_image_on_a_1024_px_stack():
 
 def test_tiled_maps_and_one_pooled_level_for_a_person_fill_checkpoint(tmp_path):
     torch.manual_seed(1)
-    net = AOSPersonFillNet(num_in_ch=2, **SMALL)
+    net = AOSPersonFillNet(num_in_ch=2, person_feat=4, person_depth=2, **SMALL)
     with torch.no_grad():
         for p in net.parameters():
             p.mul_(0.5)
     path = tmp_path / 'person.pth'
-    network_g = {'type': 'AOSPersonFillNet', 'num_in_ch': 2, **SMALL}
+    network_g = {'type': 'AOSPersonFillNet', 'num_in_ch': 2, 'person_feat': 4, 'person_depth': 2, **SMALL}
     meta = {'network_g': network_g, 'heights': [0.0, 0.4], 'sha256': params_sha256(net.state_dict())}
     torch.save({'params': net.state_dict(), 'meta': meta}, path)
     x = np.random.default_rng(0).random((2, 96, 96)).astype(np.float32)

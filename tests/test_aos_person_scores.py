@@ -92,18 +92,24 @@ def test_registered_metrics_take_basicsr_images():
     assert math.isinf(calculate_metric({'img': const, 'img2': gt}, {'type': 'calculate_background_psnr'}))
 
 
-def test_person_mask_term_of_the_loss():
+def test_person_term_of_the_loss_costs_a_missed_and_a_false_warm_pixel_alike():
     gt = torch.full((2, 1, 64, 64), 0.25)
     gt[0, :, 20:26, 30:34] = 0.98  # sample 0 has a person, sample 1 none
     pos = torch.tensor([[23.0, 32.0], [32.0, 32.0]])
     mask = ps.person_mask_torch(gt)
     assert mask[0].sum() == 24 and mask[1].sum() == 0
-    pred = gt.clone()
-    pred[0, :, 20:26, 30:34] = 0.25  # the person erased
-    plain = PositionEnhancedLoss(patch_size=16, image_size=64)(pred, gt, pos)
     loss = PositionEnhancedLoss(patch_size=16, image_size=64, mask_weight=2.0)
-    total = loss(pred, gt, pos)
-    assert float(total - plain) == pytest.approx(2.0 * 0.73, rel=1e-5)  # mean |error| on the mask, sample 0 only
+    plain = PositionEnhancedLoss(patch_size=16, image_size=64)
+    erased = gt.clone()
+    erased[0, :, 20:26, 30:34] = 0.25  # the person missed
+    assert float(loss(erased, gt, pos) - plain(erased, gt, pos)) == pytest.approx(2.0 * 0.73, rel=1e-5)
+    painted = gt.clone()
+    painted[1, :, 40:46, 10:14] = 0.98  # a warm blob where there is no person: the same cost per pixel (averaged
+    # with sample 0, whose person is exact: both samples have a union)
+    assert float(loss(painted, gt, pos) - plain(painted, gt, pos)) == pytest.approx(2.0 * 0.73 / 2, rel=1e-5)
+    both = erased.clone()
+    both[0, :, 40:46, 10:14] = 0.98  # in one sample: the mean over 24 missed + 24 false pixels
+    assert float(loss(both, gt, pos) - plain(both, gt, pos)) == pytest.approx(2.0 * 0.73, rel=1e-5)
     assert float(loss(gt, gt, pos)) == 0.0
     with pytest.raises(Exception, match='mask_weight'):
         PositionEnhancedLoss(mask_weight=-1)

@@ -37,6 +37,10 @@ def test_main_job_trains_exports_and_restores_its_test_split(tmp_path, capsys):
     log = open(glob.glob(str(exp / 'train_*.log'))[0]).read()
     assert 'Network: AOSPersonFillNet' in log and 'l_pos:' in log and 'Validation AOSSim2RealVal @ 2 iter' in log
     assert '# person_contrast:' in log and '# person_found:' in log
+    # every phase of the data preparation says what it does (the integration was silent for minutes)
+    output = result.stdout + result.stderr
+    for phase in ('aos simulate', 'aos integrate: 10 complete samples', 'aos_synthetic: integrated in'):
+        assert phase in output, phase
     data = tmp_path / 'datasets' / 'aos_sim2real512'
     assert not (data / 'raw').exists()  # keep_raw: false
     net = exp / 'models' / 'net_g_latest.pth'

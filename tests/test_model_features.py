@@ -182,6 +182,25 @@ def test_best_checkpoint_follows_the_named_metric(tmp_path):
     assert same(weights(model), torch.load(best_path, weights_only=True)['params'])
 
 
+def test_best_checkpoint_can_weigh_several_results(tmp_path):
+    model = make_model(tmp_path)
+    model.opt['val']['save_best'] = {'metric': {'psnr': 1, 'val_loss': -10}, 'mode': 'max'}
+    model.init_best_checkpoint()
+    model.after_validation('V', {'psnr': 20.0, 'val_loss': 0.5}, 10, None)  # 20 - 5 = 15
+    model.after_validation('V', {'psnr': 21.0, 'val_loss': 0.7}, 20, None)  # 21 - 7 = 14: not better
+    assert model.best_checkpoint['iter'] == 10 and model.best_checkpoint['value'] == pytest.approx(15.0)
+    model.after_validation('V', {'psnr': 20.5, 'val_loss': 0.4}, 30, None)  # 16.5
+    assert model.best_checkpoint['iter'] == 30
+    for metric, expected in (({'psnr': 'x'}, 'mapping of names to weights'), (3, 'a result name')):
+        model.opt['val']['save_best'] = {'metric': metric}
+        with pytest.raises(UserError, match=expected):
+            model.init_best_checkpoint()
+    model.opt['val']['save_best'] = {'metric': {'psnr': 1, 'lpips': 1}}
+    model.init_best_checkpoint()
+    with pytest.raises(UserError, match="'lpips' is not a validation result"):
+        model.after_validation('V', {'psnr': 20.0, 'val_loss': 0.5}, 40, None)
+
+
 def test_validation_loss_is_reported_next_to_metrics(tmp_path):
     model = make_model(tmp_path)
     assert model.validation_result_names() == ['psnr', 'val_loss']

@@ -21,6 +21,7 @@ import math
 
 import cv2
 import numpy as np
+import torch
 
 from basicsr_ext.aos.candidates import find_candidates, scaled
 
@@ -55,16 +56,24 @@ def person_mask(gt, min_contrast=MIN_CONTRAST):
     return gt > ground + 0.5 * (peak - ground)
 
 
+def hot_thresholds_torch(gt, min_contrast=MIN_CONTRAST / 255.0):
+    """Per image of a (B, C, H, W) batch in [0, 1]: ``(threshold (B,), has_person (B,))``. With a person the
+    threshold is :func:`person_mask`'s (median + half the way to the maximum); without one it is the median plus half
+    of ``min_contrast``, so anything that warm would be taken for a person."""
+    flat = gt.float().mean(dim=1).flatten(1)
+    peak = flat.max(dim=1).values
+    ground = flat.median(dim=1).values  # the lower median, as the threshold needs no more
+    has = (peak - ground) >= min_contrast
+    threshold = torch.where(has, ground + 0.5 * (peak - ground), ground + 0.5 * min_contrast)
+    return threshold, has
+
+
 def person_mask_torch(gt, min_contrast=MIN_CONTRAST / 255.0):
     """:func:`person_mask` of every image of a (B, C, H, W) batch in [0, 1]: a (B, 1, H, W) float mask, all zero for
     an image without a person."""
+    threshold, has = hot_thresholds_torch(gt, min_contrast)
     grey = gt.float().mean(dim=1, keepdim=True)
-    flat = grey.flatten(1)
-    peak = flat.max(dim=1).values
-    ground = flat.median(dim=1).values  # the lower median, as the mask threshold needs no more
-    has = (peak - ground) >= min_contrast
-    threshold = (ground + 0.5 * (peak - ground)).view(-1, 1, 1, 1)
-    return ((grey > threshold) & has.view(-1, 1, 1, 1)).float()
+    return ((grey > threshold.view(-1, 1, 1, 1)) & has.view(-1, 1, 1, 1)).float()
 
 
 def ring(mask):

@@ -84,6 +84,7 @@ def build_app(demo=None, device='cpu', cache=None):
 
     from basicsr_ext.demo.handlers import MULTIPASS, Demo
     from basicsr_ext.demo.views import to_rgb
+    from basicsr_ext.inference.aos_restorer import DEFAULT_MODEL
 
     demo = demo or Demo(device=device, cache=cache)
     out_dir = tempfile.mkdtemp(prefix='basicsr-ext-demo-out-')  # the PNGs offered for download, until the exit
@@ -134,7 +135,7 @@ def build_app(demo=None, device='cpu', cache=None):
                 with gr.Column(scale=3):
                     with gr.Row():
                         a_integral = image('integral at the chosen plane', 'aos-integral')
-                        a_restored = image('restored (aos_sim2real)', 'aos-restored')
+                        a_restored = image(f'restored ({DEFAULT_MODEL})', 'aos-restored')
                         a_gt = image('GT (when known)', 'aos-gt')
                     a_info = gr.Markdown(elem_id='aos-info')
                     a_png = gr.File(label='restored PNG (input size, 8-bit grey)')

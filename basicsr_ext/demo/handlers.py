@@ -1,9 +1,9 @@
 """What the demo's three tabs do, numpy in and numpy out, without gradio: the page (``demo/app.py``) only wires them up.
 
 Every restoration is the project's inference code: :class:`~basicsr_ext.inference.aos_restorer.AOSRestorer` (the
-shipped ``aos_sim2real``, self-ensemble and multi-pass as ``scripts/aos_restore.py`` runs them), the AOS input readers
-of ``inference/aos_inputs.py`` (TIFF stacks, plane PNG folders, raw 11-view samples) and the report's scores, and
-:class:`~basicsr_ext.inference.restorer.Restorer` for the zoo and the modulation coefficient (``--coef`` of
+shipped default AOS restorer, self-ensemble and multi-pass as ``scripts/aos_restore.py`` runs them), the AOS input
+readers of ``inference/aos_inputs.py`` (TIFF stacks, plane PNG folders, raw 11-view samples) and the report's
+scores, and :class:`~basicsr_ext.inference.restorer.Restorer` for the zoo and the modulation coefficient (``--coef`` of
 ``scripts/restore.py``). Mistakes in an upload raise :class:`~basicsr_ext.utils.errors.UserError` with one line that
 names the file by its own name (not the temporary folder it was copied to).
 """
@@ -242,7 +242,7 @@ class Demo:
             try:
                 out = restorer.restore_image(img)
             except UserError as err:
-                raise UserError(f'{stem}: {err} (aos_sim2real takes a 0 m integral)') from None
+                raise UserError(f'{stem}: {err} ({restorer.entry.name} takes a 0 m integral)') from None
         else:
             out = restorer.restore(img)
         seconds = time.perf_counter() - start

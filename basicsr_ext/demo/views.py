@@ -61,7 +61,8 @@ def aos_info(sample, kind, height, restorer, seconds, person, scores, device):
     )
     lines = [
         f'**{sample.stem}**: {w}x{h}, planes at {planes} m ({source}); shown: the {height:g} m plane',
-        f'Restored from the {model_planes} m plane by aos_sim2real in {seconds:.2f} s on {device}: {", ".join(extras)}',
+        f'Restored from the {model_planes} m planes by {restorer.entry.name if restorer.entry else "the model"} in '
+        f'{seconds:.2f} s on {device}: {", ".join(extras)}',
     ]
     if person is None:
         told = sample.person is False

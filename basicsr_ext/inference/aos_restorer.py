@@ -10,6 +10,8 @@ nets only their local per-pixel maps are tiled, and the ground level is pooled o
 import numpy as np
 import torch
 
+from basicsr_ext.aos.candidates import find_candidates
+from basicsr_ext.inference.aos_inputs import select_planes
 from basicsr_ext.inference.export import check_loads, params_sha256, restorer_settings, select_params
 from basicsr_ext.inference.restorer import check_float_range, check_precision, pick_device
 from basicsr_ext.inference.tiling import check_tile, tiled_forward
@@ -122,6 +124,20 @@ class AOSRestorer:
             out, passes = multipass(self._forward, x, self.multipass, self.multipass_plane)
         self.last_passes = int(passes[0])
         return out[0, 0].clamp(0, 1).float().cpu().numpy()
+
+    def restore_sample(self, sample, candidates=5):
+        """Restore one input of :func:`~basicsr_ext.inference.aos_inputs.load_input` and find the person in it.
+
+        Returns:
+            tuple: ``(restored, persons, note)``: the restored image (uint8 (H, W), rounded as BasicSR's tensor2img),
+            up to ``candidates`` person candidates best first (:class:`~basicsr_ext.aos.candidates.Candidate`: pixel,
+            ground position in metres through the stack's camera or the course camera, score), and a note naming the
+            planes that stood in for missing heights ('' when none did).
+        """
+        planes, note = select_planes(sample, self.heights)
+        restored = self.restore(planes.astype(np.float32) / 255.0)
+        restored = np.clip(np.rint(restored * 255.0), 0, 255).astype(np.uint8)
+        return restored, find_candidates(restored, k=candidates, camera=sample.ground_camera), note
 
     def restore_image(self, img):
         """Restore a single-plane model's input given as an image (the integral as a grey PNG, uint8 or uint16, or

@@ -2,7 +2,7 @@ import torch
 from basicsr.utils.registry import LOSS_REGISTRY
 from torch import nn
 
-from basicsr_ext.aos.person_scores import person_mask_torch
+from basicsr_ext.aos.person_scores import hot_thresholds_torch
 from basicsr_ext.aos.position import PersonWindow
 from basicsr_ext.utils.errors import UserError
 
@@ -26,10 +26,12 @@ class PositionEnhancedLoss(nn.Module):
     mean of ``l`` over the image when ``no_person_whole_image`` is true (the report used the centre patch instead,
     which ``false`` reproduces). Channels are averaged per pixel first. The window is ``aos.position.PersonWindow``.
 
-    ``mask_weight`` > 0 adds a term on the person itself: ``mask_weight x`` the mean of ``l`` over the GT's person
-    mask M (``aos.person_scores.person_mask_torch``: GT above median + half the way to its maximum), averaged over
-    the samples whose GT (crop) holds a person. In the 96 px window at 512 px the person is about 5 % of the pixels,
-    so the window term alone lets a net trade the person for the ground around it; this term does not.
+    ``mask_weight`` > 0 adds a term on the person itself: ``mask_weight x`` the mean of ``l`` over the union of the
+    GT's person mask M (``aos.person_scores``: GT above its median + half the way to its maximum) and the pixels the
+    output makes as warm as that threshold (for a GT without a person: 20 grey levels above its median), averaged over
+    the samples where that union is not empty. In the 96 px window at 512 px the person is about 5 % of the pixels, so
+    the window term alone lets a net trade the person for the ground around it; a term on M alone lets it paint warm
+    blobs wherever a person might be. On the union a missed person pixel and a false warm pixel cost the same.
 
     Args:
         loss_weight (float): Weight of the whole loss. Default: 1.0.
@@ -124,15 +126,19 @@ class PositionEnhancedLoss(nn.Module):
             per_sample = torch.where(has_person, per_sample, loss.mean(dim=(1, 2)))
         total = per_sample.mean()
         if self.mask_weight > 0:
-            total = total + self.mask_weight * self.mask_term(loss, target)
+            total = total + self.mask_weight * self.mask_term(loss, pred, target)
         return self.loss_weight * total
 
-    def mask_term(self, loss, target):
-        """Mean per-pixel loss over each GT's person mask, averaged over the samples that have one (0 if none)."""
-        mask = person_mask_torch(target.detach())[:, 0]  # b, h, w
-        area = mask.sum(dim=(1, 2))
-        has = area > 0
-        if not has.any():
+    def mask_term(self, loss, pred, target):
+        """Mean per-pixel loss over each sample's union of person mask and warm output (see the class docstring),
+        averaged over the samples where it is not empty (0 when it is empty everywhere)."""
+        threshold, has = hot_thresholds_torch(target.detach())
+        threshold = threshold.view(-1, 1, 1)
+        person = (target.detach().float().mean(dim=1) > threshold) & has.view(-1, 1, 1)
+        warm = pred.detach().float().mean(dim=1) > threshold
+        union = (person | warm).float()  # b, h, w
+        area = union.sum(dim=(1, 2))
+        some = area > 0
+        if not some.any():
             return loss.new_zeros(())
-        per_sample = (loss * mask).sum(dim=(1, 2))[has] / area[has]
-        return per_sample.mean()
+        return ((loss * union).sum(dim=(1, 2))[some] / area[some]).mean()

@@ -27,16 +27,43 @@ class Validation:
     """``nondist_validation``/``dist_validation`` of every basicsr-ext model, ``val.save_best``, ``val_loss``."""
 
     def init_best_checkpoint(self):
-        """Read ``val.save_best`` (called from ``init_training_settings``)."""
+        """Read ``val.save_best`` (called from ``init_training_settings``).
+
+        ``metric`` is one validation result (``psnr``, ``val_loss``, ``person_contrast``, ...) or a weighted sum of
+        several, ``{psnr: 1, person_contrast: 10}`` (0.1 of contrast counts as much as 1 dB).
+        """
         save_best = (self.opt.get('val') or {}).get('save_best')
         self.best_checkpoint = None
         if save_best:
             if 'metric' not in save_best:
-                raise UserError('val.save_best: expected {metric: <name>, mode: max|min}')
-            mode = save_best.get('mode', 'min' if save_best['metric'] == 'val_loss' else 'max')
+                raise UserError('val.save_best: expected {metric: <name> or {<name>: <weight>, ...}, mode: max|min}')
+            metric = save_best['metric']
+            if isinstance(metric, dict):
+                bad = [k for k, w in metric.items() if isinstance(w, bool) or not isinstance(w, (int, float))]
+                if not metric or bad:
+                    raise UserError(
+                        f'val.save_best.metric: expected a name or a mapping of names to weights (numbers), got '
+                        f'{metric!r}'
+                    )
+            elif not isinstance(metric, str):
+                raise UserError(f'val.save_best.metric: expected a result name or {{name: weight}}, got {metric!r}')
+            mode = save_best.get('mode', 'min' if metric == 'val_loss' else 'max')
             if mode not in ('max', 'min'):
                 raise UserError(f"val.save_best.mode: expected 'max' or 'min', got {mode!r}")
-            self.best_checkpoint = {'metric': save_best['metric'], 'mode': mode, 'value': None, 'iter': -1}
+            self.best_checkpoint = {'metric': metric, 'mode': mode, 'value': None, 'iter': -1}
+
+    def best_checkpoint_value(self, results):
+        """The value ``val.save_best`` compares: one result, or the weighted sum of several."""
+        metric = self.best_checkpoint['metric']
+        weights = metric if isinstance(metric, dict) else {metric: 1.0}
+        missing = [name for name in weights if name not in results]
+        if missing:
+            raise UserError(
+                f'val.save_best.metric: {missing[0]!r} is not a validation result; available: {", ".join(results)}'
+            )
+        if not isinstance(metric, dict):
+            return results[metric]
+        return sum(float(w) * results[name] for name, w in weights.items())
 
     def test(self):
         # the bare net: a DDP forward on rank 0 alone must not try to talk to the other ranks
@@ -189,16 +216,15 @@ class Validation:
         best = self.best_checkpoint
         if best is None:
             return
-        if best['metric'] not in results:
-            raise UserError(
-                f'val.save_best.metric: {best["metric"]!r} is not a validation result; available: {", ".join(results)}'
-            )
-        value = results[best['metric']]
+        value = self.best_checkpoint_value(results)
         improved = best['value'] is None or (value > best['value'] if best['mode'] == 'max' else value < best['value'])
         if improved and np.isfinite(value):
             best.update(value=value, iter=current_iter)
             self.save_best_network()
-            get_root_logger().info(f'Saved best checkpoint: {best["metric"]} = {value:.4f} @ {current_iter} iter')
+            label = best['metric']
+            if isinstance(label, dict):
+                label = ' + '.join(f'{w:g} x {name}' for name, w in label.items())
+            get_root_logger().info(f'Saved best checkpoint: {label} = {value:.4f} @ {current_iter} iter')
 
     def _first_val_name(self):
         for phase, dataset in self.opt['datasets'].items():
