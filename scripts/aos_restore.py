@@ -1,14 +1,14 @@
 """Restore AOS focal stacks you already have (TIFFs, per-plane PNG folders, raw 11-view samples); no GT needed.
 
-    python scripts/aos_restore.py --input stacks/ sample_33/ --output restored [--model weights/aos_sim2real.pth]
+    python scripts/aos_restore.py --input stacks/ sample_33/ --output restored [--model aos_person]
         [--heights 0 0.4 ...] [--plane-scale 0.1] [--opt train.yml] [--self-ensemble] [--multipass 2]
         [--gt gt_dir] [--tile 256] [--device cpu]
 
 Writes OUT/<stem>.png (uint8, the input's size), OUT/<stem>_persons.json (the person candidates: pixel, ground
 position in metres, score) and OUT/persons.csv (all inputs), OUT/montages/<stem>.png (lowest plane | restored with
-the candidates | GT), and with any GT OUT/report.md + OUT/report.csv (PSNR, SSIM, background PSNR, person PSNR,
-person contrast kept, person found, for the integral, two constant baselines and the output). Details:
-docs/aos_restore.md.
+the candidates | GT; OUT/montages.png has them all for up to 12 inputs), and with any GT OUT/report.md +
+OUT/report.csv (PSNR, SSIM, background PSNR, person PSNR, person contrast kept, person found, for the integral, two
+constant baselines and the output). Details: docs/aos_restore.md.
 """
 
 import argparse
@@ -23,6 +23,7 @@ from os import path as osp
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import cv2  # noqa: E402
+import numpy as np  # noqa: E402
 
 from basicsr_ext.aos.focal_stack import read_gt  # noqa: E402
 from basicsr_ext.aos.person_scores import centroid, person_mask  # noqa: E402
@@ -81,6 +82,19 @@ def write_montage(path, integral, height, restored, gt, person, passes, candidat
         cv2.circle(tiles[1], centre, radius, colour, 1 + (rank == 1), cv2.LINE_AA)
         cv2.putText(tiles[1], str(rank), (centre[0] + radius, centre[1] - radius), 0, 0.4, colour, 1, cv2.LINE_AA)
     write_png(path, make_montage(tiles, labels, cols=len(tiles)))
+
+
+def write_sheet(output, stems, width=1200):
+    """OUT/montages.png: every input's montage, one under the other, scaled to ``width`` px (the figure to look at)."""
+    rows = [cv2.imread(osp.join(output, 'montages', f'{stem}.png'), cv2.IMREAD_COLOR) for stem in stems]
+    widest = max(r.shape[1] for r in rows)
+    rows = [
+        cv2.copyMakeBorder(r, 0, 4, 0, widest - r.shape[1], cv2.BORDER_CONSTANT, value=(255, 255, 255)) for r in rows
+    ]
+    sheet = np.concatenate(rows)
+    if sheet.shape[1] > width:
+        sheet = cv2.resize(sheet, (width, round(sheet.shape[0] * width / sheet.shape[1])), interpolation=cv2.INTER_AREA)
+    write_png(osp.join(output, 'montages.png'), sheet)
 
 
 def write_candidates(args, sample, camera, candidates):
@@ -194,16 +208,19 @@ def run(args):
             seen[stem] = item
             found.append((kind, location, scale))
     integrate_at = sorted({0.0, *restorer.heights})
-    rows, persons, start = [], [], time.time()
+    rows, persons, stems, start = [], [], [], time.time()
     for kind, location, scale in found:
         sample = load(kind, location, args.heights, scale, integrate_at)
         row, csv_rows = restore_sample(restorer, sample, args)
         persons += csv_rows
+        stems.append(sample.stem)
         if row is not None:
             rows.append(row)
     buf = io.StringIO()
     csv.writer(buf, lineterminator='\n').writerows([['input', 'rank', 'row', 'col', 'x_m', 'y_m', 'score'], *persons])
     write_text_atomic(osp.join(args.output, 'persons.csv'), buf.getvalue())
+    if len(stems) <= 12:  # a sheet of every montage, for a handful of inputs
+        write_sheet(args.output, stems)
     print(f'restored {len(found)} sample(s) in {time.time() - start:.1f} s on {restorer.device} -> {args.output}')
     if rows:
         md, table_csv = format_report(rows)

@@ -1,5 +1,5 @@
-"""The shipped weights: every weights/zoo.yml entry is small and verified; the AOS restorer (weights/aos_sim2real.pth)
-is self-describing, matches its model card and restores."""
+"""The shipped weights: every weights/zoo.yml entry is small and verified; the default AOS restorer
+(weights/aos_person.pth) is self-describing, matches its model card, restores the ground and keeps the person."""
 
 import hashlib
 import re
@@ -8,7 +8,10 @@ from os import path as osp
 import numpy as np
 import torch
 
-from basicsr_ext.inference import AOSRestorer
+from basicsr_ext.aos.focal_stack import read_gt
+from basicsr_ext.aos.person_scores import contrast_kept
+from basicsr_ext.aos.simulator import simulate
+from basicsr_ext.inference import AOSRestorer, load_input
 from basicsr_ext.inference.aos_restorer import DEFAULT_MODEL
 from basicsr_ext.inference.zoo import ZOO_FILE, load_zoo, resolve
 
@@ -19,7 +22,7 @@ CARD = osp.join(REPO, 'weights', 'README.md')
 
 def test_every_zoo_entry_is_small_verified_and_documented():
     zoo = load_zoo()
-    assert ZOO_FILE == osp.join(REPO, 'weights', 'zoo.yml') and 'aos_sim2real' in zoo
+    assert ZOO_FILE == osp.join(REPO, 'weights', 'zoo.yml') and {'aos_person', 'aos_sim2real'} <= set(zoo)
     listing = open(osp.join(REPO, 'docs', 'zoo.md'), encoding='utf-8').read()
     for name, entry in zoo.items():
         assert resolve(name) is entry or resolve(name) == entry  # sha256 checked
@@ -27,24 +30,24 @@ def test_every_zoo_entry_is_small_verified_and_documented():
         assert name in listing and 'python basicsr_ext/train.py' in entry.command
 
 
-def test_shipped_weights_match_the_model_card_and_restore():
+def test_shipped_weights_match_the_model_card_and_restore(tmp_path):
     path = resolve(DEFAULT_MODEL).path
-    assert path == osp.join(REPO, 'weights', 'aos_sim2real.pth')
+    assert path == osp.join(REPO, 'weights', 'aos_person.pth')
     with open(path, 'rb') as f:
         sha = hashlib.sha256(f.read()).hexdigest()
     card = open(CARD, encoding='utf-8').read()
     assert sha in card  # the card names the exact file
     meta = torch.load(path, weights_only=True)['meta']
-    assert meta['heights'] == [0.0] and meta['network_g']['type'] == 'AOSGroundFillNet'
-    assert 'options/train_aos.yml' in meta['command'] and meta['command'] in card
+    assert meta['heights'] == [0.0, 0.4, 0.8] and meta['network_g']['type'] == 'AOSPersonFillNet'
+    assert 'options/train_aos.yml' in meta['command'] and meta['command'].replace('/tmp/', '') in card
     assert re.search(r'wall time', card, re.IGNORECASE)
     restorer = AOSRestorer(device='cpu')  # the default model
-    # a flat ground with a warm person under a bright, streaky occluder band: the restorer lowers the error
-    rng = np.random.default_rng(0)
-    gt = np.full((96, 96), 0.4, np.float32)
-    gt[40:52, 44:50] = 0.97
-    integral = gt.copy()
-    integral[10:30] = 0.75 + 0.1 * rng.standard_normal((20, 96)).astype(np.float32)
-    out = restorer.restore(integral[None])
-    assert out.shape == (96, 96) and out.dtype == np.float32
-    assert np.abs(out - gt).mean() < np.abs(integral - gt).mean()
+    # a simulated sample (the simulator's seed 7, a person under canopy): lower error, the person's contrast kept
+    simulate(str(tmp_path), 1, seed=7, size=512, workers=1, progress=False)
+    [sample] = load_input(str(tmp_path), integrate_at=restorer.heights)
+    out, persons, note = restorer.restore_sample(sample)
+    gt, integral = read_gt(sample.gt_path).astype(np.float32), sample.stack[0].astype(np.float32)
+    assert out.shape == (512, 512) and out.dtype == np.uint8 and note == ''
+    assert np.abs(out - gt).mean() < np.abs(integral - gt).mean() / 4
+    assert contrast_kept(out, gt) > contrast_kept(integral, gt) + 0.2
+    assert np.hypot(persons[0].row - sample.person[0], persons[0].col - sample.person[1]) < 20  # found

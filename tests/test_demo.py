@@ -77,9 +77,9 @@ def stack_of(size, planes, seed=0):
 
 
 def test_aos_tiff_upload_with_gt_plane_choice_and_toggles(client, tmp_path):
-    stack = stack_of(48, 2)
+    stack = stack_of(48, 3)
     tiff = tmp_path / 'mine.tiff'
-    write_focal_stack(str(tiff), stack, [0.0, 0.4], person={'x': 0.0, 'y': 0.0, 'shape': 'idle'})
+    write_focal_stack(str(tiff), stack, [0.0, 0.4, 0.8], person={'x': 0.0, 'y': 0.0, 'shape': 'idle'})
     cv2.imwrite(str(tmp_path / 'mine_gt.png'), stack[1])
     files = upload(tiff, tmp_path / 'mine_gt.png')
     integral, restored, gt, info, png = client.predict(
@@ -87,17 +87,18 @@ def test_aos_tiff_upload_with_gt_plane_choice_and_toggles(client, tmp_path):
     )
     out = read(png)
     assert out.shape == (48, 48) and out.dtype == np.uint8 and osp.basename(png) == 'mine_restored.png'
-    expected = AOSRestorer(device='cpu').restore(stack[:1].astype(np.float32) / 255.0)
+    expected = AOSRestorer(device='cpu').restore(stack.astype(np.float32) / 255.0)
     assert np.array_equal(out, np.clip(np.rint(expected * 255.0), 0, 255).astype(np.uint8))
     for view in (integral, restored, gt):
         assert read(view).shape == (48, 48, 3)
     assert read(integral)[0, 0, 0] == stack[1][0, 0]  # the 0.4 m plane is shown
     assert np.any(np.all(read(restored) == (0, 0, 255), axis=2))  # the person window, red (BGR as cv2 reads it)
-    assert 'planes at 0, 0.4 m' in info and 'PSNR (dB)' in info and 'row 24, column 24' in info
+    assert 'planes at 0, 0.4, 0.8 m' in info and 'PSNR (dB)' in info and 'row 24, column 24' in info
+    assert 'aos_person' in info and 'oracle constant' in info and 'person contrast kept' in info
     # self-ensemble and multi-pass: the restorer's own results
     _, _, _, info, png = client.predict(TIFF_EXAMPLE, files, '0', True, True, api_name='/aos_restore')
     both = AOSRestorer(device='cpu', self_ensemble=True, multipass=MULTIPASS)
-    expected = both.restore(stack[:1].astype(np.float32) / 255.0)
+    expected = both.restore(stack.astype(np.float32) / 255.0)
     assert np.array_equal(read(png), np.clip(np.rint(expected * 255.0), 0, 255).astype(np.uint8))
     assert 'self-ensemble x8' in info and f'multi-pass: up to {MULTIPASS}' in info
 
@@ -113,7 +114,7 @@ def test_aos_raw_views_and_plane_pngs(client, tmp_path):
     assert 'raw 11 views' in info and 'planes at 0, 0.4, 0.8 m' in info
     planes = tmp_path / 'planes'
     planes.mkdir()
-    for name, plane in zip(('000.png', '080.png'), stack_of(40, 2, seed=1)):
+    for name, plane in zip(('000.png', '040.png', '080.png'), stack_of(40, 3, seed=1)):
         cv2.imwrite(str(planes / name), plane)
     _, _, gt, info, png = client.predict(
         TIFF_EXAMPLE, upload(*sorted(planes.iterdir())), '', False, False, api_name='/aos_restore'

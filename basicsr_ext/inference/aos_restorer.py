@@ -21,7 +21,7 @@ from basicsr_ext.utils.dihedral import self_ensemble as dihedral_self_ensemble
 from basicsr_ext.utils.errors import UserError
 from basicsr_ext.utils.file_io import safe_torch_load
 
-DEFAULT_MODEL = 'aos_sim2real'  # the shipped weights: weights/zoo.yml's entry (sha256 checked on load)
+DEFAULT_MODEL = 'aos_person'  # the shipped weights: weights/zoo.yml's entry (sha256 checked on load)
 WHOLE_IMAGE_MAX = 512  # without --tile, images up to this size go through whole, larger ones in tiles of this size
 SE_DEFAULT = {'transforms': 8, 'reduce': 'median'}
 
@@ -62,8 +62,8 @@ class AOSRestorer:
 
     Args:
         model (str): A zoo name of an AOS restorer (``weights/zoo.yml``), a restorer checkpoint
-            (``scripts/export_restorer.py``), or any BasicSR checkpoint with ``opt``. Default: ``aos_sim2real``, the
-            shipped ``weights/aos_sim2real.pth``.
+            (``scripts/export_restorer.py``), or any BasicSR checkpoint with ``opt``. Default: ``aos_person``, the
+            shipped ``weights/aos_person.pth`` (``aos_sim2real`` takes the 0 m plane alone).
         opt (str | None): Training option file giving network_g and the heights (for checkpoints without meta).
         device (str | None): 'cpu', 'cuda' or None (CUDA when available). Default: None.
         self_ensemble (bool | dict): Median over the 8 dihedral transforms (True), or ``{transforms: 4 | 8, reduce:
@@ -175,7 +175,9 @@ class AOSRestorer:
         h, w = x.shape[-2:]
         tile = self.tile or (WHOLE_IMAGE_MAX if max(h, w) > WHOLE_IMAGE_MAX else None)
         if hasattr(self.net, 'maps') and hasattr(self.net, 'compose'):
-            maps = tiled_forward(lambda t: self._ensembled(self.net.maps, t), x, tile, multiple=self.window)
+            # a half-tile overlap: the U-Nets see far (5 poolings), and the maps feed a global pooling
+            overlap = None if tile is None else max(4, tile // 2)
+            maps = tiled_forward(lambda t: self._ensembled(self.net.maps, t), x, tile, overlap, multiple=self.window)
             return self._one_channel(self.net.compose(x, maps))
         return tiled_forward(lambda t: self._one_channel(self._ensembled(self.net, t)), x, tile, multiple=self.window)
 
