@@ -239,7 +239,10 @@ def test_bad_report_options_name_the_key(tmp_path):
     opt.update(is_train=False, dist=False, rank=0, world_size=1)
     model = build_model(opt)
     cases = [
-        ({'variants': ['simple', 'tta']}, r'val\.report\.variants: expected a list of integral, simple'),
+        (
+            {'variants': ['simple', 'tta']},
+            r'val\.report\.variants: expected a list of integral, oracle_constant, blind_constant, simple',
+        ),
         ({'variants': 'simple'}, r'val\.report\.variants: expected a list'),
         ({'self_ensemble': {'reduce': 'max'}}, r'val\.report\.self_ensemble: expected \{transforms: 4 \| 8'),
         ({'max_passes': 1}, r'val\.report\.max_passes: expected >= 2, got 1'),
