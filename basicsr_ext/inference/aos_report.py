@@ -19,10 +19,9 @@ import cv2
 import numpy as np
 from basicsr.metrics.psnr_ssim import calculate_psnr, calculate_ssim
 
-from basicsr_ext.aos.person_scores import person_scores
+from basicsr_ext.aos.person_scores import MIN_CONTRAST, person_scores
 from basicsr_ext.metrics.person_psnr_metric import calculate_person_psnr
 
-MIN_CONTRAST = 40  # grey levels the GT's brightest (smoothed) spot must stand above its median to count as a person
 METHODS = ('integral', 'oracle constant', 'blind constant', 'restored')
 SCORES = (
     ('psnr', 'PSNR (dB)'),
