@@ -234,6 +234,9 @@ def test_user_errors(model, tmp_path, capsys):
     cv2.imwrite(str(folder / '080.png'), stack_of((16, 16), 1)[0])
     err = error_of(['--input', str(folder), '--output', str(tmp_path / 'o'), '--model', model['pth']], capsys)
     assert 'only_0m' in err and 'no plane at 0.4 m' in err and 'has 0, 0.8 m' in err
+    err = error_of(['--input', str(folder), '--output', str(tmp_path / 'o'), '--candidates', '0'], capsys)
+    assert err.strip() == 'aos_restore: error: --candidates: expected >= 1, got 0'
+    assert not (tmp_path / 'o').exists()  # refused before anything is written
     err = error_of(
         ['--input', str(folder), '--output', str(tmp_path / 'o'), '--model', str(tmp_path / 'no.pth')], capsys
     )
