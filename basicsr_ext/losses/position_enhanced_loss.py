@@ -2,7 +2,7 @@ import torch
 from basicsr.utils.registry import LOSS_REGISTRY
 from torch import nn
 
-from basicsr_ext.aos.person_scores import hot_thresholds_torch
+from basicsr_ext.aos.person_scores import hot_thresholds_torch, person_mask_torch
 from basicsr_ext.aos.position import PersonWindow
 from basicsr_ext.utils.errors import UserError
 
@@ -132,10 +132,9 @@ class PositionEnhancedLoss(nn.Module):
     def mask_term(self, loss, pred, target):
         """Mean per-pixel loss over each sample's union of person mask and warm output (see the class docstring),
         averaged over the samples where it is not empty (0 when it is empty everywhere)."""
-        threshold, has = hot_thresholds_torch(target.detach())
-        threshold = threshold.view(-1, 1, 1)
-        person = (target.detach().float().mean(dim=1) > threshold) & has.view(-1, 1, 1)
-        warm = pred.detach().float().mean(dim=1) > threshold
+        threshold, _ = hot_thresholds_torch(target.detach())
+        person = person_mask_torch(target.detach())[:, 0] > 0
+        warm = pred.detach().float().mean(dim=1) > threshold.view(-1, 1, 1)
         union = (person | warm).float()  # b, h, w
         area = union.sum(dim=(1, 2))
         some = area > 0
