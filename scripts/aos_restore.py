@@ -107,7 +107,8 @@ def write_candidates(args, sample, camera, candidates):
         'candidates': entries,
     }
     write_text_atomic(osp.join(args.output, f'{sample.stem}_persons.json'), json.dumps(doc, indent=2) + '\n')
-    return [[sample.stem, e['rank'], e['row'], e['col'], e['x_m'], e['y_m'], e['score']] for e in entries]
+    keys = ('rank', 'row', 'col', 'x_m', 'y_m', 'score', 'evidence')
+    return [[sample.stem, *(e[key] for key in keys)] for e in entries]
 
 
 def candidate_distance(candidates, gt, camera):
@@ -217,7 +218,8 @@ def run(args):
         if row is not None:
             rows.append(row)
     buf = io.StringIO()
-    csv.writer(buf, lineterminator='\n').writerows([['input', 'rank', 'row', 'col', 'x_m', 'y_m', 'score'], *persons])
+    header = ['input', 'rank', 'row', 'col', 'x_m', 'y_m', 'score', 'evidence']
+    csv.writer(buf, lineterminator='\n').writerows([header, *persons])
     write_text_atomic(osp.join(args.output, 'persons.csv'), buf.getvalue())
     if len(stems) <= 12:  # a sheet of every montage, for a handful of inputs
         write_sheet(args.output, stems)

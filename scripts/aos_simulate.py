@@ -24,6 +24,14 @@ def main(argv=None):
     parser.add_argument('--start', type=int, default=0, help='first simulation number S')
     parser.add_argument('--size', type=int, default=512, help='image size in pixels (the scene stays the same in m)')
     parser.add_argument('--workers', type=int, default=None, help='processes (default: one per CPU core)')
+    parser.add_argument(
+        '--tree-top-k',
+        type=int,
+        nargs=2,
+        default=None,
+        metavar=('LOW', 'HIGH'),
+        help="tree top temperatures in kelvin, both included (default: the course's 295 312)",
+    )
     args = parser.parse_args(argv)
     try:
         for name in ('seed', 'run', 'start'):
@@ -35,10 +43,20 @@ def main(argv=None):
             raise UserError(f'--size: expected pixels >= 1, got {args.size}')
         if args.workers is not None and args.workers < 0:
             raise UserError(f'--workers: expected >= 0 (0 or 1: in this process), got {args.workers}')
+        if args.tree_top_k is not None and not 0 < args.tree_top_k[0] <= args.tree_top_k[1]:
+            raise UserError(f'--tree-top-k: expected 0 < LOW <= HIGH kelvin, got {args.tree_top_k}')
+        scene = {} if args.tree_top_k is None else {'tree_top_k': tuple(args.tree_top_k)}
         check_output_folder(args.out, '--out')
         start = time.perf_counter()
         done = simulate(
-            args.out, args.num, seed=args.seed, run=args.run, start_sim=args.start, size=args.size, workers=args.workers
+            args.out,
+            args.num,
+            seed=args.seed,
+            run=args.run,
+            start_sim=args.start,
+            size=args.size,
+            workers=args.workers,
+            **scene,
         )
     except UserError as err:
         print(f'aos_simulate: error: {err}', file=sys.stderr)

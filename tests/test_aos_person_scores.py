@@ -81,6 +81,26 @@ def test_candidates_rank_the_person_first_with_its_ground_position():
     assert ps.found(img, gt, k=1) == 1.0
 
 
+def test_the_integral_ranks_a_bright_ghost_below_the_person_it_shows():
+    gt = scene(ground=60.0)
+    integral = gt * 0.3 + 60.0 * 0.7  # the person dimmed by occlusion: 57 grey above the ground
+    integral[400:430, 100:115] = 66.0  # a faint warm ghost, 6 grey above the ground
+    restored = gt.copy()
+    restored[400:430, 100:115] = 255.0  # the restorer made the ghost warmer than the person
+    plain = find_candidates(restored, k=2)
+    ranked = find_candidates(restored, k=2, evidence=integral)
+    assert plain[0].row > 400 and plain[0].evidence is None  # warmth alone puts the ghost first
+    assert abs(ranked[0].row - 214.5) <= 1 and abs(ranked[1].row - 414.5) <= 1
+    assert ranked[0].evidence == pytest.approx(57.0, abs=3) and ranked[1].evidence == pytest.approx(6.0, abs=2)
+    assert ranked[0].as_dict()['evidence'] == ranked[0].evidence
+    assert ps.found(restored, gt) == 0.0 and ps.found(restored, gt, evidence=integral) == 1.0
+    # no evidence anywhere (a flat integral): the warmth order stands
+    flat = find_candidates(restored, k=2, evidence=np.full_like(gt, 60.0))
+    assert [c.row for c in flat] == [c.row for c in plain]
+    with pytest.raises(ValueError, match='evidence: expected the image size'):
+        find_candidates(restored, evidence=integral[:100])
+
+
 def test_registered_metrics_take_basicsr_images():
     gt = scene(size=128, top=50, left=70).astype(np.uint8)
     const = np.full_like(gt, 60)

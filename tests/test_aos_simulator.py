@@ -238,3 +238,17 @@ def test_trunks_and_branches_read_cold():
     ground = float(np.median(gt))
     # the trunk (seen end-on from above the tree, and slanted in the other views) is darker than the ground
     assert centre.min() < ground - 40 and views[0].min() < ground - 40
+
+
+def test_tree_top_range_widens_for_the_bright_crowns_of_real_integrals():
+    rng = np.random.default_rng(0)
+    tops = [sample_scene(rng, tree_top_k=(295, 318)).tree_top_temperature_k for _ in range(400)]
+    assert min(tops) == 295 and max(tops) == 318
+    # the public real integrals with a dark ground reach 196 grey (99th percentile): warm crowns over cold ground
+    cam = CameraModel(size=128)
+    base = dict(trees_per_ha=200, person_shape=None, ground_temperature_k=262, ambient_light=0.75)
+    p99 = {}
+    for top in (305, 318):
+        views, _ = render_sample(scene(tree_top_temperature_k=top, **base), cam, np.random.default_rng(1))
+        p99[top] = np.percentile(integrate(views, [0.0], cam)[0], 99)
+    assert p99[318] > p99[305] + 40 and p99[318] > 160

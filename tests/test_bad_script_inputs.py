@@ -519,6 +519,12 @@ CASES = [
         ['--out', '{f}/rgb.png', '--num', '1', '--workers', '1'],
         'aos_simulate: error: --out {f}/rgb.png: a file; expected a folder (existing or new)',
     ),
+    Case(
+        'aos-simulate-tree-top-reversed',
+        'aos_simulate',
+        ['--out', '{t}/out', '--num', '1', '--tree-top-k', '318', '295'],
+        'aos_simulate: error: --tree-top-k: expected 0 < LOW <= HIGH kelvin, got [318, 295]',
+    ),
     # ------------------------------------------------------------------ create_lmdb.py
     Case(
         'create-lmdb-missing-stacks',

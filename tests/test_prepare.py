@@ -117,3 +117,11 @@ def test_aos_synthetic_builds_a_complete_split(tmp_path):
     assert report['raw_folder'] == str(root / 'raw')
     _, meta = read_focal_stack(str(next((root / 'train' / 'stacks').glob('*_integral.tiff'))))
     assert meta['source'].startswith(f'{root / "raw"}:') and '.tmp-' not in meta['source']
+
+
+def test_aos_synthetic_bad_tree_top_range_is_one_line(tmp_path):
+    entry = {'type': 'aos_synthetic', 'root': str(tmp_path / 'aos'), 'num_samples': 2, 'tree_top_k': [318, 295]}
+    expected = r'my\.yml: prepare_data\[0\] \(aos_synthetic\): tree_top_k: expected \[low, high\]'
+    with pytest.raises(UserError, match=expected):
+        run_prepare([entry], 'my.yml')
+    assert list(tmp_path.iterdir()) == []

@@ -103,16 +103,16 @@ def contrast_kept(img, gt, mask=None):
     return float((img[mask].mean() - np.median(img[around])) / reference)
 
 
-def found(img, gt, k=1, mask=None):
-    """1.0 when one of the top ``k`` candidates of ``img`` lies within 20 px (at 512 px) of the person's centroid,
-    else 0.0; NaN without a person."""
+def found(img, gt, k=1, mask=None, evidence=None):
+    """1.0 when one of the top ``k`` candidates of ``img`` (ranked with the 0 m integral ``evidence`` when given)
+    lies within 20 px (at 512 px) of the person's centroid, else 0.0; NaN without a person."""
     mask = person_mask(gt) if mask is None else mask
     if mask is None:
         return float('nan')
     img = _grey(img)
     row, col = centroid(mask)
     radius = scaled(FOUND_RADIUS, img.shape[1])
-    hits = [math.hypot(c.row - row, c.col - col) <= radius for c in find_candidates(img, k=k)]
+    hits = [math.hypot(c.row - row, c.col - col) <= radius for c in find_candidates(img, k=k, evidence=evidence)]
     return float(any(hits))
 
 
@@ -137,14 +137,14 @@ def background_psnr(img, gt, mask=None):
     return _psnr(_grey(img)[outside], gt[outside])
 
 
-def person_scores(img, gt, k=5):
+def person_scores(img, gt, k=5, evidence=None):
     """Every score of one image: ``{contrast, found, found_at_k, person_mask_psnr, background_psnr}`` (the person
-    scores NaN when the GT has no person)."""
+    scores NaN when the GT has no person); ``evidence``: the 0 m integral that ranks the candidates."""
     mask = person_mask(gt)
     return {
         'contrast': contrast_kept(img, gt, mask),
-        'found': found(img, gt, 1, mask),
-        'found_at_k': found(img, gt, k, mask),
+        'found': found(img, gt, 1, mask, evidence),
+        'found_at_k': found(img, gt, k, mask, evidence),
         'person_mask_psnr': person_psnr(img, gt, mask),
         'background_psnr': background_psnr(img, gt, mask),
     }

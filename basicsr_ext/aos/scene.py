@@ -11,6 +11,7 @@ from basicsr_ext.aos.geometry import CameraModel
 from basicsr_ext.aos.parameters import PERSON_SHAPES, AOSParameters
 
 DEFAULT_DENSITIES = (100, 200)
+COURSE_TREE_TOP_K = (295, 312)  # the course runs' tree top temperatures (AOS_FORMAT.md), inclusive
 
 
 @dataclass
@@ -112,7 +113,7 @@ def _num(v):
     return int(v) if v.is_integer() else v
 
 
-def sample_scene(rng, densities=DEFAULT_DENSITIES, p_no_trees=0.1, p_no_person=0.1):
+def sample_scene(rng, densities=DEFAULT_DENSITIES, p_no_trees=0.1, p_no_person=0.1, tree_top_k=COURSE_TREE_TOP_K):
     """Draw scene settings in the real runs' ranges (AOS_FORMAT.md).
 
     Args:
@@ -121,6 +122,8 @@ def sample_scene(rng, densities=DEFAULT_DENSITIES, p_no_trees=0.1, p_no_person=0
             Default: (100, 200).
         p_no_trees (float): Probability of no forest. Default: 0.1.
         p_no_person (float): Probability of no person. Default: 0.1.
+        tree_top_k (tuple[int, int]): Range of the tree top temperature in kelvin, both ends included. Default: the
+            course's (295, 312). A higher top end gives the bright crowns of some real integrals (docs/aos_person.md).
 
     Returns:
         SceneParams: integers where the real files have integers (positions, temperatures, angles in whole degrees).
@@ -137,7 +140,7 @@ def sample_scene(rng, densities=DEFAULT_DENSITIES, p_no_trees=0.1, p_no_person=0
         sun_azimuth_deg=float(rng.integers(0, 46)),
         sun_compass_deg=float(rng.integers(0, 360)),
         ground_temperature_k=int(rng.integers(260, 313)),
-        tree_top_temperature_k=int(rng.integers(295, 313)),
+        tree_top_temperature_k=int(rng.integers(int(tree_top_k[0]), int(tree_top_k[1]) + 1)),
     )
 
 

@@ -134,7 +134,11 @@ def run_prepare(entries, opt_file='options'):
             params = ', '.join(inspect.signature(fn).parameters)
             raise UserError(f'{opt_file}: prepare_data[{i}] ({name}): {err}; it takes: {params}') from None
         logger.info(f'Preparing data: {name} {entry}')
-        if fn(**entry):
+        try:
+            done = fn(**entry)
+        except UserError as err:
+            raise UserError(f'{opt_file}: prepare_data[{i}] ({name}): {err}') from None
+        if done:
             logger.info(f'Prepared data: {name} {entry}')
         else:
             logger.info(f'Data already prepared: {name} {entry}')

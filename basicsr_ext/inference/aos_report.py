@@ -62,15 +62,15 @@ def baselines(integral, gt):
     }
 
 
-def score_image(img, gt, person=None):
+def score_image(img, gt, person=None, evidence=None):
     """Every score of one uint8 image against its GT (person scores NaN when the GT holds no person; the window PSNR
-    NaN without a position)."""
+    NaN without a position); ``evidence`` (the 0 m integral) ranks the person candidates as the restorer does."""
     result = {
         'psnr': float(calculate_psnr(img, gt, crop_border=0)),
         'ssim': float(calculate_ssim(img, gt, crop_border=0)),
     }
     result['person_psnr'] = float('nan') if person is None else float(calculate_person_psnr(img, gt, pos=person))
-    scores = person_scores(img, gt)
+    scores = person_scores(img, gt, evidence=evidence)
     for name in ('background_psnr', 'person_mask_psnr', 'contrast', 'found'):
         result[name] = scores[name]
     return result
@@ -79,7 +79,9 @@ def score_image(img, gt, person=None):
 def score(restored, integral, gt, person=None):
     """``{method: scores}`` for the integral, the two constants and the restored image (uint8 (H, W) each)."""
     images = {**baselines(integral, gt), 'restored': restored}
-    return {method: score_image(images[method], gt, person) for method in METHODS}
+    # the restoration's candidates are ranked with the integral, as aos_restore.py and AOSRestorer output them
+    evidence = {'restored': integral}
+    return {method: score_image(images[method], gt, person, evidence.get(method)) for method in METHODS}
 
 
 def _number(v):

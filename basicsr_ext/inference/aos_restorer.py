@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from basicsr_ext.aos.candidates import find_candidates
-from basicsr_ext.inference.aos_inputs import select_planes
+from basicsr_ext.inference.aos_inputs import integral_plane, select_planes
 from basicsr_ext.inference.export import check_loads, params_sha256, restorer_settings, select_params
 from basicsr_ext.inference.restorer import check_float_range, check_precision, pick_device
 from basicsr_ext.inference.tiling import check_tile, tiled_forward
@@ -131,13 +131,16 @@ class AOSRestorer:
         Returns:
             tuple: ``(restored, persons, note)``: the restored image (uint8 (H, W), rounded as BasicSR's tensor2img),
             up to ``candidates`` person candidates best first (:class:`~basicsr_ext.aos.candidates.Candidate`: pixel,
-            ground position in metres through the stack's camera or the course camera, score), and a note naming the
+            ground position in metres through the stack's camera or the course camera, score, evidence in the 0 m
+            integral, which ranks them), and a note naming the
             planes that stood in for missing heights ('' when none did).
         """
         planes, note = select_planes(sample, self.heights)
         restored = self.restore(planes.astype(np.float32) / 255.0)
         restored = np.clip(np.rint(restored * 255.0), 0, 255).astype(np.uint8)
-        return restored, find_candidates(restored, k=candidates, camera=sample.ground_camera), note
+        integral = integral_plane(sample)[0]
+        found = find_candidates(restored, k=candidates, camera=sample.ground_camera, evidence=integral)
+        return restored, found, note
 
     def restore_image(self, img):
         """Restore a single-plane model's input given as an image (the integral as a grey PNG, uint8 or uint16, or
