@@ -45,19 +45,12 @@ def main(argv=None):
             raise UserError(f'--workers: expected >= 0 (0 or 1: in this process), got {args.workers}')
         if args.tree_top_k is not None and not 0 < args.tree_top_k[0] <= args.tree_top_k[1]:
             raise UserError(f'--tree-top-k: expected 0 < LOW <= HIGH kelvin, got {args.tree_top_k}')
-        scene = {} if args.tree_top_k is None else {'tree_top_k': tuple(args.tree_top_k)}
+        options = dict(seed=args.seed, run=args.run, start_sim=args.start, size=args.size, workers=args.workers)
+        if args.tree_top_k is not None:
+            options['tree_top_k'] = tuple(args.tree_top_k)
         check_output_folder(args.out, '--out')
         start = time.perf_counter()
-        done = simulate(
-            args.out,
-            args.num,
-            seed=args.seed,
-            run=args.run,
-            start_sim=args.start,
-            size=args.size,
-            workers=args.workers,
-            **scene,
-        )
+        done = simulate(args.out, args.num, **options)
     except UserError as err:
         print(f'aos_simulate: error: {err}', file=sys.stderr)
         return 2

@@ -83,7 +83,8 @@ def test_report_on_simulated_and_fake_real_samples(script, sim_dir, real_dirs, t
     rows = {row['key']: row for row in report['rows']}
     area = rows['person_area_m2']
     assert area['real']['min'] == pytest.approx(min(a['person_area_m2'], b['person_area_m2']))
-    for row in rows.values():
+    assert rows['dark_integral_p99']['real'] is None  # neither fake real ground is dark
+    for row in (r for r in rows.values() if r['real'] is not None and r['sim'] is not None):
         assert row['within'] == (row['real']['min'] <= row['sim']['median'] <= row['real']['max'])
     text = open(osp.join(out, 'domain_report.md')).read()
     assert '| property | real: median (range) | tiny: median (range) | sim within real range? |' in text
@@ -91,6 +92,19 @@ def test_report_on_simulated_and_fake_real_samples(script, sim_dir, real_dirs, t
     assert f'| {area["label"]} | ' in text and '| real | 000009 |' in text and '| tiny | 0_2 |' in text
     grid = cv2.imread(osp.join(out, 'domain_grid.png'))
     assert grid.shape == (24 + 3 * (192 + 4) + 4, 4 * 192 + 10 * 4, 3)  # 3 rows (3 sim), 2 tiles per domain
+
+
+def test_bright_crowns_over_a_dark_ground_have_their_own_row():
+    gt, _ = fake_real(0, 250, 10, 0)
+    integral = gt.copy()
+    integral[:40] = 200  # a warm crown over the black ground
+    stats = sample_stats({'name': 'dark', 'planes': {0.0: integral.astype(np.float32)}, 'gt': gt})
+    assert stats['dark_integral_p99'] == stats['integral_p99'] >= 200
+    gt, integral = fake_real(100, 250, 10, 0)
+    assert (
+        sample_stats({'name': 'grey', 'planes': {0.0: integral.astype(np.float32)}, 'gt': gt})['dark_integral_p99']
+        is None
+    )
 
 
 def test_focal_stacks_give_the_same_stats_as_raw_samples(sim_dir, tmp_path):

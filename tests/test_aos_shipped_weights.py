@@ -6,6 +6,7 @@ import re
 from os import path as osp
 
 import numpy as np
+import pytest
 import torch
 
 from basicsr_ext.aos.focal_stack import read_gt
@@ -30,18 +31,26 @@ def test_every_zoo_entry_is_small_verified_and_documented():
         assert name in listing and 'python basicsr_ext/train.py' in entry.command
 
 
-def test_shipped_weights_match_the_model_card_and_restore(tmp_path):
-    path = resolve(DEFAULT_MODEL).path
-    assert path == osp.join(REPO, 'weights', 'aos_person.pth')
+@pytest.mark.parametrize(
+    'name, heights, option',
+    [
+        ('aos_person', [0.0], 'options/train_aos.yml'),
+        ('aos_person3', [0.0, 0.4, 0.8], 'options/train_aos_design_personfill3.yml'),
+    ],
+)
+def test_shipped_weights_match_the_model_card_and_restore(tmp_path, name, heights, option):
+    path = resolve(name).path
+    assert path == osp.join(REPO, 'weights', f'{name}.pth')
+    assert resolve(DEFAULT_MODEL).path == osp.join(REPO, 'weights', 'aos_person.pth')  # the default
     with open(path, 'rb') as f:
         sha = hashlib.sha256(f.read()).hexdigest()
     card = open(CARD, encoding='utf-8').read()
     assert sha in card  # the card names the exact file
     meta = torch.load(path, weights_only=True)['meta']
-    assert meta['heights'] == [0.0] and meta['network_g']['type'] == 'AOSPersonFillNet'
-    assert 'options/train_aos.yml' in meta['command'] and meta['command'].replace('/tmp/', '') in card
+    assert meta['heights'] == heights and meta['network_g']['type'] == 'AOSPersonFillNet'
+    assert option in meta['command'] and meta['command'].replace('/tmp/', '') in card
     assert re.search(r'wall time', card, re.IGNORECASE)
-    restorer = AOSRestorer(device='cpu')  # the default model
+    restorer = AOSRestorer(name, device='cpu')
     # a simulated sample (the simulator's seed 7, a person under canopy): lower error, the person's contrast kept
     simulate(str(tmp_path), 1, seed=7, size=512, workers=1, progress=False)
     [sample] = load_input(str(tmp_path), integrate_at=restorer.heights)

@@ -42,7 +42,7 @@ def test_main_job_trains_exports_and_restores_its_test_split(tmp_path, capsys):
     output = result.stdout + result.stderr
     for phase in ('aos simulate', 'aos integrate: 10 complete samples', 'aos_synthetic: integrated in'):
         assert phase in output, phase
-    data = tmp_path / 'datasets' / 'aos_sim2real512'
+    data = tmp_path / 'datasets' / 'aos_person512'
     assert not (data / 'raw').exists()  # keep_raw: false
     net = exp / 'models' / 'net_g_latest.pth'
     assert 'params_ema' not in torch.load(net, weights_only=True)  # no EMA: validation scores what ships

@@ -52,6 +52,8 @@ ROWS = (
 PERCENTILES = (1, 50, 99)
 _PERCENTILE_OF = (('integral', '0 m integral'), ('gt', 'GT'))
 ROWS += tuple((f'{key}_p{q}', f'{title} p{q} (grey)') for key, title in _PERCENTILE_OF for q in PERCENTILES)
+DARK_GROUND = 10.0  # grey: a GT ground level below this is a dark (cold) ground, where warm crowns stand out most
+ROWS += (('dark_integral_p99', f'0 m integral p99 where the GT ground is dark (< {DARK_GROUND:g} grey)'),)
 
 
 def all_rows():
@@ -236,6 +238,8 @@ def sample_stats(sample):
     stats['person_level'] = None if mask is None else float(np.asarray(integral, np.float32)[mask].mean())
     for name, img in (('integral', integral), ('gt', gtf)):
         stats.update({f'{name}_p{q}': float(np.percentile(img, q)) for q in PERCENTILES})
+    dark = stats['gt_ground_level'] < DARK_GROUND
+    stats['dark_integral_p99'] = stats['integral_p99'] if dark else None
     for h in [h for h in PLANES if h > 0]:
         img = _find_plane(planes, h)
         stats[f'lap_{h:.1f}m'] = None if img is None else laplacian_energy(img)
