@@ -49,6 +49,12 @@ def build_parser():
     )
     parser.add_argument('--model', default=DEFAULT_MODEL, help='restorer checkpoint (default: %(default)s)')
     parser.add_argument('--opt', help='training option file, for a plain BasicSR checkpoint without meta')
+    parser.add_argument(
+        '--param-key',
+        default='auto',
+        choices=['auto', 'params', 'params_ema'],
+        help="a training checkpoint's group (default auto: the one its validation scored)",
+    )
     parser.add_argument('--self-ensemble', action='store_true', help='median over the 8 dihedral transforms')
     parser.add_argument(
         '--multipass',
@@ -193,7 +199,9 @@ def run(args):
         multipass=args.multipass,
         tile=args.tile,
         precision=args.precision,
+        param_key=args.param_key,
     )
+    print(f'weights: {restorer.param_key} of {args.model} ({restorer.param_key_why})', flush=True)
     scales = plane_scales(args.plane_scale, args.input)
     found, seen = [], {}
     for item, scale in zip(args.input, scales):

@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+import yaml
 from PIL import Image
 
 from basicsr_ext.aos.focal_stack import write_focal_stack
@@ -293,3 +294,34 @@ def test_a_stack_without_one_of_the_model_planes_is_one_line(model, tmp_path, ca
         in err
     )
     assert not (tmp_path / 'out' / 'two_integral.png').exists()
+
+
+def test_param_key_defaults_to_what_validation_scored_and_says_so(model, tmp_path, capsys):
+    from basicsr.archs import build_network
+
+    torch.manual_seed(1)
+    ema = build_network(dict(NETWORK_G)).state_dict()  # another set of weights as the EMA
+    plain = torch.load(model['plain'], weights_only=True)
+    both = tmp_path / 'net_g_both.pth'
+    torch.save({'params': plain['params'], 'params_ema': ema}, both)
+    opts = yaml.safe_load(open(model['opt'], encoding='utf-8'))
+    with_ema = write_yaml(tmp_path / 'ema.yml', {**opts, 'train': {'ema_decay': 0.999}})
+    cases = [(model['opt'], 'auto', 'params', 'no EMA'), (with_ema, 'auto', 'params_ema', 'train.ema_decay 0.999')]
+    cases.append((with_ema, 'params', 'params', 'asked for'))
+    for opt, key, used, why in cases:
+        restorer = AOSRestorer(str(both), opt=opt, device='cpu', param_key=key)
+        assert (restorer.param_key, why in restorer.param_key_why) == (used, True)
+        wanted = plain['params'] if used == 'params' else ema
+        assert all(torch.equal(v, wanted[k]) for k, v in restorer.net.state_dict().items())
+    folder = tmp_path / 'stack'
+    folder.mkdir()
+    write_focal_stack(str(folder / 's.tiff'), stack_of((32, 32), planes=2), HEIGHTS)
+    out = tmp_path / 'o'
+    aos_restore.main(['--input', str(folder), '--output', str(out), '--model', str(both), '--opt', with_ema])
+    printed = capsys.readouterr().out
+    assert f'weights: params_ema of {both} (what its validation scored: train.ema_decay 0.999)' in printed
+    args = ['--input', str(folder), '--output', str(out), '--param-key', 'params_ema']
+    err = error_of([*args, '--model', model['pth']], capsys)
+    assert 'an exported restorer holds one parameter group, params' in err
+    err = error_of([*args, '--model', model['plain'], '--opt', model['opt']], capsys)
+    assert "no parameter group 'params_ema'" in err

@@ -17,6 +17,7 @@ from basicsr_ext.inference.restorer import check_float_range, check_precision, p
 from basicsr_ext.inference.tiling import check_tile, tiled_forward
 from basicsr_ext.inference.zoo import resolve
 from basicsr_ext.models.aos_inference import check_self_ensemble, int_option, multipass
+from basicsr_ext.utils.checkpoint_adapt import checkpoint_groups
 from basicsr_ext.utils.dihedral import self_ensemble as dihedral_self_ensemble
 from basicsr_ext.utils.errors import UserError
 from basicsr_ext.utils.file_io import safe_torch_load
@@ -26,26 +27,52 @@ WHOLE_IMAGE_MAX = 512  # without --tile, images up to this size go through whole
 SE_DEFAULT = {'transforms': 8, 'reduce': 'median'}
 
 
-def load_restorer_checkpoint(model, opt=None):
-    """``(state_dict, settings)`` of a restorer checkpoint; settings = ``{network_g, heights, multipass_plane}``.
+PARAM_KEYS = ('auto', 'params', 'params_ema')
+
+
+def scored_param_key(opt_dict, groups):
+    """``(key, why)``: the parameter group a training checkpoint's validation scored: ``params_ema`` when the option
+    file trains an EMA (``train.ema_decay`` > 0: BasicSR validates ``net_g_ema``) and the checkpoint has it, else
+    ``params``."""
+    decay = float(((opt_dict or {}).get('train') or {}).get('ema_decay') or 0)
+    if decay > 0 and 'params_ema' in groups:
+        return 'params_ema', f'what its validation scored: train.ema_decay {decay:g}'
+    return 'params', 'what its validation scored: no EMA' if decay <= 0 else 'the checkpoint has no params_ema'
+
+
+def load_restorer_checkpoint(model, opt=None, param_key='auto'):
+    """``(state_dict, settings)`` of a restorer checkpoint; settings = ``{network_g, heights, multipass_plane,
+    param_key, param_key_why}``.
 
     With ``opt`` (a training option file) any BasicSR checkpoint works and the settings come from the option file;
-    without it the checkpoint must carry ``meta`` (see :mod:`basicsr_ext.inference.export`), whose parameter
-    checksum is verified.
+    ``param_key`` 'auto' takes the group its validation scored (:func:`scored_param_key`). Without it the checkpoint
+    must carry ``meta`` (see :mod:`basicsr_ext.inference.export`), whose parameter checksum is verified; an exported
+    file has one group, ``params``.
     """
+    if param_key not in PARAM_KEYS:
+        raise UserError(f'--param-key: expected one of {", ".join(PARAM_KEYS)}, got {param_key!r}')
     checkpoint = safe_torch_load(model, what='model file')
     if opt is not None:
         from basicsr_ext.utils.options import resolve_options
 
-        settings = restorer_settings(resolve_options(opt), opt)
-        params, _ = select_params(checkpoint, model)
-        return params, settings
+        opt_dict = resolve_options(opt)
+        settings = restorer_settings(opt_dict, opt)
+        key, why = param_key, 'asked for'
+        if param_key == 'auto':
+            groups = checkpoint_groups(checkpoint, model)
+            key, why = scored_param_key(opt_dict, groups)
+            if key not in groups:  # a bare state dict, or only the other group
+                key, why = None, 'the only parameters it holds'
+        params, key = select_params(checkpoint, model, key)
+        return params, {**settings, 'param_key': key or 'state dict', 'param_key_why': why}
     meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
     if not isinstance(meta, dict) or 'network_g' not in meta or 'heights' not in meta:
         raise UserError(
             f'{model}: no meta with network_g and heights (a plain BasicSR checkpoint): pass --opt with its training '
             'option file, or export it with scripts/export_restorer.py'
         )
+    if param_key == 'params_ema':
+        raise UserError(f'{model}: an exported restorer holds one parameter group, params (not params_ema)')
     params, _ = select_params(checkpoint, model, 'params')
     if meta.get('sha256') and params_sha256(params) != meta['sha256']:
         raise UserError(f'{model}: the weights do not match the checksum in its meta (damaged or edited file)')
@@ -53,6 +80,8 @@ def load_restorer_checkpoint(model, opt=None):
         'network_g': dict(meta['network_g']),
         'heights': [float(h) for h in meta['heights']],
         'multipass_plane': int(meta.get('multipass_plane', 0)),
+        'param_key': 'params',
+        'param_key_why': 'an exported restorer',
     }
     return params, settings
 
@@ -72,6 +101,9 @@ class AOSRestorer:
             2024, section 4.3.2). Default: 1.
         tile (int | None): Tile size in px; None: whole images up to 512 px, 512 px tiles above. Default: None.
         precision (str): 'fp32', or on a GPU 'fp16' / 'bf16'. Default: 'fp32'.
+        param_key (str): A training checkpoint's parameter group: 'params', 'params_ema', or 'auto' (the one its
+            validation scored: params_ema when ``opt`` trains an EMA, else params); :attr:`param_key` and
+            :attr:`param_key_why` say which was used. Exported and zoo files hold params only. Default: 'auto'.
 
     Attributes:
         heights (list[float]): The focal planes (metres) the network takes, in input order.
@@ -79,7 +111,15 @@ class AOSRestorer:
     """
 
     def __init__(
-        self, model=DEFAULT_MODEL, opt=None, device=None, self_ensemble=False, multipass=1, tile=None, precision='fp32'
+        self,
+        model=DEFAULT_MODEL,
+        opt=None,
+        device=None,
+        self_ensemble=False,
+        multipass=1,
+        tile=None,
+        precision='fp32',
+        param_key='auto',
     ):
         self.device = pick_device(device)
         self.dtype = check_precision(precision, self.device)
@@ -90,7 +130,8 @@ class AOSRestorer:
         entry = resolve(model)
         if entry is not None and entry.task != 'aos':
             raise UserError(f'--model {model}: a {entry.task} model, not an AOS restorer: use scripts/restore.py')
-        params, settings = load_restorer_checkpoint(model if entry is None else entry.path, opt)
+        params, settings = load_restorer_checkpoint(model if entry is None else entry.path, opt, param_key)
+        self.param_key, self.param_key_why = settings['param_key'], settings['param_key_why']
         if entry is not None and settings['network_g'] != entry.network_g:
             raise UserError(f"{entry.path}: its meta network_g differs from weights/zoo.yml's {model} entry")
         self.network_g = settings['network_g']
