@@ -10,6 +10,7 @@ import yaml
 from basicsr.archs import build_network
 from basicsr.metrics import calculate_psnr
 
+from basicsr_ext.inference.aos_restorer import AOSRestorer
 from basicsr_ext.inference.export import file_sha256
 from basicsr_ext.inference.restorer import Restorer
 from basicsr_ext.inference.zoo import describe, load_zoo
@@ -272,3 +273,12 @@ def test_restore_cli_takes_the_aos_zoo_model_on_a_grey_integral(tmp_path):
     out = cv2.imread(str(tmp_path / 'out' / 'integral.png'), cv2.IMREAD_UNCHANGED)
     assert out.shape == (64, 64) and out.dtype == np.uint8
     assert calculate_psnr(out, gt, crop_border=0) > calculate_psnr(integral, gt, crop_border=0)
+
+
+def test_a_missing_file_read_with_cv2_is_named_in_the_python_api(srcnn, tmp_path):
+    restorer = Restorer(srcnn['pth'], opt=srcnn['opt'], device='cpu')
+    missing = cv2.imread(str(tmp_path / 'no_such.png'))  # None, as cv2 gives for any unreadable path
+    with pytest.raises(UserError, match=r'got None \(cv2.imread returns None for a missing or unreadable file\)'):
+        restorer.restore(missing)
+    with pytest.raises(UserError, match='got None'):
+        AOSRestorer('aos_sim2real', device='cpu').restore_image(missing)

@@ -13,7 +13,7 @@ import torch
 from basicsr_ext.aos.candidates import find_candidates
 from basicsr_ext.inference.aos_inputs import integral_plane, select_planes
 from basicsr_ext.inference.export import check_loads, params_sha256, restorer_settings, select_params
-from basicsr_ext.inference.restorer import check_float_range, check_precision, pick_device
+from basicsr_ext.inference.restorer import check_float_range, check_precision, image_array, pick_device
 from basicsr_ext.inference.tiling import check_tile, tiled_forward
 from basicsr_ext.inference.zoo import resolve
 from basicsr_ext.models.aos_inference import check_self_ensemble, int_option, multipass
@@ -192,7 +192,7 @@ class AOSRestorer:
                 f'the model takes {len(self.heights)} planes ({self.heights} m): restore focal stacks with '
                 'scripts/aos_restore.py'
             )
-        img = np.asarray(img)
+        img = image_array(img)
         if img.ndim == 3:  # integrals stored with three equal channels; a colour image is no integral
             colour = img[..., : min(img.shape[2], 3)]
             if any(not np.array_equal(colour[..., 0], colour[..., c]) for c in range(1, colour.shape[2])):

@@ -64,6 +64,14 @@ def check_float_range(img):
         )
 
 
+def image_array(img):
+    """``img`` as a numpy array; None (what ``cv2.imread`` returns for a file it cannot read) is a UserError saying so,
+    not a dtype puzzle."""
+    if img is None:
+        raise UserError('expected an image array, got None (cv2.imread returns None for a missing or unreadable file)')
+    return np.asarray(img)
+
+
 def network_from_options(opt_file):
     """The ``network_g`` of a BasicSR option file (training or test)."""
     from basicsr_ext.utils.options import resolve_options
@@ -195,7 +203,7 @@ class Restorer:
     # ------------------------------------------------------------------------------------------- images
     def _to_tensor(self, img):
         """(1, C, H, W) float in [0, 1], RGB, with the net's channel count; returns (tensor, how to undo)."""
-        img = np.asarray(img)
+        img = image_array(img)
         if img.dtype == np.uint8:
             peak = 255.0
         elif img.dtype == np.uint16:
