@@ -72,6 +72,8 @@ def shared(tmp_path_factory):
         write_yaml(
             f / f'{name}.yml', {'name': name, 'model_type': 'ExtSRModel', 'network_g': zoo[net]['network_g'], **extra}
         )
+    wide = {**zoo['srcnn_x2']['network_g'], 'num_feat': [48, 32]}  # the same keys, other shapes
+    write_yaml(f / 'srcnn_wide.yml', {'name': 'wide', 'model_type': 'ExtSRModel', 'network_g': wide})
     (f / 'photos').mkdir()
     cv2.imwrite(str(f / 'photos' / 'a.png'), image((32, 32, 3)))
     (f / 'nonet.yml').write_text('name: x\n')
@@ -239,6 +241,13 @@ CASES = [
         ['--model', SRCNN_W, '--opt', '{f}/n2n.yml', *ONE],
         "restore: error: {w}/srcnn_x2.pth: weights do not fit network_g 'N2NUNet' (missing ['enc_conv0.weight', "
         "'enc_conv0.bias', 'enc_conv1.weight'], unexpected ['conv1.weight', 'conv1.bias', 'conv2.weight'])",
+    ),
+    Case(
+        'restore-wrong-shapes',
+        'restore',
+        ['--model', SRCNN_W, '--opt', '{f}/srcnn_wide.yml', *ONE],
+        "restore: error: {w}/srcnn_x2.pth: weights do not fit network_g 'SRCNN': conv1.weight has shape (64, 3, 9, 9) "
+        'in the file, (48, 3, 9, 9) in the network',
     ),
     Case(
         'restore-unknown-zoo-name',

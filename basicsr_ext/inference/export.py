@@ -97,16 +97,21 @@ def check_loads(network_g, state_dict, path):
         net = build_network(copy.deepcopy(network_g))
     except (KeyError, TypeError, ValueError) as err:
         raise UserError(f'{path}: cannot build network_g {network_g.get("type")!r}: {err}') from None
-    result = net.load_state_dict(state_dict, strict=False)
-    if result.missing_keys or result.unexpected_keys:
+    own = net.state_dict()
+    missing = [k for k in own if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in own]
+    if missing or unexpected:
         raise UserError(
-            f'{path}: weights do not fit network_g {network_g.get("type")!r} (missing {result.missing_keys[:3]}, '
-            f'unexpected {result.unexpected_keys[:3]})'
+            f'{path}: weights do not fit network_g {network_g.get("type")!r} (missing {missing[:3]}, '
+            f'unexpected {unexpected[:3]})'
         )
-    try:
-        net.load_state_dict(state_dict, strict=True)
-    except RuntimeError as err:  # shape mismatches
-        raise UserError(f'{path}: weights do not fit network_g: {str(err).splitlines()[1].strip()}') from None
+    for key, tensor in state_dict.items():  # load_state_dict raises on a shape mismatch even with strict=False
+        if tuple(tensor.shape) != tuple(own[key].shape):
+            raise UserError(
+                f'{path}: weights do not fit network_g {network_g.get("type")!r}: {key} has shape '
+                f'{tuple(tensor.shape)} in the file, {tuple(own[key].shape)} in the network'
+            )
+    net.load_state_dict(state_dict, strict=True)
     return net
 
 
