@@ -155,7 +155,7 @@ def test_heights_must_match_the_input_channels_when_options_are_resolved(tmp_pat
     from basicsr_ext.utils.yaml_io import load_yaml
 
     for opt_file, key, channels in (
-        ('options/train_aos.yml', 'num_in_ch', 1),
+        ('options/train_aos.yml', 'num_in_ch', 3),
         ('options/train_aos_groundfill.yml', 'num_in_ch', 1),
         ('options/train_aos_swin2sr128.yml', 'in_chans', 1),
     ):

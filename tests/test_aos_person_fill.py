@@ -62,6 +62,32 @@ def test_person_pixels_take_the_value_and_leave_the_ground_level_alone():
     assert torch.allclose(out[..., :4, :], torch.full((1, 1, 4, 16), 0.3), atol=1e-4)
 
 
+def test_the_person_gate_keeps_the_best_candidate_and_fills_the_other_warm_spots():
+    size = 128  # gate_radius 32 px at 512 px: 8 px here
+    net = AOSPersonFillNet(num_in_ch=1, person_feat=4, person_depth=2, person_top_k=1, gate_radius=32, **SMALL)
+    x = torch.full((1, 1, size, size), 0.3)
+    x[..., 20:26, 20:24] = 0.9  # the person: warm in the integral (strong evidence)
+    x[..., 90:96, 90:94] = 0.33  # a faint ghost the person branch whitens all the same
+    maps = torch.zeros(1, 4, size, size)
+    maps[:, 0] = -20.0  # clean ground everywhere
+    maps[:, 2] = -20.0
+    maps[:, 2, 20:26, 20:24] = 20.0
+    maps[:, 2, 90:96, 90:94] = 20.0
+    maps[:, 3] = 3.0
+    person_value = torch.sigmoid(torch.tensor(3.0)).item()
+    trained = net.train().compose(x, maps)  # training is ungated: the branch learns per pixel
+    assert torch.allclose(trained[..., 90:96, 90:94], torch.full((1, 1, 6, 4), person_value))
+    out = net.eval().compose(x, maps)
+    assert torch.allclose(out[..., 20:26, 20:24], torch.full((1, 1, 6, 4), person_value))
+    assert torch.allclose(out[..., 90:96, 90:94], x[..., 90:96, 90:94], atol=1e-3)  # the ghost is ground again
+    gate = net.gate(x, trained)
+    assert gate[0, 0, 23, 22] == 1 and gate[0, 0, 93, 92] == 0 and gate.shape == x.shape
+    with pytest.raises(ValueError, match='person_top_k'):
+        AOSPersonFillNet(person_top_k=-1)
+    with pytest.raises(ValueError, match='gate_radius'):
+        AOSPersonFillNet(gate_radius=0)
+
+
 def synthetic_stack(size=1024, seed=0):
     """A flat ground, a warm person, bright streaky occluder bands: (1, H, W) in [0, 1] and its GT."""
     rng = np.random.default_rng(seed)
@@ -77,10 +103,12 @@ def psnr(a, b):
     return 10 * np.log10(1.0 / np.mean((a.astype(np.float64) - b) ** 2))
 
 
-@pytest.mark.parametrize('model, tile', [('aos_sim2real', 256), ('aos_person', None)])
+@pytest.mark.parametrize('model, tile', [('aos_sim2real', 256), ('aos_person0', None), ('aos_person', None)])
 def test_tiles_agree_with_the_whole_image_on_a_1024_px_stack(model, tile):
     stack, gt = synthetic_stack()
-    whole = AOSRestorer(model, device='cpu', tile=1024).restore(stack)  # the shipped weights
+    whole_restorer = AOSRestorer(model, device='cpu', tile=1024)  # the shipped weights
+    stack = np.repeat(stack, len(whole_restorer.heights), axis=0)  # the same picture in every plane it takes
+    whole = whole_restorer.restore(stack)
     tiled = AOSRestorer(model, device='cpu', tile=tile).restore(stack)  # None: above 512 px, 512 px tiles
     # it restores (the person branch also whitens part of this flat bright band: less gain than the ground fill's)
     assert psnr(whole, gt) > psnr(stack[0], gt) + (3 if model == 'aos_sim2real' else 1.5)

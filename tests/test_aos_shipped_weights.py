@@ -34,8 +34,8 @@ def test_every_zoo_entry_is_small_verified_and_documented():
 @pytest.mark.parametrize(
     'name, heights, option',
     [
-        ('aos_person', [0.0], 'options/train_aos.yml'),
-        ('aos_person3', [0.0, 0.4, 0.8], 'options/train_aos_design_personfill3.yml'),
+        ('aos_person', [0.0, 0.4, 0.8], 'options/train_aos.yml'),
+        ('aos_person0', [0.0], 'options/train_aos_design_person0.yml'),
     ],
 )
 def test_shipped_weights_match_the_model_card_and_restore(tmp_path, name, heights, option):

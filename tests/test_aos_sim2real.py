@@ -51,7 +51,8 @@ def test_main_job_trains_exports_and_restores_its_test_split(tmp_path, capsys):
     shipped = tmp_path / 'weights' / 'aos_person.pth'
     export_script.main([str(net), osp.join(REPO, 'options', 'train_aos.yml'), str(shipped)])
     meta = torch.load(shipped, weights_only=True)['meta']
-    assert meta['heights'] == [0.0] and meta['network_g']['type'] == 'AOSPersonFillNet'
+    assert meta['heights'] == [0.0, 0.4, 0.8] and meta['network_g']['type'] == 'AOSPersonFillNet'
+    assert meta['network_g']['person_top_k'] == 1  # the gate ships with the weights
     assert meta['param_key'] == 'params'
     with pytest.raises(SystemExit) as info:  # a group the checkpoint lacks is a one-line error
         export_script.main([str(net), osp.join(REPO, 'options', 'train_aos.yml'), str(shipped), '--param-key', 'ema'])

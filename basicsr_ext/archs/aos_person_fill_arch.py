@@ -15,13 +15,26 @@ AOSGroundFillNet's, so a trained ground-fill checkpoint loads into it with ``str
 by the planes above 0 m: in focus at 0 m, it blurs within a plane or two (a few pixels by 0.8 m), while residue from
 crowns 10-20 m up is smeared alike in every low plane. At the start ``p`` is ``sigmoid(person_bias)`` (2 %) and ``v``
 is ``value_init`` (a thermal person is near white), so the net starts as the ground-fill net.
+
+**Person gate** (``person_top_k`` > 0, evaluation only). Per pixel, the person branch also whitens warm canopy
+fragments that a person could be, and every false warm pixel costs ground PSNR. In evaluation the person's value is
+kept only around the ``person_top_k`` best person candidates of the ungated output, ranked with the 0 m plane's
+evidence exactly as the restorer's candidate list is (:func:`~basicsr_ext.aos.candidates.find_candidates`), in a disc
+of ``gate_radius`` px (at 512 px, scaled with the width); elsewhere the output is the ground fill:
+
+    out = base + gate p (v - base)
+
+The gate is taken on the whole input (:meth:`compose`), so tiles agree; training is ungated (the person branch
+learns per pixel), and validation scores the gated output that ships.
 """
 
 import math
 
+import numpy as np
 import torch
 from basicsr.utils.registry import ARCH_REGISTRY
 
+from basicsr_ext.aos.candidates import find_candidates, scaled
 from basicsr_ext.archs.aos_ground_fill_arch import AOSGroundFillNet, pooled_level
 from basicsr_ext.archs.n2n_unet_arch import N2NUNet
 
@@ -36,6 +49,9 @@ class AOSPersonFillNet(AOSGroundFillNet):
         person_depth (int): Poolings of the person U-Net. Default: 4.
         person_bias (float): Initial bias of the person logit (-4: 2 %). Default: -4.
         value_init (float): Initial person value in (0, 1) (0.95: a thermal person is near white). Default: 0.95.
+        person_top_k (int): In evaluation, keep the person's value only around this many best candidates (0: every
+            pixel, no gate). Default: 0.
+        gate_radius (float): Radius of the gate's disc around a candidate, px at 512 px. Default: 24.
         mask_bias, eps, **unet: The ground branch, as :class:`AOSGroundFillNet` (its ``num_in_ch`` is 1).
     """
 
@@ -46,13 +62,20 @@ class AOSPersonFillNet(AOSGroundFillNet):
         person_depth=4,
         person_bias=-4.0,
         value_init=0.95,
+        person_top_k=0,
+        gate_radius=24.0,
         mask_bias=-2.0,
         eps=1e-3,
         **unet,
     ):
         if not 0 < value_init < 1:
             raise ValueError(f'AOSPersonFillNet value_init: expected a value between 0 and 1, got {value_init!r}')
+        if isinstance(person_top_k, bool) or not isinstance(person_top_k, int) or person_top_k < 0:
+            raise ValueError(f'AOSPersonFillNet person_top_k: expected an integer >= 0, got {person_top_k!r}')
+        if not float(gate_radius) > 0:
+            raise ValueError(f'AOSPersonFillNet gate_radius: expected a radius > 0 px, got {gate_radius!r}')
         super().__init__(num_in_ch=1, mask_bias=mask_bias, eps=eps, **unet)
+        self.person_top_k, self.gate_radius = person_top_k, float(gate_radius)
         self.num_in_ch = int(num_in_ch)
         feat = int(person_feat)
         self.person_unet = N2NUNet(
@@ -87,7 +110,26 @@ class AOSPersonFillNet(AOSGroundFillNet):
         mask, level, detail, person, value = self.parts(x, maps)
         x0 = x[:, :1]
         base = x0 + mask * (level - x0) + detail
+        if self.person_top_k and not self.training:
+            person = person * self.gate(x0, base + person * (value - base))
         return base + person * (value - base)
+
+    @torch.no_grad()
+    def gate(self, x0, out):
+        """(B, 1, H, W) in [0, 1]: 1 within ``gate_radius`` of the ``person_top_k`` best candidates of ``out``
+        (ranked with the evidence of the 0 m plane ``x0``), falling to 0 over the outer quarter of the radius."""
+        b, _, h, w = out.shape
+        radius = scaled(self.gate_radius, w)
+        rows = torch.arange(h, device=out.device, dtype=torch.float32)[:, None]
+        cols = torch.arange(w, device=out.device, dtype=torch.float32)[None, :]
+        gates = []
+        for img, evidence in zip(out[:, 0].float().cpu().numpy(), x0[:, 0].float().cpu().numpy()):
+            gate = torch.zeros(h, w, device=out.device)
+            for cand in find_candidates(np.clip(img, 0, 1) * 255, k=self.person_top_k, evidence=evidence * 255):
+                dist = torch.sqrt((rows - cand.row) ** 2 + (cols - cand.col) ** 2)
+                gate = torch.maximum(gate, ((radius - dist) / (0.25 * radius)).clamp(0, 1))
+            gates.append(gate)
+        return torch.stack(gates)[:, None].to(out.dtype)
 
     def mask_and_level(self, x, maps=None):
         mask, level, detail, _, _ = self.parts(x, maps)

@@ -92,7 +92,8 @@ class AOSRestorer:
     Args:
         model (str): A zoo name of an AOS restorer (``weights/zoo.yml``), a restorer checkpoint
             (``scripts/export_restorer.py``), or any BasicSR checkpoint with ``opt``. Default: ``aos_person``, the
-            shipped ``weights/aos_person.pth`` (``aos_sim2real`` takes the 0 m plane alone).
+            shipped ``weights/aos_person.pth`` on the 0, 0.4 and 0.8 m planes (``aos_person0`` and ``aos_sim2real``
+            take the 0 m plane alone).
         opt (str | None): Training option file giving network_g and the heights (for checkpoints without meta).
         device (str | None): 'cpu', 'cuda' or None (CUDA when available). Default: None.
         self_ensemble (bool | dict): Median over the 8 dihedral transforms (True), or ``{transforms: 4 | 8, reduce:
@@ -186,7 +187,7 @@ class AOSRestorer:
     def restore_image(self, img):
         """Restore a single-plane model's input given as an image (the integral as a grey PNG, uint8 or uint16, or
         a float array in [0, 1]); returns the restored image in the input's dtype and range (what
-        ``scripts/restore.py --model aos_sim2real`` runs)."""
+        ``scripts/restore.py --model aos_person0`` runs)."""
         if len(self.heights) != 1:
             raise UserError(
                 f'the model takes {len(self.heights)} planes ({self.heights} m): restore focal stacks with '
