@@ -206,7 +206,12 @@ def _load_tiff(path, heights):
         if meta.get('camera'):
             camera = CameraModel(**meta['camera'])
     stem = osp.splitext(osp.basename(path))[0]
-    return AOSInput(stem, stack, [float(h) for h in hs], None, person, path, camera)
+    folder = osp.dirname(path)
+    # its own GT beside it: <stem>_gt.png / _GT.png (never <stem>.png, which may be a restored output)
+    gt_path = next(
+        (osp.join(folder, n) for n in (f'{stem}_gt.png', f'{stem}_GT.png') if osp.isfile(osp.join(folder, n))), None
+    )
+    return AOSInput(stem, stack, [float(h) for h in hs], gt_path, person, path, camera)
 
 
 def _load_planes(folder, heights, plane_scale):
