@@ -8,6 +8,7 @@ from os import path as osp
 import numpy as np
 
 from basicsr_ext.aos.focal_stack import read_focal_stack, read_gt
+
 from conftest import REPO, load_script
 
 EXAMPLES = osp.join(REPO, 'examples', 'aos')
