@@ -282,3 +282,19 @@ def test_a_missing_file_read_with_cv2_is_named_in_the_python_api(srcnn, tmp_path
         restorer.restore(missing)
     with pytest.raises(UserError, match='got None'):
         AOSRestorer('aos_sim2real', device='cpu').restore_image(missing)
+
+
+def test_a_path_is_read_and_a_missing_path_is_named_in_the_python_api(srcnn, tmp_path):
+    restorer = Restorer(srcnn['pth'], opt=srcnn['opt'], device='cpu')
+    img = np.random.default_rng(0).integers(0, 256, (20, 24, 3), dtype=np.uint8)
+    cv2.imwrite(str(tmp_path / 'in.png'), img)
+    assert np.array_equal(restorer.restore(str(tmp_path / 'in.png')), restorer.restore(img))
+    assert np.array_equal(restorer.restore(tmp_path / 'in.png'), restorer.restore(img))  # a pathlib.Path too
+    with pytest.raises(UserError, match=f'^{tmp_path / "no_such.png"}: image not found$'):
+        restorer.restore(str(tmp_path / 'no_such.png'))
+    grey = img[..., 0]
+    cv2.imwrite(str(tmp_path / 'integral.png'), grey)
+    aos = AOSRestorer('aos_person0', device='cpu')
+    assert np.array_equal(aos.restore_image(tmp_path / 'integral.png'), aos.restore_image(grey))
+    with pytest.raises(UserError, match='no_such.png: image not found'):
+        aos.restore_image(str(tmp_path / 'no_such.png'))

@@ -4,7 +4,8 @@ Three lines restore an image::
 
     from basicsr_ext.inference.restorer import Restorer
     restorer = Restorer('srcnn_x2')                     # a zoo name (weights/zoo.yml), or a .pth with opt=/network=
-    out = restorer.restore(cv2.imread('in.png', cv2.IMREAD_UNCHANGED))
+    out = restorer.restore('in.png')                    # a path, or an array as cv2.imread(..., IMREAD_UNCHANGED) gives
+    cv2.imwrite('out.png', out)
 
 Images are numpy arrays as OpenCV reads them: (H, W) grey or (H, W, 3) BGR, uint8, uint16 or float in [0, 1]; the
 output has the input's dtype and range. The network's input channels decide: a grey image given to a colour net is
@@ -15,6 +16,7 @@ validation uses (``utils/dihedral.py``). AOS focal stacks have their own restore
 """
 
 import inspect
+import os
 
 import cv2
 import numpy as np
@@ -26,6 +28,7 @@ from basicsr_ext.inference.zoo import resolve
 from basicsr_ext.utils.dihedral import self_ensemble as dihedral_self_ensemble
 from basicsr_ext.utils.errors import UserError
 from basicsr_ext.utils.file_io import safe_torch_load
+from basicsr_ext.utils.images import read_image
 
 PRECISIONS = {'fp32': torch.float32, 'fp16': torch.float16, 'bf16': torch.bfloat16}
 CHANNEL_KEYS = ('num_in_ch', 'in_chans', 'in_nc')  # BasicSR's / Swin's / old ESRGAN's name for input channels
@@ -65,10 +68,13 @@ def check_float_range(img):
 
 
 def image_array(img):
-    """``img`` as a numpy array; None (what ``cv2.imread`` returns for a file it cannot read) is a UserError saying so,
-    not a dtype puzzle."""
+    """``img`` as a numpy array; a path (str or ``os.PathLike``) is read as OpenCV reads it unchanged, a missing or
+    unreadable file being a UserError naming it; None (what ``cv2.imread`` returns for a file it cannot read) is a
+    UserError saying so, not a dtype puzzle."""
     if img is None:
         raise UserError('expected an image array, got None (cv2.imread returns None for a missing or unreadable file)')
+    if isinstance(img, (str, os.PathLike)):
+        return read_image(os.fspath(img))
     return np.asarray(img)
 
 
