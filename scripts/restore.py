@@ -42,7 +42,12 @@ def build_parser():
     parser.add_argument('--input', nargs='+', help='image files and/or folders')
     parser.add_argument('--output', help='output folder')
     parser.add_argument('--opt', help='option file whose network_g builds the net (for checkpoint paths)')
-    parser.add_argument('--param-key', help='checkpoint group: params or params_ema (default: the EMA when present)')
+    parser.add_argument(
+        '--param-key',
+        choices=('auto', 'params', 'params_ema'),
+        help="checkpoint group (default auto: the zoo entry's; with --opt, the group its validation scored: params_ema "
+        'when the option file trains an EMA, else params; otherwise the EMA when present)',
+    )
     parser.add_argument('--gt', help="folder of ground-truth images with the inputs' stems: PSNR/SSIM")
     parser.add_argument('--crop-border', type=int, help="border cropped for PSNR/SSIM (default: the zoo's, or scale)")
     parser.add_argument('--y-channel', action='store_true', help="PSNR/SSIM on the Y channel (default: the zoo's)")
@@ -189,6 +194,8 @@ def run(args):
             raise UserError(f'--gt: not a folder: {args.gt}')
         gts = {path: find_gt(args.gt, osp.splitext(osp.basename(path))[0]) for path in files}
     restorer = build_restorer(args)
+    if not isinstance(restorer, AOSRestorer):
+        print(f'weights: {restorer.param_key} of {args.model} ({restorer.param_key_why})', flush=True)
     crop_border, y_channel = metric_settings(args, restorer)
     restore = restorer.restore_image if isinstance(restorer, AOSRestorer) else restorer.restore
     rows, failed, start = [], [], time.time()

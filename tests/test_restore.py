@@ -242,11 +242,25 @@ def test_basicsr_checkpoint_with_params_ema_and_its_option_file(tmp_path):
     state = build_network(dict(net)).state_dict()
     torch.save({'params': state, 'params_ema': {k: v + 0.01 for k, v in state.items()}}, pth)
     opt = write_yaml(tmp_path / 'msrresnet.yml', {'name': 'x', 'scale': 2, 'network_g': net})
-    ema = Restorer(str(pth), opt=str(opt), device='cpu')
+    ema = Restorer(str(pth), opt=str(opt), param_key='params_ema', device='cpu')
     raw = Restorer(str(pth), opt=str(opt), param_key='params', device='cpu')
     x = image((12, 12, 3)).astype(np.float32) / 255
     assert ema.scale == 2 and ema.restore(x).shape == (24, 24, 3)
-    assert not np.array_equal(ema.restore(x), raw.restore(x))  # the EMA is taken when present
+    assert not np.array_equal(ema.restore(x), raw.restore(x))
+    # auto (the default): the group BasicSR uses with the option file, and why
+    by_default = Restorer(str(pth), opt=str(opt), device='cpu')  # no EMA trained, no param_key_g: params
+    assert (by_default.param_key, by_default.param_key_why) == ('params', 'what its validation scored: no EMA')
+    assert np.array_equal(by_default.restore(x), raw.restore(x))
+    trained = write_yaml(
+        tmp_path / 'trained.yml', {'name': 'x', 'scale': 2, 'network_g': net, 'train': {'ema_decay': 0.999}}
+    )
+    assert Restorer(str(pth), opt=str(trained), device='cpu').param_key == 'params_ema'
+    named = write_yaml(tmp_path / 'test.yml', {'name': 'x', 'network_g': net, 'path': {'param_key_g': 'params_ema'}})
+    restorer = Restorer(str(pth), opt=str(named), device='cpu')
+    assert (restorer.param_key, restorer.param_key_why) == ('params_ema', "the option file's path.param_key_g")
+    assert np.array_equal(restorer.restore(x), ema.restore(x))
+    with pytest.raises(UserError, match="--param-key: expected one of auto, params, params_ema, got 'ema'"):
+        Restorer(str(pth), opt=str(opt), param_key='ema', device='cpu')
 
 
 def test_inference_benchmark_runs():

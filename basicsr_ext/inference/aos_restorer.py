@@ -12,7 +12,14 @@ import torch
 
 from basicsr_ext.aos.candidates import find_candidates
 from basicsr_ext.inference.aos_inputs import integral_plane, select_planes
-from basicsr_ext.inference.export import check_loads, params_sha256, restorer_settings, select_params
+from basicsr_ext.inference.export import (
+    PARAM_KEYS,
+    check_loads,
+    params_sha256,
+    restorer_settings,
+    scored_param_key,
+    select_params,
+)
 from basicsr_ext.inference.restorer import check_float_range, check_precision, image_array, pick_device
 from basicsr_ext.inference.tiling import check_tile, tiled_forward
 from basicsr_ext.inference.zoo import resolve
@@ -25,19 +32,6 @@ from basicsr_ext.utils.file_io import safe_torch_load
 DEFAULT_MODEL = 'aos_person'  # the shipped weights: weights/zoo.yml's entry (sha256 checked on load)
 WHOLE_IMAGE_MAX = 512  # without --tile, images up to this size go through whole, larger ones in tiles of this size
 SE_DEFAULT = {'transforms': 8, 'reduce': 'median'}
-
-
-PARAM_KEYS = ('auto', 'params', 'params_ema')
-
-
-def scored_param_key(opt_dict, groups):
-    """``(key, why)``: the parameter group a training checkpoint's validation scored: ``params_ema`` when the option
-    file trains an EMA (``train.ema_decay`` > 0: BasicSR validates ``net_g_ema``) and the checkpoint has it, else
-    ``params``."""
-    decay = float(((opt_dict or {}).get('train') or {}).get('ema_decay') or 0)
-    if decay > 0 and 'params_ema' in groups:
-        return 'params_ema', f'what its validation scored: train.ema_decay {decay:g}'
-    return 'params', 'what its validation scored: no EMA' if decay <= 0 else 'the checkpoint has no params_ema'
 
 
 def load_restorer_checkpoint(model, opt=None, param_key='auto'):

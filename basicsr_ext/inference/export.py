@@ -74,6 +74,24 @@ def restorer_settings(opt, option_file):
     return {'network_g': dict(network_g), 'heights': heights, 'multipass_plane': int(plane)}
 
 
+PARAM_KEYS = ('auto', 'params', 'params_ema')
+
+
+def scored_param_key(opt_dict, groups):
+    """``(key, why)``: the parameter group BasicSR itself uses with this option file: ``path.param_key_g`` when it names
+    one (what BasicSR's ``test.py`` loads); else the group its validation scored: ``params_ema`` when it trains an EMA
+    (``train.ema_decay`` > 0: BasicSR validates ``net_g_ema``) and the checkpoint has it, else ``params`` (also
+    ``load_network``'s default)."""
+    opt_dict = opt_dict or {}
+    named = (opt_dict.get('path') or {}).get('param_key_g')
+    if named:
+        return named, "the option file's path.param_key_g"
+    decay = float((opt_dict.get('train') or {}).get('ema_decay') or 0)
+    if decay > 0 and 'params_ema' in groups:
+        return 'params_ema', f'what its validation scored: train.ema_decay {decay:g}'
+    return 'params', 'what its validation scored: no EMA' if decay <= 0 else 'the checkpoint has no params_ema'
+
+
 def select_params(checkpoint, path, param_key=None):
     """``(state_dict, key)``: ``param_key`` if given, else ``params_ema`` when present, else ``params``, else a bare
     state dict; ``module.`` prefixes (DDP) removed. UserError naming ``path`` when there is none."""

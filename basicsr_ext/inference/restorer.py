@@ -22,9 +22,10 @@ import cv2
 import numpy as np
 import torch
 
-from basicsr_ext.inference.export import check_loads, select_params
+from basicsr_ext.inference.export import PARAM_KEYS, check_loads, scored_param_key, select_params
 from basicsr_ext.inference.tiling import check_overlap, check_tile, tiled_forward
 from basicsr_ext.inference.zoo import resolve
+from basicsr_ext.utils.checkpoint_adapt import checkpoint_groups
 from basicsr_ext.utils.dihedral import self_ensemble as dihedral_self_ensemble
 from basicsr_ext.utils.errors import UserError
 from basicsr_ext.utils.file_io import safe_torch_load
@@ -78,16 +79,6 @@ def image_array(img):
     return np.asarray(img)
 
 
-def network_from_options(opt_file):
-    """The ``network_g`` of a BasicSR option file (training or test)."""
-    from basicsr_ext.utils.options import resolve_options
-
-    opt = resolve_options(opt_file)
-    if not isinstance(opt.get('network_g'), dict):
-        raise UserError(f'{opt_file}: no network_g mapping to build the network from')
-    return opt['network_g']
-
-
 def input_channels(network_g):
     """The net's input channels from its options, or its constructor's default."""
     from basicsr.utils.registry import ARCH_REGISTRY
@@ -113,7 +104,10 @@ class Restorer:
             dict, or an exported restorer with ``meta``).
         opt (str | None): Option file whose ``network_g`` (and ``scale``) build the net, for a checkpoint path.
         network (dict | None): ``network_g`` options instead of ``opt``.
-        param_key (str | None): Checkpoint group ('params', 'params_ema'); None: the zoo's, else EMA when present.
+        param_key (str | None): Checkpoint group: 'params', 'params_ema', or 'auto' / None: the zoo entry's; with
+            ``opt``, the one BasicSR uses with it (``path.param_key_g``, else what its validation scored: params_ema
+            when it trains an EMA, else params); otherwise the EMA when present. :attr:`param_key` and
+            :attr:`param_key_why` say which was used.
         device (str | None): 'cpu', 'cuda', or None (CUDA when available).
         precision (str): 'fp32', or on a GPU 'fp16' / 'bf16'.
         tile (int | None): Tile side in input pixels for large images; None: whole images.
@@ -180,20 +174,38 @@ class Restorer:
             self.notes.append(text)
 
     def _weights(self, model, opt, network, param_key):
+        if param_key not in (None, *PARAM_KEYS):
+            raise UserError(f'--param-key: expected one of {", ".join(PARAM_KEYS)}, got {param_key!r}')
+        asked = None if param_key == 'auto' else param_key
+        self.param_key_why = 'asked for'
         if self.entry is not None:
-            params, _ = select_params(
-                safe_torch_load(self.entry.path), self.entry.path, param_key or self.entry.param_key
-            )
+            key = asked or self.entry.param_key
+            params, key = select_params(safe_torch_load(self.entry.path), self.entry.path, key)
+            self.param_key = key or 'state dict'
+            self.param_key_why = 'asked for' if asked else f'the zoo entry {self.entry.name}'
             return params, self.entry.network()
         checkpoint = safe_torch_load(model, what='model file')
         meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
         if network is None and opt is not None:
-            network = network_from_options(opt)
+            from basicsr_ext.utils.options import resolve_options
+
+            opt_dict = resolve_options(opt)
+            if not isinstance(opt_dict.get('network_g'), dict):
+                raise UserError(f'{opt}: no network_g mapping to build the network from')
+            network = opt_dict['network_g']
+            if asked is None:  # the group the option file's own run used (a training file: what it validated)
+                groups = checkpoint_groups(checkpoint, model)
+                asked, self.param_key_why = scored_param_key(opt_dict, groups)
+                if asked not in groups:
+                    asked, self.param_key_why = None, 'the only parameters it holds'
         elif network is None and isinstance(meta, dict) and 'network_g' in meta:
             network = meta['network_g']
         if network is None:
             raise UserError(f'{model}: no arch options: pass --opt OPTION_FILE (its network_g) for this checkpoint')
-        params, _ = select_params(checkpoint, model, param_key)
+        if asked is None and self.param_key_why == 'asked for':
+            self.param_key_why = 'the EMA when present (no option file to say which)'
+        params, key = select_params(checkpoint, model, asked)
+        self.param_key = key or 'state dict'
         return params, dict(network)
 
     def _probe_scale(self):
