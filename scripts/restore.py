@@ -209,7 +209,9 @@ def run(args):
             except UserError as err:  # about the image's content: name it
                 raise UserError(f'{path}: {err}') from None
             if args.gt:
-                rows.append((stem, *scores(out, gt, crop_border, y_channel, gts[path])))
+                base = baseline(img, out, restorer.scale)
+                row = (stem, *scores(out, gt, crop_border, y_channel, gts[path]))
+                rows.append(row + scores(base, gt, crop_border, y_channel, gts[path]))
             write_png(osp.join(args.output, f'{stem}.png'), out)
         except UserError as err:
             if len(files) == 1:
@@ -224,7 +226,7 @@ def run(args):
     )
     if rows:
         print(f'PSNR/SSIM: crop_border {crop_border}, {"Y channel" if y_channel else "all channels"}')
-        report(rows, args.output)
+        report(rows, args.output, baseline_name(restorer.scale))
     if failed:
         print(
             f'restore: error: {len(failed)} of {len(files)} inputs failed (reasons above): {", ".join(failed)}',
@@ -234,15 +236,46 @@ def run(args):
     return 0
 
 
-def report(rows, folder):
-    mean = ('mean', sum(r[1] for r in rows) / len(rows), sum(r[2] for r in rows) / len(rows))
-    print('| image | PSNR (dB) | SSIM |\n|---|---:|---:|')
-    for stem, psnr, ssim in [*rows, mean]:
-        print(f'| {stem} | {psnr:.2f} | {ssim:.4f} |')
+def baseline(img, out, scale):
+    """What a restoration must beat, in the output's size and channel layout: the input upscaled by OpenCV's bicubic
+    (``INTER_CUBIC``) for a super-resolution net, the input itself (the noisy image, the integral) otherwise."""
+    base = np.asarray(img)
+    if base.ndim == 3 and base.shape[2] == 4:
+        base = base[..., :3]
+    if scale > 1:
+        base = cv2.resize(base, (out.shape[1], out.shape[0]), interpolation=cv2.INTER_CUBIC)
+    if base.ndim == 2 and out.ndim == 3:
+        base = np.repeat(base[..., None], out.shape[2], axis=2)
+    elif base.ndim == 3 and out.ndim == 2:
+        base = cv2.cvtColor(base, cv2.COLOR_BGR2GRAY)
+    return base
+
+
+def baseline_name(scale):
+    return f'bicubic x{scale} (cv2.INTER_CUBIC)' if scale > 1 else 'the input'
+
+
+def report(rows, folder, baseline_label):
+    """Per image and the mean: PSNR/SSIM of the output and of the baseline, the gain, and a flag where the output
+    is below the baseline (printed as markdown, written to report.csv)."""
+    n = len(rows)
+    mean = ('mean', *(sum(r[i] for r in rows) / n for i in range(1, 5)))
+    below = [r[0] for r in rows if r[1] < r[3]]
+    print(f'baseline: {baseline_label}')
+    print('| image | PSNR (dB) | SSIM | baseline PSNR (dB) | baseline SSIM | gain (dB) | |')
+    print('|---|---:|---:|---:|---:|---:|---|')
+    for stem, psnr, ssim, base_psnr, base_ssim in [*rows, mean]:
+        flag = 'below the baseline' if psnr < base_psnr else ''
+        cells = f'{psnr:.2f} | {ssim:.4f} | {base_psnr:.2f} | {base_ssim:.4f} | {psnr - base_psnr:+.2f}'
+        print(f'| {stem} | {cells} | {flag} |')
+    if below:
+        print(f'below the baseline ({baseline_label}) on {len(below)} of {n} image(s): {", ".join(below)}')
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator='\n')
-    writer.writerow(['image', 'psnr', 'ssim'])
-    writer.writerows([r[0], repr(float(r[1])), repr(float(r[2]))] for r in [*rows, mean])
+    writer.writerow(['image', 'psnr', 'ssim', 'baseline_psnr', 'baseline_ssim', 'gain_db', 'below_baseline'])
+    for stem, psnr, ssim, base_psnr, base_ssim in [*rows, mean]:
+        values = [repr(float(v)) for v in (psnr, ssim, base_psnr, base_ssim, psnr - base_psnr)]
+        writer.writerow([stem, *values, str(psnr < base_psnr).lower()])
     write_text_atomic(osp.join(folder, 'report.csv'), buf.getvalue())
 
 

@@ -93,6 +93,15 @@ def test_cli_restores_grey_rgb_and_16_bit_with_and_without_gt(srcnn, tmp_path):
     assert float(rows[2]['psnr']) == pytest.approx(expected)
     assert float(rows[3]['psnr']) == pytest.approx(np.mean([float(r['psnr']) for r in rows[:3]]))
     assert '| mean |' in run.stdout
+    # the baseline a restoration must beat: bicubic upscaling of the same input, the gain, and a flag below it
+    bicubic = cv2.resize(cv2.imread(str(inputs / 'rgb.png')), (48, 40), interpolation=cv2.INTER_CUBIC)
+    assert float(rows[2]['baseline_psnr']) == pytest.approx(
+        calculate_psnr(bicubic, cv2.imread(str(gt / 'rgb.png')), crop_border=2)
+    )
+    for r in rows:
+        gain = float(r['psnr']) - float(r['baseline_psnr'])
+        assert float(r['gain_db']) == pytest.approx(gain) and r['below_baseline'] == str(gain < 0).lower()
+    assert 'baseline: bicubic x2 (cv2.INTER_CUBIC)' in run.stdout and 'baseline PSNR (dB)' in run.stdout
 
 
 def test_an_unreadable_input_is_named_and_the_others_run(srcnn, tmp_path):
@@ -287,6 +296,9 @@ def test_restore_cli_takes_the_aos_zoo_model_on_a_grey_integral(tmp_path):
     out = cv2.imread(str(tmp_path / 'out' / 'integral.png'), cv2.IMREAD_UNCHANGED)
     assert out.shape == (64, 64) and out.dtype == np.uint8
     assert calculate_psnr(out, gt, crop_border=0) > calculate_psnr(integral, gt, crop_border=0)
+    rows = list(csv.DictReader(open(tmp_path / 'out' / 'report.csv')))  # the baseline: the input, the integral
+    assert float(rows[0]['baseline_psnr']) == pytest.approx(calculate_psnr(integral, gt, crop_border=0))
+    assert rows[0]['below_baseline'] == 'false' and 'baseline: the input' in run.stdout
 
 
 def test_a_missing_file_read_with_cv2_is_named_in_the_python_api(srcnn, tmp_path):
