@@ -128,12 +128,25 @@ def metric_settings(args, restorer):
     return int(crop), y_channel
 
 
-def write_png(path, img):
+def output_name(path, img=None):
+    """``<stem>.png``, or ``<stem>.tiff`` for a float image (a PNG holds integers only: float TIFF in, float TIFF
+    out)."""
+    stem = osp.splitext(osp.basename(path))[0]
+    floating = img is not None and np.issubdtype(np.asarray(img).dtype, np.floating)
+    return f'{stem}.tiff' if floating else f'{stem}.png'
+
+
+def write_image(path, img):
+    """Write ``img`` atomically through OpenCV (channel order as it reads them): PNG, or a float32 TIFF."""
+    suffix = osp.splitext(path)[1]
+    if suffix == '.tiff':
+        img = np.ascontiguousarray(img, dtype=np.float32)
+
     def write(tmp):
         if not cv2.imwrite(tmp, img):
             raise UserError(f'cannot write {path}')
 
-    atomic_write(path, write, suffix='.png')
+    atomic_write(path, write, suffix=suffix)
 
 
 def build_restorer(args):
@@ -167,9 +180,12 @@ def check_outputs(files, folder, inputs):
     """Refuse an --output folder that is a file or an --input folder, and outputs that would replace an input."""
     check_output_folder(folder, '--output', inputs=inputs)
     for path in files:
-        out = osp.join(folder, f'{osp.splitext(osp.basename(path))[0]}.png')
-        if osp.exists(out) and osp.samefile(out, path):
-            raise UserError(f'--output {folder}: would replace the input {path}; write the outputs to another folder')
+        stem = osp.splitext(osp.basename(path))[0]
+        for out in (osp.join(folder, f'{stem}.png'), osp.join(folder, f'{stem}.tiff')):
+            if osp.exists(out) and osp.samefile(out, path):
+                raise UserError(
+                    f'--output {folder}: would replace the input {path}; write the outputs to another folder'
+                )
 
 
 def run(args):
@@ -212,7 +228,7 @@ def run(args):
                 base = baseline(img, out, restorer.scale)
                 row = (stem, *scores(out, gt, crop_border, y_channel, gts[path]))
                 rows.append(row + scores(base, gt, crop_border, y_channel, gts[path]))
-            write_png(osp.join(args.output, f'{stem}.png'), out)
+            write_image(osp.join(args.output, output_name(path, out)), out)
         except UserError as err:
             if len(files) == 1:
                 raise

@@ -324,3 +324,27 @@ def test_a_path_is_read_and_a_missing_path_is_named_in_the_python_api(srcnn, tmp
     assert np.array_equal(aos.restore_image(tmp_path / 'integral.png'), aos.restore_image(grey))
     with pytest.raises(UserError, match='no_such.png: image not found'):
         aos.restore_image(str(tmp_path / 'no_such.png'))
+
+
+def test_alpha_is_kept_and_a_float_tiff_comes_back_as_a_float_tiff(srcnn, tmp_path):
+    restorer = Restorer(srcnn['pth'], opt=srcnn['opt'], device='cpu')
+    bgra = np.dstack([image((20, 24, 3)), image((20, 24), seed=5)])
+    out = restorer.restore(bgra)
+    assert out.shape == (40, 48, 4) and out.dtype == np.uint8
+    assert np.array_equal(out[..., :3], restorer.restore(bgra[..., :3]))  # the colour is restored as without alpha
+    alpha = cv2.resize(bgra[..., 3].astype(np.float32) / 255, (48, 40), interpolation=cv2.INTER_CUBIC).clip(0, 1)
+    assert np.array_equal(out[..., 3], np.rint(alpha * 255).astype(np.uint8))  # resized, not restored
+    assert 'alpha channel kept: resized by bicubic interpolation, not restored' in restorer.notes
+    inputs = tmp_path / 'in'
+    inputs.mkdir()
+    cv2.imwrite(str(inputs / 'rgba.png'), bgra)
+    flt = image((20, 24, 3), seed=6).astype(np.float32) / 255
+    cv2.imwrite(str(inputs / 'float.tiff'), flt)  # a float32 TIFF
+    run = run_script(
+        'restore', ['--model', srcnn['pth'], '--opt', srcnn['opt'], '--input', inputs, '--output', tmp_path / 'o']
+    )
+    assert run.returncode == 0, run.stderr
+    assert np.array_equal(cv2.imread(str(tmp_path / 'o' / 'rgba.png'), cv2.IMREAD_UNCHANGED), out)
+    written = cv2.imread(str(tmp_path / 'o' / 'float.tiff'), cv2.IMREAD_UNCHANGED)  # not a PNG of 0s and 1s
+    assert written.dtype == np.float32 and written.shape == (40, 48, 3)
+    assert np.allclose(written, restorer.restore(flt)) and not (tmp_path / 'o' / 'float.png').exists()

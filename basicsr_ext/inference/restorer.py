@@ -7,9 +7,11 @@ Three lines restore an image::
     out = restorer.restore('in.png')                    # a path, or an array as cv2.imread(..., IMREAD_UNCHANGED) gives
     cv2.imwrite('out.png', out)
 
-Images are numpy arrays as OpenCV reads them: (H, W) grey or (H, W, 3) BGR, uint8, uint16 or float in [0, 1]; the
-output has the input's dtype and range. The network's input channels decide: a grey image given to a colour net is
-repeated to three channels, a colour image given to a grey net is converted to grey (both said in :attr:`notes`).
+Images are numpy arrays as OpenCV reads them: (H, W) grey, (H, W, 3) BGR or (H, W, 4) BGRA, uint8, uint16 or float
+in [0, 1]; the output has the input's dtype and range. An alpha channel is kept: resized to the output by bicubic
+interpolation, not restored (said in :attr:`notes`). The network's input channels decide: a grey image given to a
+colour net is repeated to three channels, a colour image given to a grey net is converted to grey (both said in
+:attr:`notes`).
 Colour images reach the net as RGB, as BasicSR's datasets feed it. Large images run in blended tiles
 (``inference/tiling.py``), padded to the window multiple for Swin nets. Self-ensemble is the function the models'
 validation uses (``utils/dihedral.py``). AOS focal stacks have their own restorer (``inference/aos_restorer.py``).
@@ -231,8 +233,9 @@ class Restorer:
             check_float_range(img)
         else:
             raise UserError(f'expected a uint8, uint16 or float image, got {img.dtype}')
-        if img.ndim == 3 and img.shape[2] == 4:
-            img = img[..., :3]  # alpha is not restored
+        alpha = None
+        if img.ndim == 3 and img.shape[2] == 4:  # the alpha channel is kept: resized, not restored (_to_image)
+            alpha, img = img[..., 3].astype(np.float32) / peak, img[..., :3]
         if img.ndim == 3 and img.shape[2] == 1:
             img = img[..., 0]
         if img.ndim not in (2, 3) or (img.ndim == 3 and img.shape[2] != 3):
@@ -250,14 +253,20 @@ class Restorer:
         else:
             x = x[None]
         tensor = torch.from_numpy(np.ascontiguousarray(x))[None]
-        return tensor, (img.dtype, peak, grey_in)
+        return tensor, (img.dtype, peak, grey_in, alpha)
 
     def _to_image(self, y, undo):
-        dtype, peak, grey_in = undo
+        dtype, peak, grey_in, alpha = undo
         y = y.float().clamp(0, 1).cpu().numpy()
         y = y[0] if y.shape[0] == 1 else y[::-1].transpose(1, 2, 0)  # RGB -> BGR
         if grey_in and y.ndim == 3:
             y = cv2.cvtColor(np.ascontiguousarray(y), cv2.COLOR_BGR2GRAY)
+        if alpha is not None:  # as Real-ESRGAN's inference can: the alpha resized to the output by bicubic
+            self.note('alpha channel kept: resized by bicubic interpolation, not restored')
+            if y.ndim == 2:
+                y = np.repeat(y[..., None], 3, axis=2)
+            a = cv2.resize(alpha, (y.shape[1], y.shape[0]), interpolation=cv2.INTER_CUBIC).clip(0, 1)
+            y = np.dstack([y, a])
         if np.issubdtype(dtype, np.floating):
             return y.astype(dtype)
         return np.clip(np.rint(y * peak), 0, peak).astype(dtype)
