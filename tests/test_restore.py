@@ -241,6 +241,9 @@ def test_zoo_entries_are_verified_and_a_damaged_copy_is_refused(tmp_path):
     zoo_file.write_text(yaml.safe_dump({'tiny_x2': {**entry, 'task': 'colourise'}}))
     with pytest.raises(UserError, match=r'tiny_x2\.task: expected one of aos, sr, denoise, modulation'):
         load_zoo(str(zoo_file))
+    zoo_file.write_text(yaml.safe_dump({'tiny_x2': {**entry, 'figures': 'PSNR 30'}}))
+    with pytest.raises(UserError, match=r"tiny_x2\.figures: expected a mapping \(name: value\), got 'PSNR 30'"):
+        load_zoo(str(zoo_file))
 
 
 def test_basicsr_checkpoint_with_params_ema_and_its_option_file(tmp_path):

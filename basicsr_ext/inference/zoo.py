@@ -79,6 +79,8 @@ def load_zoo(zoo_file=ZOO_FILE):
             raise UserError(f'{zoo_file}: {name}.task: expected one of {", ".join(TASKS)}, got {raw["task"]!r}')
         if not isinstance(raw['network_g'], dict) or 'type' not in raw['network_g']:
             raise UserError(f'{zoo_file}: {name}.network_g: expected a mapping with a type key')
+        if raw['figures'] is not None and not isinstance(raw['figures'], dict):
+            raise UserError(f'{zoo_file}: {name}.figures: expected a mapping (name: value), got {raw["figures"]!r}')
         known = set(REQUIRED) | {'param_key'}
         entries[name] = ZooEntry(
             name=name,
