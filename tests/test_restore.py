@@ -15,6 +15,7 @@ from basicsr_ext.inference.export import file_sha256
 from basicsr_ext.inference.restorer import Restorer
 from basicsr_ext.inference.zoo import describe, load_zoo
 from basicsr_ext.utils.errors import UserError
+from basicsr_ext.utils.images import read_image
 
 from conftest import run_script, write_yaml
 
@@ -351,3 +352,20 @@ def test_alpha_is_kept_and_a_float_tiff_comes_back_as_a_float_tiff(srcnn, tmp_pa
     written = cv2.imread(str(tmp_path / 'o' / 'float.tiff'), cv2.IMREAD_UNCHANGED)  # not a PNG of 0s and 1s
     assert written.dtype == np.float32 and written.shape == (40, 48, 3)
     assert np.allclose(written, restorer.restore(flt)) and not (tmp_path / 'o' / 'float.png').exists()
+
+
+@pytest.mark.parametrize('orientation', [1, 3, 6, 8])
+def test_the_exif_orientation_of_a_photo_is_applied(srcnn, tmp_path, orientation):
+    from PIL import Image, ImageOps
+
+    img = np.kron(image((5, 8, 3)), np.ones((4, 4, 1), np.uint8))  # blocks: JPEG keeps them
+    exif = Image.new('RGB', (1, 1)).getexif()
+    exif[0x0112] = orientation
+    path = tmp_path / 'photo.jpg'
+    Image.fromarray(img[..., ::-1]).save(path, exif=exif, quality=95)
+    upright = np.asarray(ImageOps.exif_transpose(Image.open(path)))[..., ::-1]  # as a viewer shows it, BGR
+    got = read_image(str(path))
+    assert got.shape == upright.shape == ((32, 20, 3) if orientation in (6, 8) else (20, 32, 3))
+    assert np.array_equal(got, upright)
+    restorer = Restorer(srcnn['pth'], opt=srcnn['opt'], device='cpu')
+    assert restorer.restore(path).shape == (2 * upright.shape[0], 2 * upright.shape[1], 3)

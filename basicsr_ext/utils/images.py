@@ -135,4 +135,39 @@ def read_image(path, flags=None, what='image'):
     img = None if reason else cv2.imdecode(data, cv2.IMREAD_UNCHANGED if flags is None else flags)
     if img is None:
         raise UserError(f'{path}: cannot read the {what} ({reason or "not an image, or damaged"})')
+    if flags is None:  # IMREAD_UNCHANGED keeps depth and alpha but ignores the EXIF orientation: apply it here
+        img = apply_orientation(img, exif_orientation(data))
     return img
+
+
+EXIF_ORIENTATION = 0x0112
+
+
+def exif_orientation(data):
+    """The EXIF orientation (1-8) of an encoded image, 1 when it has none or it cannot be read."""
+    import io
+
+    try:
+        from PIL import Image
+
+        with Image.open(io.BytesIO(data.tobytes() if hasattr(data, 'tobytes') else data)) as im:
+            value = int(im.getexif().get(EXIF_ORIENTATION, 1))
+    except Exception:  # no EXIF reader for it: as OpenCV with IMREAD_UNCHANGED, no orientation
+        return 1
+    return value if 1 <= value <= 8 else 1
+
+
+def apply_orientation(img, orientation):
+    """``img`` (H, W[, C]) turned upright for an EXIF ``orientation`` (as PIL's ``ImageOps.exif_transpose``)."""
+    import numpy as np
+
+    turn = {
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1],
+        5: lambda a: a.swapaxes(0, 1),
+        6: lambda a: np.rot90(a, -1),
+        7: lambda a: a.swapaxes(0, 1)[::-1, ::-1],
+        8: lambda a: np.rot90(a, 1),
+    }.get(orientation)
+    return img if turn is None else np.ascontiguousarray(turn(img))
