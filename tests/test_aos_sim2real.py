@@ -27,7 +27,7 @@ SHRINK = [
     'datasets.train.num_worker_per_gpu=0',
     'datasets.train.dataset_enlarge_ratio=1',
     'train.position_opt.full_size=64',
-    f'path.pretrain_network_g={osp.join(REPO, "weights", "aos_sim2real.pth")}',  # the test runs in a temp folder
+    f'path.pretrain_network_g={osp.join(REPO, "weights", "aos_ground.pth")}',  # the test runs in a temp folder
 ]
 
 

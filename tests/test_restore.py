@@ -124,7 +124,7 @@ def test_an_unreadable_input_is_named_and_the_others_run(srcnn, tmp_path):
         (['--input', 'x.png', '--output', 'o'], '--model is required (or --list)'),
         (
             ['--model', 'no_such_model', '--input', 'x.png', '--output', 'o'],
-            'model file not found: no_such_model (nor a zoo name: aos_person, aos_person0, aos_sim2real',
+            'model file not found: no_such_model (nor a zoo name: aos_person, aos_person0, aos_ground, aos_sim2real',
         ),
         (['--model', '{pth}', '--input', '{png}', '--output', 'o'], 'no arch options: pass --opt OPTION_FILE'),
         (['--model', '{pth}', '--opt', '{opt}', '--input', '{png}', '--output', 'o', '--precision', 'fp16'], 'GPU'),
