@@ -26,7 +26,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from basicsr_ext.aos.focal_stack import read_gt  # noqa: E402
-from basicsr_ext.aos.person_scores import centroid, person_mask  # noqa: E402
+from basicsr_ext.aos.person_scores import centroid, gt_offset, person_mask, shift_image  # noqa: E402
 from basicsr_ext.aos.position import PersonWindow  # noqa: E402
 from basicsr_ext.inference.aos_inputs import discover, find_gt, integral_plane, load  # noqa: E402
 from basicsr_ext.inference.aos_report import format_report, locate_person, score  # noqa: E402
@@ -63,6 +63,11 @@ def build_parser():
         help='maximum passes, rule of the AOS course report, section 4.3.2 (default: 1)',
     )
     parser.add_argument('--gt', help='folder with GT images: X.png, X_gt.png, X_GT.png, X/gt.png or X/X_gt.png')
+    parser.add_argument(
+        '--align-gt',
+        action='store_true',
+        help="score against each GT moved onto its integral's person where the GT is visibly shifted (a check)",
+    )
     parser.add_argument('--tile', type=int, help='tile size in px (default: whole image up to 512 px)')
     parser.add_argument('--device', choices=['cpu', 'cuda'], help='default: cuda when available')
     parser.add_argument('--precision', default='fp32', choices=['fp32', 'fp16', 'bf16'], help='fp16/bf16: GPU only')
@@ -134,6 +139,17 @@ def restore_sample(restorer, sample, args):
     gt = read_gt(gt_path) if gt_path else None
     if gt is not None and gt.shape != integral.shape:
         raise UserError(f'{gt_path}: GT size {gt.shape} differs from the input {integral.shape} ({sample.source})')
+    offset = gt_offset(integral, gt) if gt is not None else None
+    if offset is not None:
+        dy, dx, covered, in_place = offset
+        print(
+            f"{sample.stem}: the GT person lies ({dy:+d}, {dx:+d}) px (rows, cols) from the integral's (its warm "
+            f'pixels cover {covered:.0%} of the GT person so shifted, {in_place:.0%} in place): '
+            + ('scored against the GT moved back (--align-gt)' if args.align_gt else 'check its registration'),
+            flush=True,
+        )
+        if args.align_gt:
+            gt = shift_image(gt, -dy, -dx)
     restored, candidates, note = restorer.restore_sample(sample, args.candidates)
     camera = sample.ground_camera
     write_png(osp.join(args.output, f'{sample.stem}.png'), restored)
@@ -164,6 +180,8 @@ def restore_sample(restorer, sample, args):
     if gt is None:
         return None, csv_rows
     row = {'stem': sample.stem, 'scores': score(restored, integral, gt, person), 'person_from': person_from}
+    if offset is not None:
+        row['gt_offset'] = (offset[0], offset[1], bool(args.align_gt))
     row['candidate_m'] = candidate_distance(candidates, gt, camera)
     return row, csv_rows
 

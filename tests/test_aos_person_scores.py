@@ -133,3 +133,20 @@ def test_person_term_of_the_loss_costs_a_missed_and_a_false_warm_pixel_alike():
     assert float(loss(gt, gt, pos)) == 0.0
     with pytest.raises(Exception, match='mask_weight'):
         PositionEnhancedLoss(mask_weight=-1)
+
+
+def test_a_gt_shifted_from_its_integral_is_measured_and_moved_back():
+    rng = np.random.default_rng(0)
+    integral = scene(ground=115.0, person=210.0) + rng.normal(0, 1.5, (512, 512))
+    shifted = scene(ground=115.0, person=255.0, left=316)  # the GT's person 16 px right of the integral's
+    dy, dx, covered, in_place = ps.gt_offset(integral, shifted)
+    assert (dy, dx) == (0, 16) and covered == 1.0 and in_place == 0.0
+    moved = ps.shift_image(shifted, -dy, -dx)
+    assert np.array_equal(ps.person_mask(moved), ps.person_mask(scene()))
+    assert moved[:, -16:].min() == 115.0  # the uncovered border takes the median
+    assert ps.gt_offset(integral, scene(ground=115.0, person=255.0)) is None  # registered
+    assert ps.gt_offset(integral, np.full((512, 512), 115.0)) is None  # no person in the GT
+    pieces = integral.copy()
+    pieces[200:230:4, 300:315] = 115.0  # under canopy: the integral's person in strips
+    pieces[200:230, 300:315:3] = 115.0
+    assert ps.gt_offset(pieces, shifted) is None  # nothing covers half of the GT person: the check cannot tell

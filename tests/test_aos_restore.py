@@ -169,6 +169,28 @@ def test_plane_folder_with_gt_report(model, tmp_path, capsys):
     assert doc['camera'] == 'course camera (assumed)' and doc['candidates'][0]['x_m'] == float(persons[0]['x_m'])
 
 
+def test_a_shifted_gt_is_named_and_align_gt_scores_against_it_moved_back(model, tmp_path, capsys):
+    folder = tmp_path / 'samples' / 'sample_9'
+    os.makedirs(folder)
+    planes = np.full((3, 64, 64), 115, np.uint8)
+    planes[:, 20:30, 20:26] = 210  # an unoccluded person in every plane
+    for plane, h in zip(planes, ['000', '040', '080']):
+        cv2.imwrite(str(folder / f'{h}.png'), plane)
+    gt = np.full((64, 64), 115, np.uint8)
+    gt[20:30, 24:30] = 255  # the GT's person 4 px right of the integral's (32 px at 512 px)
+    cv2.imwrite(str(folder / 'gt.png'), gt)
+    scores = {}
+    for flag in ([], ['--align-gt']):
+        out = tmp_path / f'out{len(flag)}'
+        text = restore(['--input', str(folder), '--output', str(out)] + flag, model, capsys)
+        assert 'sample_9: the GT person lies (+0, +4) px (rows, cols) from the integral' in text
+        md = open(out / 'report.md').read()
+        assert '- sample_9: (+0, +4), ' + ('scored against the GT moved back' if flag else 'scored as it is') in md
+        rows = {r['method']: r for r in csv.DictReader(open(out / 'report.csv'))}
+        scores[bool(flag)] = float(rows['integral']['psnr'])
+    assert scores[True] > scores[False] + 3  # the integral matches the GT moved back
+
+
 def test_plane_scale_per_input(model, tmp_path, capsys):
     """Two plane-folder layouts in one call: 3-digit centimetre names and 0.1 m steps (one --plane-scale each)."""
     cm, dm = tmp_path / 'sample_1', tmp_path / '000009'

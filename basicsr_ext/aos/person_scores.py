@@ -148,3 +148,56 @@ def person_scores(img, gt, k=5, evidence=None):
         'person_mask_psnr': person_psnr(img, gt, mask),
         'background_psnr': background_psnr(img, gt, mask),
     }
+
+
+OFFSET_MAX = 32  # px at 512 px: the farthest GT offset looked for (2 m at the course camera)
+
+
+def gt_offset(integral, gt, max_shift=OFFSET_MAX):
+    """The offset of a GT's person from the person in its 0 m integral, when the GT is visibly misregistered.
+
+    The integral's warm pixels (above its median by half the way to its 99.9th percentile) are slid over the GT's
+    person mask M by up to ``max_shift`` px (at 512 px, scaled); ``covered`` is the fraction of M they cover. A GT
+    is taken as shifted when some offset covers at least half of M and 0.3 of M more than in place, and the offset is
+    3 px or more (at 512 px): then every score penalises a restoration that keeps the person where the input shows
+    it. Under canopy the integral's person is in pieces and nothing covers half of M: None, as for a registered GT.
+
+    Returns:
+        tuple | None: ``(dy, dx, covered, covered_in_place)``: the GT's person sits at the integral's plus
+        (dy, dx) px; None when the GT is registered, has no person, or the check cannot tell.
+    """
+    mask = person_mask(gt)
+    img = _grey(integral)
+    if mask is None or img.shape != mask.shape:
+        return None
+    ground, top = float(np.median(img)), float(np.percentile(img, 99.9))
+    if top - ground < 0.5 * MIN_CONTRAST:
+        return None
+    warm = img > ground + 0.5 * (top - ground)
+    s = max(1, int(round(scaled(max_shift, img.shape[1]))))
+    rows, cols = np.nonzero(mask)
+    r0, r1, c0, c1 = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
+    padded = np.pad(warm, s)
+    inner = mask[r0:r1, c0:c1]
+    total = float(inner.sum())
+    covered = np.zeros((2 * s + 1, 2 * s + 1))
+    for i, dy in enumerate(range(-s, s + 1)):
+        for j, dx in enumerate(range(-s, s + 1)):
+            window = padded[r0 - dy + s : r1 - dy + s, c0 - dx + s : c1 - dx + s]
+            covered[i, j] = float((window & inner).sum()) / total
+    i, j = np.unravel_index(int(np.argmax(covered)), covered.shape)
+    dy, dx, best, in_place = i - s, j - s, float(covered[i, j]), float(covered[s, s])
+    if best < 0.5 or best - in_place < 0.3 or max(abs(dy), abs(dx)) < scaled(3, img.shape[1]):
+        return None
+    return int(dy), int(dx), best, in_place
+
+
+def shift_image(img, dy, dx):
+    """``img`` moved by (dy, dx) px, the uncovered border filled with its median (a GT aligned to its integral)."""
+    img = np.asarray(img)
+    out = np.full_like(img, np.median(img))
+    h, w = img.shape[:2]
+    out[max(dy, 0) : h + min(dy, 0), max(dx, 0) : w + min(dx, 0)] = img[
+        max(-dy, 0) : h + min(-dy, 0), max(-dx, 0) : w + min(-dx, 0)
+    ]
+    return out

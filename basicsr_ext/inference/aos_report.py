@@ -113,7 +113,8 @@ def summarise(rows):
 
 
 def format_report(rows):
-    """(markdown, csv) of ``rows`` = [{'stem', 'scores': {method: scores}, 'person_from', 'candidate_m'?}].
+    """(markdown, csv) of ``rows`` = [{'stem', 'scores': {method: scores}, 'person_from', 'candidate_m'?,
+    'gt_offset'? (dy, dx, aligned)}].
 
     Markdown: the mean of every score per method over the samples (person scores over the samples with a person,
     'found' as hits/samples), then one row per sample and method. CSV: one row per sample and method.
@@ -149,4 +150,11 @@ def format_report(rows):
             )
             values = [repr(scores[n]) if _number(scores[n]) else NA for n, _ in SCORES]
             writer.writerow([row['stem'], method, *values, repr(distance) if _number(distance) else NA, where])
+    shifted = [r for r in rows if r.get('gt_offset')]
+    if shifted:
+        lines += ['', 'GT visibly shifted from the integral (rows, cols px):']
+        for r in shifted:
+            dy, dx, aligned = r['gt_offset']
+            how = 'scored against the GT moved back' if aligned else 'scored as it is; --align-gt moves it back'
+            lines.append(f'- {r["stem"]}: ({dy:+d}, {dx:+d}), {how}')
     return '\n'.join(lines) + '\n', buf.getvalue()
