@@ -30,7 +30,8 @@ from basicsr_ext.aos.person_scores import centroid, gt_offset, person_mask, shif
 from basicsr_ext.aos.position import PersonWindow  # noqa: E402
 from basicsr_ext.inference.aos_inputs import discover, find_gt, integral_plane, load  # noqa: E402
 from basicsr_ext.inference.aos_report import format_report, locate_person, score  # noqa: E402
-from basicsr_ext.inference.aos_restorer import DEFAULT_MODEL, AOSRestorer  # noqa: E402
+from basicsr_ext.inference.restorer import Restorer  # noqa: E402
+from basicsr_ext.inference.zoo import DEFAULT_AOS_MODEL  # noqa: E402
 from basicsr_ext.utils.errors import UserError  # noqa: E402
 from basicsr_ext.utils.file_io import check_output_folder, write_text_atomic  # noqa: E402
 from basicsr_ext.utils.montage import draw_box, make_montage, to_bgr_uint8, write_png  # noqa: E402
@@ -47,7 +48,7 @@ def build_parser():
         nargs='+',
         help='metres per unit of a plane name number (default 0.01); one value, or one per --input item',
     )
-    parser.add_argument('--model', default=DEFAULT_MODEL, help='restorer checkpoint (default: %(default)s)')
+    parser.add_argument('--model', default=DEFAULT_AOS_MODEL, help='restorer checkpoint (default: %(default)s)')
     parser.add_argument('--opt', help='training option file, for a plain BasicSR checkpoint without meta')
     parser.add_argument(
         '--param-key',
@@ -209,8 +210,8 @@ def run(args):
         raise UserError(f'--heights: expected finite heights in metres, got {bad[0]:g}')
     if args.candidates < 1:
         raise UserError(f'--candidates: expected >= 1, got {args.candidates}')
-    restorer = AOSRestorer(
-        model=args.model,
+    restorer = Restorer(
+        args.model,
         opt=args.opt,
         device=args.device,
         self_ensemble=args.self_ensemble,
@@ -219,6 +220,10 @@ def run(args):
         precision=args.precision,
         param_key=args.param_key,
     )
+    if not restorer.descriptor.is_aos:
+        raise UserError(
+            f'--model {args.model}: a {restorer.descriptor.task} model, not an AOS restorer: use scripts/restore.py'
+        )
     print(f'weights: {restorer.param_key} of {args.model} ({restorer.param_key_why})', flush=True)
     scales = plane_scales(args.plane_scale, args.input)
     found, seen = [], {}

@@ -2,7 +2,7 @@
 
 python scripts/benchmark_inference.py [--device cpu|cuda] [--repeats 5] [--size 512] [--tile 256] [--threads N]
 
-AOS rows: ``AOSRestorer`` with the shipped default AOS restorer on random --size px focal stacks (as many planes as
+AOS rows: ``Restorer`` with the shipped default AOS restorer on random --size px focal stacks (as many planes as
 the model takes). Zoo rows (when weights/zoo.yml lists them): ``Restorer`` with each sr / denoise / modulation model
 on a random --size px RGB image. Each row: median seconds per image over --repeats runs after one warm-up, rows of a
 table interleaved round by round (other processes may share the CPU: compare rows within one run).
@@ -19,10 +19,10 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from basicsr_ext.inference.aos_restorer import DEFAULT_MODEL, AOSRestorer  # noqa: E402
-from basicsr_ext.inference.restorer import Restorer, pick_device  # noqa: E402
+from basicsr_ext.inference.devices import pick_device  # noqa: E402
+from basicsr_ext.inference.restorer import Restorer  # noqa: E402
 from basicsr_ext.inference.tiling import check_tile  # noqa: E402
-from basicsr_ext.inference.zoo import load_zoo  # noqa: E402
+from basicsr_ext.inference.zoo import DEFAULT_AOS_MODEL, load_zoo  # noqa: E402
 from basicsr_ext.utils.errors import UserError  # noqa: E402
 
 MIN_SIZE = 16  # px: the smallest tile (inference/tiling.py check_tile); below it the rows time overheads only
@@ -50,10 +50,10 @@ def aos_rows(args):
         f'AOS {args.size} px, whole, self-ensemble x8': dict(self_ensemble=True),
         f'AOS {args.size} px, tiles of {args.tile}, self-ensemble x8': dict(tile=args.tile, self_ensemble=True),
     }
-    restorers = {name: AOSRestorer(DEFAULT_MODEL, device=args.device, **kw) for name, kw in variants.items()}
+    restorers = {name: Restorer(DEFAULT_AOS_MODEL, device=args.device, **kw) for name, kw in variants.items()}
     planes = len(next(iter(restorers.values())).heights)
     stack = np.random.default_rng(0).random((planes, args.size, args.size), dtype=np.float32)
-    fns = {name: (lambda r=r: r.restore(stack)) for name, r in restorers.items()}
+    fns = {name: (lambda r=r: r.restore_stack(stack)) for name, r in restorers.items()}
     return seconds_per_call(fns, args.repeats, restorers[next(iter(restorers))].device)
 
 

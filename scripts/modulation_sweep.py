@@ -26,7 +26,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import basicsr_ext  # noqa: E402,F401
 from basicsr_ext.evaluation.modulation_sweep import run_sweep, sweep_markdown, write_sweep  # noqa: E402
-from basicsr_ext.inference.restorer import pick_device  # noqa: E402
+from basicsr_ext.inference.devices import pick_device  # noqa: E402
 from basicsr_ext.utils.errors import UserError  # noqa: E402
 from basicsr_ext.utils.file_io import check_output_folder  # noqa: E402
 from basicsr_ext.utils.options import resolve_options  # noqa: E402

@@ -1,6 +1,11 @@
-"""Plot training loss and validation curves of one or more basicsr-ext train logs to a PNG.
+"""Plot training loss and validation curves of one or more basicsr-ext runs to a PNG.
 
-python scripts/plot_curves.py experiments/<name>/train_<name>_*.log -o docs/curves.png --metric psnr
+python scripts/plot_curves.py tb_logger/<name> -o docs/curves.png --metric psnr
+
+A run is read from its TensorBoard events (``logger.use_tb_logger: true``, as the shipped option files have): a
+``tb_logger/<name>`` folder or an event file. An ``experiments/<name>`` folder reads the events in
+``tb_logger/<name>`` beside ``experiments/`` and falls back to its newest train log when there are none; a
+``train_*.log`` file given is parsed as text.
 """
 
 import argparse
@@ -32,11 +37,16 @@ def parse_references(items):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('logs', nargs='+', help='train_*.log files written by basicsr_ext/train.py')
+    parser.add_argument(
+        'logs',
+        nargs='+',
+        metavar='RUN',
+        help='tb_logger/<name> or experiments/<name> folders, event files or train_*.log files of basicsr_ext/train.py',
+    )
     parser.add_argument('-o', '--output', required=True, help='PNG to write')
     parser.add_argument('--metric', default='psnr', help='validation metric to plot (psnr, ssim, val_loss, ...)')
     parser.add_argument('--loss', default='l_pix', help='training loss to plot')
-    parser.add_argument('--labels', nargs='+', help='legend labels, one per log (default: experiment names)')
+    parser.add_argument('--labels', nargs='+', help='legend labels, one per run (default: experiment names)')
     parser.add_argument(
         '--reference',
         nargs='+',

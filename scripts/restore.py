@@ -27,7 +27,6 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from basicsr_ext.inference.aos_restorer import AOSRestorer  # noqa: E402
 from basicsr_ext.inference.restorer import Restorer  # noqa: E402
 from basicsr_ext.inference.zoo import describe, load_zoo, resolve  # noqa: E402
 from basicsr_ext.utils.errors import UserError  # noqa: E402
@@ -150,7 +149,7 @@ def write_image(path, img):
 
 
 def build_restorer(args):
-    """A Restorer, or for an AOS zoo model an AOSRestorer taking the 0 m integral as a grey image."""
+    """The Restorer of ``--model`` (an AOS zoo model takes the 0 m integral as a grey image)."""
     entry = resolve(args.model)
     if entry is not None and entry.task == 'aos':
         flags = {'--opt': args.opt, '--param-key': args.param_key, '--coef': args.coef, '--dni': args.dni}
@@ -158,7 +157,7 @@ def build_restorer(args):
         given = [flag for flag, value in flags.items() if value is not None]
         if given:
             raise UserError(f'{", ".join(given)}: not for the AOS restorer {entry.name} (image restorers only)')
-        return AOSRestorer(
+        return Restorer(
             entry.name, device=args.device, tile=args.tile, self_ensemble=args.self_ensemble, precision=args.precision
         )
     return Restorer(
@@ -210,10 +209,9 @@ def run(args):
             raise UserError(f'--gt: not a folder: {args.gt}')
         gts = {path: find_gt(args.gt, osp.splitext(osp.basename(path))[0]) for path in files}
     restorer = build_restorer(args)
-    if not isinstance(restorer, AOSRestorer):
+    if not restorer.descriptor.is_aos:
         print(f'weights: {restorer.param_key} of {args.model} ({restorer.param_key_why})', flush=True)
     crop_border, y_channel = metric_settings(args, restorer)
-    restore = restorer.restore_image if isinstance(restorer, AOSRestorer) else restorer.restore
     rows, failed, start = [], [], time.time()
     for path in tqdm(files, unit='image', disable=len(files) < 2, file=sys.stderr):
         stem = osp.splitext(osp.basename(path))[0]
@@ -221,7 +219,7 @@ def run(args):
             img = read_image(path)
             gt = read_image(gts[path], what='ground truth') if args.gt else None
             try:
-                out = restore(img)
+                out = restorer.restore(img)
             except UserError as err:  # about the image's content: name it
                 raise UserError(f'{path}: {err}') from None
             if args.gt:

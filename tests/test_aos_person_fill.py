@@ -6,7 +6,7 @@ import torch
 
 from basicsr_ext.archs.aos_ground_fill_arch import AOSGroundFillNet
 from basicsr_ext.archs.aos_person_fill_arch import AOSPersonFillNet
-from basicsr_ext.inference import AOSRestorer
+from basicsr_ext.inference import Restorer
 from basicsr_ext.inference.aos_inputs import AOSInput, select_planes
 from basicsr_ext.inference.export import params_sha256
 from basicsr_ext.utils.errors import UserError
@@ -106,10 +106,10 @@ def psnr(a, b):
 @pytest.mark.parametrize('model, tile', [('aos_sim2real', 256), ('aos_person0', None), ('aos_person', None)])
 def test_tiles_agree_with_the_whole_image_on_a_1024_px_stack(model, tile):
     stack, gt = synthetic_stack()
-    whole_restorer = AOSRestorer(model, device='cpu', tile=1024)  # the shipped weights
+    whole_restorer = Restorer(model, device='cpu', tile=1024)  # the shipped weights
     stack = np.repeat(stack, len(whole_restorer.heights), axis=0)  # the same picture in every plane it takes
-    whole = whole_restorer.restore(stack)
-    tiled = AOSRestorer(model, device='cpu', tile=tile).restore(stack)  # None: above 512 px, 512 px tiles
+    whole = whole_restorer.restore_stack(stack)
+    tiled = Restorer(model, device='cpu', tile=tile).restore_stack(stack)  # None: above 512 px, 512 px tiles
     # it restores (the person branch also whitens part of this flat bright band: less gain than the ground fill's)
     assert psnr(whole, gt) > psnr(stack[0], gt) + (3 if model == 'aos_sim2real' else 1.5)
     assert abs(psnr(tiled, gt) - psnr(whole, gt)) < 0.3
@@ -128,8 +128,8 @@ def test_tiled_maps_and_one_pooled_level_for_a_person_fill_checkpoint(tmp_path):
     meta = {'network_g': network_g, 'heights': [0.0, 0.4], 'sha256': params_sha256(net.state_dict())}
     torch.save({'params': net.state_dict(), 'meta': meta}, path)
     x = np.random.default_rng(0).random((2, 96, 96)).astype(np.float32)
-    whole = AOSRestorer(model=str(path), device='cpu').restore(x)
-    tiled = AOSRestorer(model=str(path), device='cpu', tile=64).restore(x)
+    whole = Restorer(str(path), device='cpu').restore_stack(x)
+    tiled = Restorer(str(path), device='cpu', tile=64).restore_stack(x)
     with torch.no_grad():
         direct = net.eval()(torch.from_numpy(x)[None])[0, 0].clamp(0, 1).numpy()
     assert np.allclose(whole, direct, atol=1e-6)

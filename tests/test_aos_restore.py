@@ -15,7 +15,7 @@ from PIL import Image
 
 from basicsr_ext.aos.focal_stack import write_focal_stack
 from basicsr_ext.aos.simulator import simulate
-from basicsr_ext.inference import AOSRestorer, export_restorer, load_input
+from basicsr_ext.inference import Restorer, export_restorer, load_input
 from basicsr_ext.inference.aos_inputs import height_from_name
 from basicsr_ext.inference.aos_report import locate_person
 from basicsr_ext.utils.errors import UserError
@@ -99,14 +99,14 @@ def test_export_meta_and_restorer_api(model):
     ckpt = torch.load(model['pth'], weights_only=True)
     assert set(ckpt) == {'params', 'meta', 'digest'} and ckpt['meta']['network_g'] == NETWORK_G  # digest: utils.file_io
     assert ckpt['meta']['param_key'] == 'params' and ckpt['meta']['command'] == 'test'
-    restorer = AOSRestorer(model=model['pth'], device='cpu')
+    restorer = Restorer(model['pth'], device='cpu')
     assert restorer.heights == HEIGHTS
-    out = restorer.restore(np.random.default_rng(0).random((2, 21, 13), dtype=np.float32))
+    out = restorer.restore_stack(np.random.default_rng(0).random((2, 21, 13), dtype=np.float32))
     assert out.shape == (21, 13) and out.dtype == np.float32 and 0 <= out.min() and out.max() <= 1
     # a plain BasicSR checkpoint with its option file gives the same net
-    plain = AOSRestorer(model=model['plain'], opt=model['opt'], device='cpu')
+    plain = Restorer(model['plain'], opt=model['opt'], device='cpu')
     x = np.random.default_rng(1).random((2, 16, 16), dtype=np.float32)
-    assert np.array_equal(plain.restore(x), restorer.restore(x))
+    assert np.array_equal(plain.restore_stack(x), restorer.restore_stack(x))
 
 
 def test_export_script(model, tmp_path, capsys):
@@ -226,11 +226,11 @@ def test_raw_sample_odd_size_tiles_and_multipass(model, tmp_path, capsys):
     assert [r['sample'] for r in rows] == ['0_0'] * 4  # the raw sample's own GT: 3 baselines and the restored
     assert 'restored 2 sample(s)' in text
     # tiles blend to the whole-image result where the net is exact per pixel (a 1x1 identity conv net)
-    restorer = AOSRestorer(model=model['pth'], device='cpu', tile=32)
+    restorer = Restorer(model['pth'], device='cpu', tile=32)
     restorer.net = torch.nn.Conv2d(2, 1, 1, bias=False)
     torch.nn.init.constant_(restorer.net.weight, 0.5)
     x = np.random.default_rng(0).random((2, 70, 90), dtype=np.float32)
-    assert np.allclose(restorer.restore(x), x.mean(0), atol=1e-6)
+    assert np.allclose(restorer.restore_stack(x), x.mean(0), atol=1e-6)
 
 
 def test_raw_sample_integrated_at_the_model_heights(tmp_path):
@@ -301,9 +301,9 @@ def test_shipped_aos_option_file_exports(tmp_path):
     torch.save({'params': net.state_dict()}, tmp_path / 'net.pth')
     meta = export_restorer(str(tmp_path / 'net.pth'), opt_file, str(tmp_path / 'aos.pth'))['meta']
     assert meta['heights'] == [0.0] and meta['network_g']['type'] == 'Swin2SR'
-    restorer = AOSRestorer(model=str(tmp_path / 'aos.pth'), device='cpu')
+    restorer = Restorer(str(tmp_path / 'aos.pth'), device='cpu')
     x = np.random.default_rng(0).random((1, 40, 40), dtype=np.float32)
-    assert np.allclose(restorer.restore(x), x, atol=1e-6)  # zero_init_last: the untrained net returns its input
+    assert np.allclose(restorer.restore_stack(x), x, atol=1e-6)  # zero_init_last: the untrained net returns its input
 
 
 def test_a_stack_without_one_of_the_model_planes_is_one_line(model, tmp_path, capsys):
@@ -331,7 +331,7 @@ def test_param_key_defaults_to_what_validation_scored_and_says_so(model, tmp_pat
     cases = [(model['opt'], 'auto', 'params', 'no EMA'), (with_ema, 'auto', 'params_ema', 'train.ema_decay 0.999')]
     cases.append((with_ema, 'params', 'params', 'asked for'))
     for opt, key, used, why in cases:
-        restorer = AOSRestorer(str(both), opt=opt, device='cpu', param_key=key)
+        restorer = Restorer(str(both), opt=opt, device='cpu', param_key=key)
         assert (restorer.param_key, why in restorer.param_key_why) == (used, True)
         wanted = plain['params'] if used == 'params' else ema
         assert all(torch.equal(v, wanted[k]) for k, v in restorer.net.state_dict().items())

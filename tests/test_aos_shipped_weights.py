@@ -12,8 +12,8 @@ import torch
 from basicsr_ext.aos.focal_stack import read_gt
 from basicsr_ext.aos.person_scores import contrast_kept
 from basicsr_ext.aos.simulator import simulate
-from basicsr_ext.inference import AOSRestorer, load_input
-from basicsr_ext.inference.aos_restorer import DEFAULT_MODEL
+from basicsr_ext.inference import Restorer, load_input
+from basicsr_ext.inference.zoo import DEFAULT_AOS_MODEL as DEFAULT_MODEL
 from basicsr_ext.inference.zoo import ZOO_FILE, load_zoo, resolve
 
 from conftest import REPO
@@ -50,7 +50,7 @@ def test_shipped_weights_match_the_model_card_and_restore(tmp_path, name, height
     assert meta['heights'] == heights and meta['network_g']['type'] == 'AOSPersonFillNet'
     assert option in meta['command'] and meta['command'].replace('/tmp/', '') in card
     assert re.search(r'wall time', card, re.IGNORECASE)
-    restorer = AOSRestorer(name, device='cpu')
+    restorer = Restorer(name, device='cpu')
     # a simulated sample (the simulator's seed 7, a person under canopy): lower error, the person's contrast kept
     simulate(str(tmp_path), 1, seed=7, size=512, workers=1, progress=False)
     [sample] = load_input(str(tmp_path), integrate_at=restorer.heights)

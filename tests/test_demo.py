@@ -21,7 +21,6 @@ from basicsr_ext.aos.focal_stack import write_focal_stack  # noqa: E402
 from basicsr_ext.aos.simulator import simulate  # noqa: E402
 from basicsr_ext.demo.app import DEFAULT_HOST, build_app, build_parser, launch, main  # noqa: E402
 from basicsr_ext.demo.handlers import MULTIPASS  # noqa: E402
-from basicsr_ext.inference.aos_restorer import AOSRestorer  # noqa: E402
 from basicsr_ext.inference.restorer import Restorer  # noqa: E402
 from basicsr_ext.inference.zoo import resolve  # noqa: E402
 
@@ -87,7 +86,9 @@ def test_aos_tiff_upload_with_gt_plane_choice_and_toggles(client, tmp_path):
     )
     out = read(png)
     assert out.shape == (48, 48) and out.dtype == np.uint8 and osp.basename(png) == 'mine_restored.png'
-    expected = AOSRestorer(device='cpu').restore(stack.astype(np.float32) / 255.0)  # the 0, 0.4 and 0.8 m planes
+    expected = Restorer('aos_person', device='cpu').restore_stack(
+        stack.astype(np.float32) / 255.0
+    )  # the 0, 0.4 and 0.8 m planes
     assert np.array_equal(out, np.clip(np.rint(expected * 255.0), 0, 255).astype(np.uint8))
     for view in (integral, restored, gt):
         assert read(view).shape == (48, 48, 3)
@@ -97,8 +98,8 @@ def test_aos_tiff_upload_with_gt_plane_choice_and_toggles(client, tmp_path):
     assert 'aos_person' in info and 'oracle constant' in info and 'person contrast kept' in info
     # self-ensemble and multi-pass: the restorer's own results
     _, _, _, info, png = client.predict(TIFF_EXAMPLE, files, '0', True, True, api_name='/aos_restore')
-    both = AOSRestorer(device='cpu', self_ensemble=True, multipass=MULTIPASS)
-    expected = both.restore(stack.astype(np.float32) / 255.0)
+    both = Restorer('aos_person', device='cpu', self_ensemble=True, multipass=MULTIPASS)
+    expected = both.restore_stack(stack.astype(np.float32) / 255.0)
     assert np.array_equal(read(png), np.clip(np.rint(expected * 255.0), 0, 255).astype(np.uint8))
     assert 'self-ensemble x8' in info and f'multi-pass: up to {MULTIPASS}' in info
 

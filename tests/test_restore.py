@@ -10,7 +10,6 @@ import yaml
 from basicsr.archs import build_network
 from basicsr.metrics import calculate_psnr
 
-from basicsr_ext.inference.aos_restorer import AOSRestorer
 from basicsr_ext.inference.export import file_sha256
 from basicsr_ext.inference.restorer import Restorer
 from basicsr_ext.inference.zoo import describe, load_zoo
@@ -311,7 +310,7 @@ def test_a_missing_file_read_with_cv2_is_named_in_the_python_api(srcnn, tmp_path
     with pytest.raises(UserError, match=r'got None \(cv2.imread returns None for a missing or unreadable file\)'):
         restorer.restore(missing)
     with pytest.raises(UserError, match='got None'):
-        AOSRestorer('aos_sim2real', device='cpu').restore_image(missing)
+        Restorer('aos_sim2real', device='cpu').restore(missing)
 
 
 def test_a_path_is_read_and_a_missing_path_is_named_in_the_python_api(srcnn, tmp_path):
@@ -324,10 +323,10 @@ def test_a_path_is_read_and_a_missing_path_is_named_in_the_python_api(srcnn, tmp
         restorer.restore(str(tmp_path / 'no_such.png'))
     grey = img[..., 0]
     cv2.imwrite(str(tmp_path / 'integral.png'), grey)
-    aos = AOSRestorer('aos_person0', device='cpu')
-    assert np.array_equal(aos.restore_image(tmp_path / 'integral.png'), aos.restore_image(grey))
+    aos = Restorer('aos_person0', device='cpu')
+    assert np.array_equal(aos.restore(tmp_path / 'integral.png'), aos.restore(grey))
     with pytest.raises(UserError, match='no_such.png: image not found'):
-        aos.restore_image(str(tmp_path / 'no_such.png'))
+        aos.restore(str(tmp_path / 'no_such.png'))
 
 
 def test_alpha_is_kept_and_a_float_tiff_comes_back_as_a_float_tiff(srcnn, tmp_path):
@@ -369,3 +368,26 @@ def test_the_exif_orientation_of_a_photo_is_applied(srcnn, tmp_path, orientation
     assert np.array_equal(got, upright)
     restorer = Restorer(srcnn['pth'], opt=srcnn['opt'], device='cpu')
     assert restorer.restore(path).shape == (2 * upright.shape[0], 2 * upright.shape[1], 3)
+
+
+def test_one_restorer_class_for_images_and_focal_stacks(tmp_path):
+    from basicsr_ext.aos.focal_stack import write_focal_stack
+    from basicsr_ext.inference import ModelDescriptor
+    from basicsr_ext.inference.aos_inputs import load_input
+
+    sr, aos = Restorer('srcnn_x2', device='cpu'), Restorer('aos_person', device='cpu')
+    assert type(sr) is type(aos) is Restorer
+    assert isinstance(sr.descriptor, ModelDescriptor) and isinstance(aos.descriptor, ModelDescriptor)
+    assert (sr.descriptor.task, sr.scale, sr.heights, sr.descriptor.composable) == ('sr', 2, None, False)
+    assert (aos.descriptor.task, aos.scale, aos.heights, aos.descriptor.composable) == ('aos', 1, [0.0, 0.4, 0.8], True)
+    stack = image((3, 40, 48), seed=3)
+    path = tmp_path / 'stack.tiff'
+    write_focal_stack(str(path), stack, [0.0, 0.4, 0.8])
+    restored, _, _ = aos.restore_sample(load_input(str(path))[0])
+    assert np.array_equal(aos.restore(path), restored) and restored.dtype == np.uint8  # a stack path restores
+    with pytest.raises(UserError, match=r'takes 3 planes .* give a stack path, or arrays to restore_stack'):
+        aos.restore(stack[0])
+    with pytest.raises(UserError, match='^restore_stack: for AOS restorers'):
+        sr.restore_stack(stack / 255.0)
+    with pytest.raises(UserError, match='^--multipass: for AOS restorers'):
+        Restorer('srcnn_x2', device='cpu', multipass=2)

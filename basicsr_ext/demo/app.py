@@ -38,7 +38,7 @@ COEF_HELP = 'adafm_denoise: 0 = the sigma-20 base network, 1 = the sigma-80 leve
 
 INTRO = """# basicsr-ext demo
 Restores with the shipped weights of `weights/zoo.yml` on **{device}**, through the project's own inference code
-(`AOSRestorer`, `Restorer`; on the command line `scripts/aos_restore.py`, `scripts/restore.py`). The examples were made
+(`Restorer`; on the command line `scripts/aos_restore.py`, `scripts/restore.py`). The examples were made
 on this machine: AOS samples by the project's simulator, photos from scikit-image."""
 
 
@@ -84,7 +84,7 @@ def build_app(demo=None, device='cpu', cache=None):
 
     from basicsr_ext.demo.handlers import MULTIPASS, Demo
     from basicsr_ext.demo.views import to_rgb
-    from basicsr_ext.inference.aos_restorer import DEFAULT_MODEL
+    from basicsr_ext.inference.zoo import DEFAULT_AOS_MODEL as DEFAULT_MODEL
 
     demo = demo or Demo(device=device, cache=cache)
     out_dir = tempfile.mkdtemp(prefix='basicsr-ext-demo-out-')  # the PNGs offered for download, until the exit
@@ -246,7 +246,7 @@ def main(argv=None, started=None):
         return 2
     try:
         check_port(args.host, args.port)  # before the examples are made: a taken port fails at once
-        from basicsr_ext.inference.restorer import pick_device
+        from basicsr_ext.inference.devices import pick_device
 
         device = str(pick_device(args.device))
         app = build_app(device=device, cache=args.cache)

@@ -1,6 +1,6 @@
 """What the demo's three tabs do, numpy in and numpy out, without gradio: the page (``demo/app.py``) only wires them up.
 
-Every restoration is the project's inference code: :class:`~basicsr_ext.inference.aos_restorer.AOSRestorer` (the
+Every restoration is the project's inference code: :class:`~basicsr_ext.inference.restorer.Restorer` (the
 shipped default AOS restorer, self-ensemble and multi-pass as ``scripts/aos_restore.py`` runs them), the AOS input
 readers of ``inference/aos_inputs.py`` (TIFF stacks, plane PNG folders, raw 11-view samples) and the report's
 scores, and :class:`~basicsr_ext.inference.restorer.Restorer` for the zoo and the modulation coefficient (``--coef`` of
@@ -24,9 +24,8 @@ from basicsr_ext.demo import examples
 from basicsr_ext.demo.views import aos_info, as_uint8, boxed, psnr_line
 from basicsr_ext.inference.aos_inputs import discover, find_gt, integral_plane, load, select_planes
 from basicsr_ext.inference.aos_report import locate_person, score
-from basicsr_ext.inference.aos_restorer import DEFAULT_MODEL, AOSRestorer
 from basicsr_ext.inference.restorer import Restorer
-from basicsr_ext.inference.zoo import load_zoo
+from basicsr_ext.inference.zoo import DEFAULT_AOS_MODEL, load_zoo
 from basicsr_ext.utils.errors import UserError
 from basicsr_ext.utils.images import read_image
 
@@ -92,15 +91,15 @@ class Demo:
         self.models, self.samples = LRU(32), LRU(4)
 
     # ------------------------------------------------------------------------------------------------ models
-    def aos_restorer(self, self_ensemble=False, multipass=1, model=DEFAULT_MODEL):
+    def aos_restorer(self, self_ensemble=False, multipass=1, model=DEFAULT_AOS_MODEL):
         key = ('aos', model, bool(self_ensemble), int(multipass))
         return self.models.get(
-            key, lambda: AOSRestorer(model, device=self.device, self_ensemble=bool(self_ensemble), multipass=multipass)
+            key, lambda: Restorer(model, device=self.device, self_ensemble=bool(self_ensemble), multipass=multipass)
         )
 
     def restorer(self, name, coef=None, self_ensemble=False, shape=None):
-        """A zoo model by name: a Restorer, or for the AOS model an AOSRestorer taking the 0 m integral as an image
-        (as ``scripts/restore.py`` builds them); in tiles for an image ``shape`` with a side above WHOLE_MAX."""
+        """A zoo model by name (an AOS one takes the 0 m integral as an image, as ``scripts/restore.py`` runs it); in
+        tiles for an image ``shape`` with a side above WHOLE_MAX."""
         if name not in self.zoo:
             raise UserError(f'model: expected one of {", ".join(self.zoo)}, got {name!r}')
         if self.zoo[name].task == 'aos':
@@ -177,7 +176,7 @@ class Demo:
         restorer = self.aos_restorer(self_ensemble, MULTIPASS if multipass else 1)
         planes, _ = select_planes(sample, restorer.heights)
         start = time.perf_counter()
-        restored = np.clip(np.rint(restorer.restore(planes.astype(np.float32) / 255.0) * 255.0), 0, 255)
+        restored = np.clip(np.rint(restorer.restore_stack(planes.astype(np.float32) / 255.0) * 255.0), 0, 255)
         seconds = time.perf_counter() - start
         restored = restored.astype(np.uint8)
         person = person_of(sample, gt)
@@ -238,9 +237,9 @@ class Demo:
         restorer = self.restorer(model, self_ensemble=self_ensemble, shape=img.shape)
         notes = len(restorer.notes)
         start = time.perf_counter()
-        if isinstance(restorer, AOSRestorer):
+        if restorer.descriptor.is_aos:
             try:
-                out = restorer.restore_image(img)
+                out = restorer.restore(img)
             except UserError as err:
                 raise UserError(f'{stem}: {err} ({restorer.entry.name} takes a 0 m integral)') from None
         else:

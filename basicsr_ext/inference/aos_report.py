@@ -79,7 +79,7 @@ def score_image(img, gt, person=None, evidence=None):
 def score(restored, integral, gt, person=None):
     """``{method: scores}`` for the integral, the two constants and the restored image (uint8 (H, W) each)."""
     images = {**baselines(integral, gt), 'restored': restored}
-    # the restoration's candidates are ranked with the integral, as aos_restore.py and AOSRestorer output them
+    # the restoration's candidates are ranked with the integral, as aos_restore.py and Restorer output them
     evidence = {'restored': integral}
     return {method: score_image(images[method], gt, person, evidence.get(method)) for method in METHODS}
 

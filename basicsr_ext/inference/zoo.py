@@ -29,6 +29,7 @@ from basicsr_ext.utils.yaml_io import load_yaml
 WEIGHTS_DIR = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'weights')
 ZOO_FILE = osp.join(WEIGHTS_DIR, 'zoo.yml')
 TASKS = ('aos', 'sr', 'denoise', 'modulation')
+DEFAULT_AOS_MODEL = 'aos_person'  # the shipped AOS restorer: scripts/aos_restore.py's and the demo's default
 REQUIRED = ('task', 'file', 'sha256', 'network_g', 'command', 'data', 'figures')
 
 

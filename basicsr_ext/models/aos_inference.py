@@ -1,7 +1,7 @@
 """How an AOS restorer is applied: self-ensemble and multi-pass, as one settings value and two functions.
 
 Shared by :class:`~basicsr_ext.models.aos_restoration_model.AOSRestorationModel` (validation and test), the AOS test
-report (``aos_test_report.py``) and :class:`~basicsr_ext.inference.aos_restorer.AOSRestorer`, so the three apply a
+report (``aos_test_report.py``) and :class:`~basicsr_ext.inference.restorer.Restorer`, so the three apply a
 net in exactly the same way. The methods are those of the AOS course report (Aliyev et al., JKU, Jan 2024):
 self-ensemble, section 4.3.1; multi-pass with the standard-deviation check, section 4.3.2.
 """

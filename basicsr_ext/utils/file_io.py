@@ -170,12 +170,13 @@ def remove_stale_temp_files(folder):
             os.remove(os.path.join(folder, name))
 
 
-def safe_torch_load(path, map_location='cpu', what='checkpoint'):
+def safe_torch_load(path, map_location='cpu', what='checkpoint', verify=True):
     """Load a checkpoint with ``weights_only=True``: tensors and plain containers only, no code execution.
 
     Raises :class:`UserError` naming the file when it is missing, empty, not a checkpoint, damaged (its digest does
-    not match), or holds pickled objects that are not allowed (a crafted ``__reduce__`` is refused here instead of
-    being run). The digest is removed from the returned dict.
+    not match; ``verify=False`` skips that check, for a file whose bytes the caller has just checked against a
+    published sha256), or holds pickled objects that are not allowed (a crafted ``__reduce__`` is refused here
+    instead of being run). The digest is removed from the returned dict.
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
@@ -185,7 +186,7 @@ def safe_torch_load(path, map_location='cpu', what='checkpoint'):
     obj = _torch_load(path, map_location, what)
     if isinstance(obj, dict) and DIGEST_KEY in obj:
         stored = obj.pop(DIGEST_KEY)
-        if content_digest(obj) != stored:
+        if verify and content_digest(obj) != stored:
             raise UserError(
                 f'{what} {path} is damaged: its content does not match the digest written with it '
                 '(changed or corrupted after it was saved)'
