@@ -1,8 +1,9 @@
 """The one place that adapts PyPI's basicsr 1.4.2 to today's stack: patches of code this project cannot change.
 
-Applied once by ``import basicsr_ext``. Each patch is a small function named after what it fixes, and each has a
-test in ``tests/test_compat.py`` that fails without it. Patches replace module attributes only; BasicSR's files
-are never edited, so removing a patch restores BasicSR's behaviour exactly.
+Applied once, when BasicSR is first imported after ``import basicsr_ext`` (``basicsr_ext.register``). Each patch is
+a small function named after what it fixes, and each has a test in ``tests/test_compat.py`` that fails without it.
+Patches replace module attributes only; BasicSR's files are never edited, so removing a patch restores BasicSR's
+behaviour exactly.
 
 =============================  ======================================================================
 patch                          why

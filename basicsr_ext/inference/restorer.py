@@ -31,6 +31,17 @@ from basicsr_ext.models.aos_inference import check_self_ensemble, int_option, mu
 from basicsr_ext.utils.dihedral import self_ensemble as dihedral_self_ensemble
 from basicsr_ext.utils.errors import UserError
 
+
+def is_out_of_memory(err):
+    """Whether ``err`` is torch running out of memory (CUDA's OutOfMemoryError, or the CPU allocator's RuntimeError)."""
+    text = str(err)
+    return isinstance(err, torch.cuda.OutOfMemoryError) or 'out of memory' in text or "can't allocate memory" in text
+
+
+def one_line(err):
+    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+
+
 WHOLE_IMAGE_MAX = 512  # AOS: without a tile size, inputs up to this size go through whole, larger ones in such tiles
 SE_DEFAULT = {'transforms': 8, 'reduce': 'median'}
 
@@ -190,7 +201,28 @@ class Restorer:
 
     def forward(self, x):
         """The network on a (b, c, h, w) float tensor in [0, 1]: multi-pass (AOS) around the tiled, self-ensembled
-        forward; no grad. Sets :attr:`last_passes`."""
+        forward; no grad. Sets :attr:`last_passes`. Out of memory, the tile is halved (the whole image counts as one
+        tile) and the forward run again, down to the smallest tile the net takes; :attr:`notes` says so."""
+        while True:
+            try:
+                return self._forward(x)
+            except (torch.cuda.OutOfMemoryError, RuntimeError) as err:
+                if not is_out_of_memory(err):
+                    raise
+                self._halve_tile(x, err)
+
+    def _halve_tile(self, x, err):
+        smallest = max(16, 2 * self.descriptor.size_multiple)
+        side = self.tile or max(x.shape[-2:])
+        tile = side // 2 // self.descriptor.size_multiple * self.descriptor.size_multiple
+        if tile < smallest:
+            raise UserError(f'out of memory on {self.device} even with tiles of {side} px: {one_line(err)}') from None
+        if self.device.type == 'cuda':
+            torch.cuda.empty_cache()
+        self.tile = tile
+        self.note(f'out of memory on {self.device}: tiles halved to {tile} px')
+
+    def _forward(self, x):
         x = x.to(self.device, self.dtype)
         with torch.no_grad():
             if self.descriptor.is_aos:

@@ -1,11 +1,11 @@
 """Running a network on images of any size: padding to its multiple, blended overlapping tiles, upscaled outputs.
 
-One implementation for every restorer (``Restorer``, focal stacks and images alike): a tile is padded (reflect, or replicate when
-the image is smaller than the padding) to the network's size multiple (the window size for Swin nets), run, cropped
-back, and added into the output with per-tile weights. Along an edge shared with a neighbouring tile, the weight is 0
-for the outer quarter of the overlap (the margin, where the tile lacks context), then rises linearly over the middle
-half, so tiles blend without seams. A conv net whose receptive field reaches at most ``overlap // 4`` pixels gives the
-untiled output up to float rounding; other nets (Swin windows, global pooling) blend smoothly.
+One implementation for every restorer (``Restorer``, images and focal stacks alike): a tile is padded (reflect, or
+replicate when the image is smaller than the padding) to the network's size multiple (the window size for Swin nets),
+run, cropped back, and added into the output with per-tile weights. Along an edge shared with a neighbouring tile, the
+weight is 0 for the outer quarter of the overlap (the margin, where the tile lacks context), then rises linearly over
+the middle half, so tiles blend without seams. A conv net whose receptive field reaches at most ``overlap // 4``
+pixels gives the untiled output up to float rounding; other nets (Swin windows, global pooling) blend smoothly.
 """
 
 import torch

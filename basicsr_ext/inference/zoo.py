@@ -23,10 +23,11 @@ from os import path as osp
 from typing import Optional
 
 from basicsr_ext.inference.export import file_sha256
+from basicsr_ext.resources import shipped_dir
 from basicsr_ext.utils.errors import UserError
 from basicsr_ext.utils.yaml_io import load_yaml
 
-WEIGHTS_DIR = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'weights')
+WEIGHTS_DIR = shipped_dir('weights')  # the checkout's weights/, or the installed package data
 ZOO_FILE = osp.join(WEIGHTS_DIR, 'zoo.yml')
 TASKS = ('aos', 'sr', 'denoise', 'modulation')
 DEFAULT_AOS_MODEL = 'aos_person'  # the shipped AOS restorer: scripts/aos_restore.py's and the demo's default
