@@ -336,3 +336,15 @@ def test_errors_found_when_reading(tmp_path, two_same_images):
     empty.mkdir()
     with pytest.raises(UserError, match='dataroot_gt: no images'):
         dataset(str(empty), noise={'type': 'gaussian'})
+
+
+def test_target_noise_clips_the_input_only_so_the_target_stays_zero_mean(tmp_path):
+    edges = write_images(tmp_path / 'edges', {'a': np.concatenate([flat() * 0, flat() * 0 + 255], 1)})
+    clipped, unclipped = {'type': 'gaussian', 'sigma': 25, 'clip': True}, {'type': 'gaussian', 'sigma': 25}
+    item = dataset(edges, phase='train', mode='n2n', noise=clipped, target_noise=unclipped)[0]
+    lq, gt, clean = np_img(item['lq']), np_img(item['gt']), np_img(item['clean'])
+    assert lq.min() == 0 and lq.max() == 1  # the input as a saved 8-bit photo
+    assert gt.min() < -0.1 and gt.max() > 1.1 and abs((gt - clean).mean()) < 0.005  # the target: zero-mean noise
+    assert (lq - clean)[:, :96].mean() > 0.03 and (lq - clean)[:, 96:].mean() < -0.03  # clipped: biased
+    with pytest.raises(UserError, match=r'^datasets.train.target_noise: only used in mode n2n \(mode n2c'):
+        dataset(edges, phase='train', mode='n2c', noise=clipped, target_noise=unclipped)

@@ -3,6 +3,7 @@
 import os
 
 import cv2
+import numpy as np
 import pytest
 
 from basicsr_ext.data.prepare import (
@@ -125,3 +126,24 @@ def test_aos_synthetic_bad_tree_top_range_is_one_line(tmp_path):
     with pytest.raises(UserError, match=expected):
         run_prepare([entry], 'my.yml')
     assert list(tmp_path.iterdir()) == []
+
+
+def test_sample_photos_sr_makes_one_pair_per_lr_kind(tmp_path):
+    from basicsr_ext.data.sample_photos_prepare import LR_KINDS, downscale
+
+    root = tmp_path / 'sr'
+    PREPARE_REGISTRY.get('sample_photos_sr')(
+        str(root), 2, train=('coffee.png',), val=('chelsea.png',), lr_kinds=list(LR_KINDS)
+    )
+    lr = sorted(os.listdir(root / 'train' / 'LR_bicubic' / 'X2'))
+    assert lr == sorted(f'coffee_{k}.png' for k in LR_KINDS) and os.listdir(root / 'val' / 'HR') == ['chelsea.png']
+    hr = cv2.imread(str(root / 'train' / 'HR' / 'coffee_cv2_cubic.png'))
+    assert np.array_equal(
+        cv2.imread(str(root / 'train' / 'LR_bicubic' / 'X2' / 'coffee_cv2_cubic.png')),
+        cv2.resize(hr, (hr.shape[1] // 2, hr.shape[0] // 2), interpolation=cv2.INTER_CUBIC),
+    )
+    assert not np.array_equal(downscale(hr, 'matlab', 2), downscale(hr, 'cv2_cubic', 2))
+    with pytest.raises(
+        ValueError, match="lr_kinds: expected some of matlab, pil, cv2_cubic, cv2_area, got \\['bilinear'\\]"
+    ):
+        PREPARE_REGISTRY.get('sample_photos_sr')(str(tmp_path / 'bad'), 2, lr_kinds=['bilinear'])

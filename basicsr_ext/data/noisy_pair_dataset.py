@@ -46,6 +46,9 @@ class NoisyPairDataset(data.Dataset):
             noise (dict): n2n, n2c: ``{type: gaussian | poisson | bernoulli | impulse | text, <level>: value or
                 [lo, hi], clip: bool}``; the level key is sigma (0-255 scale), lam or p, and defaults to the
                 paper's training range (train) or validation value (val); see ``noise_models.NOISE_MODELS``.
+            target_noise (dict, optional): n2n training: the target's corruption when it differs from the input's
+                (e.g. inputs clipped to [0, 1] as saved 8-bit photos are, targets unclipped so that their noise stays
+                zero-mean: a clipped target biases what Noise2Noise learns near black and white). Default: ``noise``.
             seed (int): validation corruptions seed. Default: 0.
             gt_size (int, optional): training crop size; ~ = whole images. Default: ~.
             use_hflip (bool), use_rot (bool): BasicSR's flips / rotations in training. Default: false.
@@ -86,6 +89,11 @@ class NoisyPairDataset(data.Dataset):
             self.noise = None
         else:
             self.noise = NoiseSpec(opt.get('noise'), self.phase, f'{where}.noise')
+        self.target_noise = self.noise
+        if opt.get('target_noise') is not None:
+            if self.mode != 'n2n':
+                raise UserError(f'{where}.target_noise: only used in mode n2n (mode {self.mode} has no noisy target)')
+            self.target_noise = NoiseSpec(opt['target_noise'], self.phase, f'{where}.target_noise')
 
         self.seed = opt.get('seed', 0)
         self.mod = opt.get('mod', 1)
@@ -190,7 +198,7 @@ class NoisyPairDataset(data.Dataset):
             rng_lq, rng_gt = self._generators(index)
             lq = self.noise.apply(clean, rng_lq)[0]
             if self.mode == 'n2n' and self.train:
-                target, mask = self.noise.apply(clean, rng_gt)
+                target, mask = self.target_noise.apply(clean, rng_gt)
             else:
                 target = clean
             lq_path = sample['gt']

@@ -1,8 +1,9 @@
 """Paired SR data cut from the photos that ship inside scikit-image (a BasicSR dependency).
 
 It lets every SR option file run on a fresh clone with no download. HR images are mod-cropped to the scale and the
-LR images are made with BasicSR's MATLAB-compatible bicubic ``imresize``, the usual DIV2K/Set5 convention, so the
-folders are read by BasicSR's own ``PairedImageDataset``. Switch to DIV2K or your own folders by changing
+LR images are made with BasicSR's MATLAB-compatible bicubic ``imresize``, the usual DIV2K/Set5 convention (and, with
+``lr_kinds``, also the ways users make them: PIL bicubic, OpenCV INTER_CUBIC and INTER_AREA), so the folders are read
+by BasicSR's own ``PairedImageDataset``. Switch to DIV2K or your own folders by changing
 ``dataroot_gt``/``dataroot_lq`` (see datasets/README.md).
 """
 
@@ -31,19 +32,51 @@ def load_photo(filename):
     return img
 
 
-def write_sr_pair(img, scale, hr_dir, lr_dir, name):
-    """Mod-crop ``img`` to ``scale`` and write it with its MATLAB-bicubic downscale as ``name.png``."""
+def downscale(hr, kind, scale):
+    """The LR image of ``hr`` (BGR uint8) by one of :data:`LR_KINDS`: how users make LR images."""
+    if kind not in LR_KINDS:
+        raise ValueError(f'LR kind {kind!r}: expected one of {", ".join(LR_KINDS)}')
+    h, w = hr.shape[0] // scale, hr.shape[1] // scale
+    if kind == 'matlab':  # BasicSR's MATLAB-compatible antialiased bicubic (the DIV2K/Set5 convention)
+        lr = imresize(hr.astype(np.float32) / 255.0, 1 / scale)
+        return np.clip(np.round(lr * 255.0), 0, 255).astype(np.uint8)
+    if kind == 'pil':  # PIL's bicubic (antialiased on downscaling)
+        from PIL import Image
+
+        rgb = Image.fromarray(np.ascontiguousarray(hr[..., ::-1])).resize((w, h), Image.BICUBIC)
+        return np.ascontiguousarray(np.asarray(rgb)[..., ::-1])
+    flag = {'cv2_cubic': cv2.INTER_CUBIC, 'cv2_area': cv2.INTER_AREA}[kind]  # OpenCV: cubic does not antialias
+    return cv2.resize(hr, (w, h), interpolation=flag)
+
+
+LR_KINDS = {
+    'matlab': 'MATLAB-style bicubic (BasicSR imresize)',
+    'pil': 'PIL bicubic',
+    'cv2_cubic': 'OpenCV INTER_CUBIC',
+    'cv2_area': 'OpenCV INTER_AREA',
+}
+
+
+def write_sr_pair(img, scale, hr_dir, lr_dir, name, kind='matlab'):
+    """Mod-crop ``img`` to ``scale`` and write it with its downscale by ``kind`` (:data:`LR_KINDS`) as ``name.png``."""
     h, w = img.shape[:2]
     hr = img[: h - h % scale, : w - w % scale]
-    lr = imresize(hr.astype(np.float32) / 255.0, 1 / scale)
-    lr = np.clip(np.round(lr * 255.0), 0, 255).astype(np.uint8)
     cv2.imwrite(osp.join(hr_dir, f'{name}.png'), hr)
-    cv2.imwrite(osp.join(lr_dir, f'{name}.png'), lr)
+    cv2.imwrite(osp.join(lr_dir, f'{name}.png'), downscale(hr, kind, scale))
 
 
 @PREPARE_REGISTRY.register()
-def sample_photos_sr(root, scale=2, train=TRAIN_PHOTOS, val=VAL_PHOTOS):
-    """Write ``root/{train,val}/HR`` and ``root/{train,val}/LR_bicubic/X{scale}`` from scikit-image's photos."""
+def sample_photos_sr(root, scale=2, train=TRAIN_PHOTOS, val=VAL_PHOTOS, lr_kinds=('matlab',)):
+    """Write ``root/{train,val}/HR`` and ``root/{train,val}/LR_bicubic/X{scale}`` from scikit-image's photos.
+
+    Each training photo gets one pair per LR kind in ``lr_kinds`` (:data:`LR_KINDS`; named ``<photo>_<kind>`` when
+    there are several), so a model learns every way users make LR images; validation pairs stay MATLAB-style bicubic
+    (the published figures' convention).
+    """
+    kinds = list(lr_kinds)
+    bad = [k for k in kinds if k not in LR_KINDS]
+    if not kinds or bad:
+        raise ValueError(f'lr_kinds: expected some of {", ".join(LR_KINDS)}, got {lr_kinds!r}')
 
     def build(tmp):
         for split, names in (('train', train), ('val', val)):
@@ -52,7 +85,10 @@ def sample_photos_sr(root, scale=2, train=TRAIN_PHOTOS, val=VAL_PHOTOS):
             os.makedirs(hr_dir)
             os.makedirs(lr_dir)
             for filename in names:
-                write_sr_pair(load_photo(filename), scale, hr_dir, lr_dir, osp.splitext(filename)[0])
+                stem = osp.splitext(filename)[0]
+                for kind in kinds if split == 'train' else ['matlab']:
+                    name = f'{stem}_{kind}' if split == 'train' and len(kinds) > 1 else stem
+                    write_sr_pair(load_photo(filename), scale, hr_dir, lr_dir, name, kind)
 
     return build_atomically(root, build)
 

@@ -1,0 +1,223 @@
+"""The zoo against its baselines on held-out photos (``scripts/zoo_check.py`` documents the protocol)."""
+
+import csv
+import io
+import math
+import os
+import time
+from os import path as osp
+
+import cv2
+import numpy as np
+
+from basicsr_ext.data.sample_photos_prepare import LR_KINDS, downscale
+from basicsr_ext.utils.errors import UserError
+from basicsr_ext.utils.file_io import write_text_atomic
+
+# (package, file, colour): photos no option file trains or validates on (sample_photos_prepare.py uses astronaut,
+# rocket, motorcycle_left, hubble_deep_field, retina, ihc, chelsea, coffee; motorcycle_right is left out as the
+# other half of a training stereo pair)
+PHOTOS = (
+    ('skimage', 'camera.png', False),
+    ('skimage', 'coins.png', False),
+    ('skimage', 'moon.png', False),
+    ('skimage', 'page.png', False),
+    ('skimage', 'text.png', False),
+    ('skimage', 'brick.png', False),
+    ('skimage', 'grass.png', False),
+    ('skimage', 'gravel.png', False),
+    ('skimage', 'clock_motion.png', False),
+    ('skimage', 'cell.png', False),
+    ('skimage', 'color.png', True),
+    ('matplotlib', 'grace_hopper.jpg', True),
+)
+PASS_SHARE = 0.9  # images above the baseline, at least
+COLOUR_LIMIT = 2.0  # grey levels of mean colour error, at most
+NOISE_SIGMAS = (15, 25, 50)
+MODULATION_LEVELS = ((0.0, 20), (0.5, 50), (1.0, 80))  # (coef, sigma): the levels adafm_denoise was trained for
+
+
+def photo_path(package, name):
+    if package == 'skimage':
+        import skimage.data
+
+        return osp.join(osp.dirname(skimage.data.__file__), name)
+    import matplotlib
+
+    return osp.join(osp.dirname(matplotlib.__file__), 'mpl-data', 'sample_data', name)
+
+
+def load_photos(size):
+    """``[(name, BGR uint8 (size, size, 3), colour)]``: centre crops (grey photos as three equal channels)."""
+    photos = []
+    for package, name, colour in PHOTOS:
+        img = cv2.imread(photo_path(package, name), cv2.IMREAD_COLOR)
+        if img is None:
+            raise UserError(f'{photo_path(package, name)}: sample photo not found (is {package} installed?)')
+        h, w = img.shape[:2]
+        side = min(size, h, w) // 2 * 2
+        top, left = (h - side) // 2, (w - side) // 2
+        photos.append((osp.splitext(name)[0], np.ascontiguousarray(img[top : top + side, left : left + side]), colour))
+    return photos
+
+
+def noisy(clean, sigma, seed):
+    """Gaussian noise of ``sigma`` grey levels, clipped and rounded to 8 bits (a saved noisy photo)."""
+    rng = np.random.default_rng(seed)
+    return np.clip(np.rint(clean + rng.normal(0.0, sigma, clean.shape)), 0, 255).astype(np.uint8)
+
+
+def colour_error(out, gt):
+    """Mean over channels of |mean(out) - mean(gt)| in grey levels."""
+    return float(np.mean(np.abs(out.reshape(-1, 3).mean(0).astype(np.float64) - gt.reshape(-1, 3).mean(0))))
+
+
+def psnr(img, gt, crop_border=0, y_channel=False):
+    from basicsr.metrics import calculate_psnr
+
+    return float(calculate_psnr(img, gt, crop_border=crop_border, test_y_channel=y_channel))
+
+
+def check_image_model(entry, photos, device):
+    """Per-image rows ``(model, kind, image, psnr, baseline psnr, colour error or nan)`` of an image zoo model."""
+    from basicsr_ext.inference.restorer import Restorer
+
+    metrics = entry.extra.get('metrics') or {}
+    crop, y_channel = int(metrics.get('crop_border', 0)), bool(metrics.get('test_y_channel', False))
+    rows = []
+    if entry.task == 'sr':
+        restorer = Restorer(entry.name, device=device)
+        scale = restorer.scale
+        for kind, label in LR_KINDS.items():
+            for name, hr, colour in photos:
+                lr = downscale(hr, kind, scale)
+                out = restorer.restore(lr)
+                base = cv2.resize(lr, (hr.shape[1], hr.shape[0]), interpolation=cv2.INTER_CUBIC)
+                err = colour_error(out, hr) if colour else math.nan
+                rows.append(
+                    (
+                        entry.name,
+                        f'LR by {label}',
+                        name,
+                        psnr(out, hr, crop, y_channel),
+                        psnr(base, hr, crop, y_channel),
+                        err,
+                    )
+                )
+        return rows
+    levels = MODULATION_LEVELS if entry.task == 'modulation' else [(None, s) for s in NOISE_SIGMAS]
+    for coef, sigma in levels:
+        restorer = Restorer(entry.name, device=device, coef=coef)
+        kind = f'noise sigma {sigma}, 8 bit' + ('' if coef is None else f', --coef {coef:g}')
+        for i, (name, clean, colour) in enumerate(photos):
+            noisy_img = noisy(clean, sigma, seed=1000 * sigma + i)
+            out = restorer.restore(noisy_img)
+            err = colour_error(out, clean) if colour else math.nan
+            rows.append((entry.name, kind, name, psnr(out, clean), psnr(noisy_img, clean), err))
+    return rows
+
+
+def check_aos_model(entry, device, examples):
+    """Rows of an AOS zoo model on the example stacks: against the integral and the oracle constant."""
+    from basicsr_ext.aos.focal_stack import read_gt
+    from basicsr_ext.inference.aos_inputs import integral_plane, load_input
+    from basicsr_ext.inference.restorer import Restorer
+
+    restorer = Restorer(entry.name, device=device)
+    rows = []
+    for sample in load_input(examples):
+        if not sample.gt_path:
+            continue
+        gt = read_gt(sample.gt_path)
+        restored, _, _ = restorer.restore_sample(sample)
+        integral = integral_plane(sample)[0]
+        oracle = np.full_like(gt, int(np.rint(np.median(gt))))
+        score = psnr(restored, gt)
+        rows.append((entry.name, 'example stack vs the 0 m integral', sample.stem, score, psnr(integral, gt), math.nan))
+        rows.append(
+            (entry.name, 'example stack vs the oracle constant', sample.stem, score, psnr(oracle, gt), math.nan)
+        )
+    return rows
+
+
+def summarise(rows):
+    """One line per (model, kind): images, mean PSNR, mean baseline, gain, share above, colour error, verdict."""
+    groups = {}
+    for row in rows:
+        groups.setdefault(row[:2], []).append(row)
+    lines = []
+    for (model, kind), group in groups.items():
+        gains = [r[3] - r[4] for r in group]
+        share = sum(g > 0 for g in gains) / len(gains)
+        colours = [r[5] for r in group if not math.isnan(r[5])]
+        colour = float(np.mean(colours)) if colours else math.nan
+        ok = np.mean(gains) > 0 and share >= PASS_SHARE and (math.isnan(colour) or colour <= COLOUR_LIMIT)
+        lines.append(
+            (
+                model,
+                kind,
+                len(group),
+                np.mean([r[3] for r in group]),
+                np.mean([r[4] for r in group]),
+                float(np.mean(gains)),
+                share,
+                colour,
+                'pass' if ok else 'FAIL',
+            )
+        )
+    return lines
+
+
+def format_table(lines):
+    out = [
+        '| model | degradation | images | PSNR (dB) | baseline PSNR (dB) | gain (dB) | above the baseline '
+        '| colour error (grey levels) | |',
+        '|---|---|---:|---:|---:|---:|---:|---:|---|',
+    ]
+    for model, kind, n, score, base, gain, share, colour, verdict in lines:
+        col = 'n/a' if math.isnan(colour) else f'{colour:.2f}'
+        out.append(
+            f'| {model} | {kind} | {n} | {score:.2f} | {base:.2f} | {gain:+.2f} | {share:.0%} | {col} | {verdict} |'
+        )
+    return '\n'.join(out) + '\n'
+
+
+def run(args):
+    from basicsr_ext.inference.zoo import load_zoo
+    from basicsr_ext.resources import CHECKOUT
+
+    if args.size < 32:
+        raise UserError(f'--size: expected at least 32 px, got {args.size}')
+    zoo = load_zoo()
+    names = args.models or list(zoo)
+    unknown = [n for n in names if n not in zoo]
+    if unknown:
+        raise UserError(f'--models: not in the zoo: {", ".join(unknown)} (zoo: {", ".join(zoo)})')
+    photos = load_photos(args.size)
+    examples = osp.join(CHECKOUT, 'examples', 'aos')
+    rows, start = [], time.time()
+    for name in names:
+        entry = zoo[name].verify()
+        if entry.task == 'aos':
+            if not osp.isdir(examples):
+                raise UserError(f'{examples}: the example stacks are missing (a checkout has them)')
+            rows += check_aos_model(entry, args.device, examples)
+        else:
+            rows += check_image_model(entry, photos, args.device)
+        print(f'{name}: checked ({time.time() - start:.0f} s)', flush=True)
+    lines = summarise(rows)
+    table = format_table(lines)
+    os.makedirs(args.out, exist_ok=True)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator='\n')
+    writer.writerow(['model', 'degradation', 'image', 'psnr', 'baseline_psnr', 'gain_db', 'colour_error'])
+    for model, kind, image, score, base, colour in rows:
+        writer.writerow([model, kind, image, f'{score:.4f}', f'{base:.4f}', f'{score - base:+.4f}', f'{colour:.4f}'])
+    write_text_atomic(osp.join(args.out, 'per_image.csv'), buf.getvalue())
+    photos_line = ', '.join(f'{n} ({"colour" if c else "grey"})' for n, _, c in photos)
+    header = f'Photos ({args.size} px centre crops, never trained or validated on): {photos_line}.\n\n'
+    write_text_atomic(osp.join(args.out, 'report.md'), header + table)
+    print(header + table, end='')
+    failed = [f'{m} / {k}' for m, k, *_, verdict in lines if verdict != 'pass']
+    print(f'{len(lines) - len(failed)} of {len(lines)} rows pass' + (f'; below: {"; ".join(failed)}' if failed else ''))
+    return 0
