@@ -18,10 +18,9 @@ from dataclasses import asdict
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from basicsr_ext.aos.convert import to_uint8  # noqa: E402
 from basicsr_ext.aos.focal_stack import write_focal_stack, write_gt  # noqa: E402
 from basicsr_ext.aos.geometry import CameraModel  # noqa: E402
-from basicsr_ext.aos.integrator import integrate  # noqa: E402
+from basicsr_ext.aos.inputs import integrate_stack  # noqa: E402
 from basicsr_ext.aos.person_scores import person_scores  # noqa: E402
 from basicsr_ext.aos.position import PersonPosition  # noqa: E402
 from basicsr_ext.aos.simulator import simulate_sample  # noqa: E402
@@ -57,7 +56,7 @@ def make_aos(out, size=512):
         params, views, gt = simulate_sample(SEED, RUN, sim, camera, tree_top_k=TREE_TOP_K)
         if not params.trees_per_ha:
             continue  # open ground is no example of de-occlusion
-        stack = to_uint8(integrate(views, HEIGHTS, camera))
+        stack = integrate_stack(views, HEIGHTS, camera)
         contrast = person_scores(stack[0], gt)['contrast'] if params.has_person else None
         stem = kind_of(params.has_person, contrast, wanted)
         if stem is None:

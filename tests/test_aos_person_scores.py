@@ -8,6 +8,7 @@ import pytest
 import torch
 from basicsr.metrics import calculate_metric
 
+from basicsr_ext.aos import gt_person
 from basicsr_ext.aos import person_scores as ps
 from basicsr_ext.aos.candidates import find_candidates
 from basicsr_ext.aos.geometry import CameraModel
@@ -26,7 +27,7 @@ def test_perfect_restoration_scores_the_gt():
     scores = ps.person_scores(gt, gt)
     assert scores['contrast'] == 1.0 and scores['found'] == 1.0 and scores['found_at_k'] == 1.0
     assert math.isinf(scores['person_mask_psnr']) and math.isinf(scores['background_psnr'])
-    assert ps.person_mask(gt).sum() == 30 * 15
+    assert gt_person.person_mask(gt).sum() == 30 * 15
 
 
 def test_a_constant_keeps_no_person_but_the_right_ground():
@@ -53,7 +54,7 @@ def test_a_dimmed_person_keeps_part_of_the_contrast_and_sizes_scale_with_the_wid
     half = scene(person=155.0)  # halfway between ground and person
     assert ps.contrast_kept(half, gt) == pytest.approx(0.5)
     small_gt = scene(size=128, top=50, left=75)  # the same person at a quarter of the width: a smaller ring
-    assert ps.ring(ps.person_mask(small_gt)).sum() < ps.ring(ps.person_mask(gt)).sum() / 4
+    assert ps.ring(gt_person.person_mask(small_gt)).sum() < ps.ring(gt_person.person_mask(gt)).sum() / 4
 
 
 def test_no_person_in_the_gt_gives_nan_person_scores():
@@ -116,7 +117,7 @@ def test_person_term_of_the_loss_costs_a_missed_and_a_false_warm_pixel_alike():
     gt = torch.full((2, 1, 64, 64), 0.25)
     gt[0, :, 20:26, 30:34] = 0.98  # sample 0 has a person, sample 1 none
     pos = torch.tensor([[23.0, 32.0], [32.0, 32.0]])
-    mask = ps.person_mask_torch(gt)
+    mask = gt_person.person_mask_torch(gt)
     assert mask[0].sum() == 24 and mask[1].sum() == 0
     loss = PositionEnhancedLoss(patch_size=16, image_size=64, mask_weight=2.0)
     plain = PositionEnhancedLoss(patch_size=16, image_size=64)
@@ -142,7 +143,7 @@ def test_a_gt_shifted_from_its_integral_is_measured_and_moved_back():
     dy, dx, covered, in_place = ps.gt_offset(integral, shifted)
     assert (dy, dx) == (0, 16) and covered == 1.0 and in_place == 0.0
     moved = ps.shift_image(shifted, -dy, -dx)
-    assert np.array_equal(ps.person_mask(moved), ps.person_mask(scene()))
+    assert np.array_equal(gt_person.person_mask(moved), gt_person.person_mask(scene()))
     assert moved[:, -16:].min() == 115.0  # the uncovered border takes the median
     assert ps.gt_offset(integral, scene(ground=115.0, person=255.0)) is None  # registered
     assert ps.gt_offset(integral, np.full((512, 512), 115.0)) is None  # no person in the GT

@@ -14,10 +14,10 @@ import yaml
 from PIL import Image
 
 from basicsr_ext.aos.focal_stack import write_focal_stack
+from basicsr_ext.aos.gt_person import locate_person
+from basicsr_ext.aos.inputs import height_from_name
 from basicsr_ext.aos.simulator import simulate
 from basicsr_ext.inference import Restorer, export_restorer, load_input
-from basicsr_ext.inference.aos_inputs import height_from_name
-from basicsr_ext.inference.aos_report import locate_person
 from basicsr_ext.utils.errors import UserError
 
 from conftest import REPO, write_yaml

@@ -24,7 +24,7 @@ import numpy as np
 
 from basicsr_ext.aos.focal_stack import gt_name, stack_name, write_focal_stack, write_gt
 from basicsr_ext.aos.geometry import CameraModel
-from basicsr_ext.aos.integrator import integrate
+from basicsr_ext.aos.inputs import integrate_stack
 from basicsr_ext.aos.position import PersonPosition
 from basicsr_ext.aos.raw import find_samples
 from basicsr_ext.utils.errors import UserError
@@ -52,10 +52,6 @@ def assign_splits(keys, seed=0, val=0.1, test=0.1, split_run=None):
     return result
 
 
-def to_uint8(stack):
-    return np.clip(np.rint(stack), 0, 255).astype(np.uint8)
-
-
 def convert_sample(sample, split_dir, heights, camera_kwargs=None, source_folder=None):
     """Integrate one raw sample at ``heights`` and write its stack and GT; returns the stack file name.
 
@@ -73,7 +69,7 @@ def convert_sample(sample, split_dir, heights, camera_kwargs=None, source_folder
     if gt.shape != views.shape[1:]:
         raise UserError(f'{sample.name}: GT is {gt.shape} but the views are {views.shape[1:]}')
     camera = CameraModel(size=views.shape[-1], **(camera_kwargs or {}))
-    stack = to_uint8(integrate(views, heights, camera))
+    stack = integrate_stack(views, heights, camera)
     person = PersonPosition.from_params(params, camera)
     write_focal_stack(
         stack_path,

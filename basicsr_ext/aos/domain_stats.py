@@ -2,39 +2,37 @@
 
 A sample here is a set of focal-plane integrals (height in metres -> (H, W) grey image) plus its GT. Simulated
 samples come from raw course-format folders (integrated here at :data:`PLANES`) or from aos_prepare.py's focal-stack
-TIFFs; real samples are folders of per-plane PNG integrals plus a GT PNG (:func:`load_real_samples`).
+TIFFs; real samples are folders of per-plane PNG integrals plus a GT PNG (:func:`load_real_samples`). Integration,
+plane names and height matching are the rules of :mod:`basicsr_ext.aos.inputs`, as for training and restoring.
 
-Sizes in metres use the ground sampling of ``CameraModel(size=W)`` (15.69 px/m at 512 px). The person is found in
-the GT as the pixels brighter than ``ground + max(HOT_MIN_DELTA, HOT_FRACTION * (GT max - ground))`` (ground = median
-of the GT, which the person barely moves: it covers < 1 % of the image), keeping the 8-connected components of at
-least :data:`MIN_BLOB_M2`; the GT ground is the GT without those pixels dilated by :data:`PERSON_MARGIN_M`. A person
-cooler than that threshold (a warm ground above ~225 grey) is not found and counts as 0 m2.
+Sizes in metres use the ground sampling of ``CameraModel(size=W)`` (15.69 px/m at 512 px). The person's hot area is
+:func:`basicsr_ext.aos.gt_person.hot_area_mask`: the GT pixels brighter than ``ground + max(HOT_MIN_DELTA,
+HOT_FRACTION * (GT max - ground))`` (ground = median of the GT, which the person barely moves: it covers < 1 % of the
+image), keeping the 8-connected components of at least ``MIN_BLOB_M2``; the GT ground is the GT without those pixels
+dilated by :data:`PERSON_MARGIN_M`. A person cooler than that threshold (a warm ground above ~225 grey) is not found
+and counts as 0 m2. The person contrast and level use the person mask of the person scores
+(:func:`basicsr_ext.aos.gt_person.person_mask`). The markdown tables are written by :mod:`basicsr_ext.utils.tables`.
 """
 
 import os
-import re
 from os import path as osp
 
 import cv2
 import numpy as np
 
 from basicsr_ext.aos import person_scores
-from basicsr_ext.aos.focal_stack import read_focal_stack, read_gt
+from basicsr_ext.aos.focal_stack import gt_name, parse_stack_name, read_focal_stack, read_gt
 from basicsr_ext.aos.geometry import CameraModel
-from basicsr_ext.aos.integrator import integrate
+from basicsr_ext.aos.gt_person import HOT_FRACTION, HOT_MIN_DELTA, MIN_BLOB_M2, hot_area_mask, person_mask
+from basicsr_ext.aos.inputs import check_distinct_heights, height_from_name, integrate_stack, plane_files, same_height
 from basicsr_ext.aos.raw import find_samples, read_gray
 from basicsr_ext.utils.errors import UserError
+from basicsr_ext.utils.tables import Column, markdown_lines
 
 PLANES = (0.0, 0.4, 0.8, 1.2, 1.6, 2.0)
 LAPLACIAN_SIZE = 128  # px: the detail energy is measured after an INTER_AREA resize to this width
-HOT_MIN_DELTA = 30.0  # grey levels above the ground median a person pixel must at least be
-HOT_FRACTION = 0.5  # ... or this fraction of the way from the ground median to the GT maximum, whichever is more
-MIN_BLOB_M2 = 0.02  # hot components smaller than this are noise (single warm pixels), not a person
 PERSON_MARGIN_M = 0.3  # the ground statistics leave out this margin around the person (its blurred edge)
 PSNR_CAP_DB = 100.0  # PSNR of identical images (JSON has no infinity)
-_TOL = 1e-6  # metres: heights closer than this are the same plane
-_PLANE_RE = re.compile(r'^(?:.*_)?(\d+)$')  # '040' (cm) or '000009_04' (0.1 m): the trailing number
-_GT_RE = re.compile(r'^(?:.*_)?gt$', re.IGNORECASE)  # 'gt' or '000009_gt'
 
 # (key, label) of the summary rows; per-plane Laplacian rows follow them
 ROWS = (
@@ -68,7 +66,7 @@ def all_rows():
 
 def _find_plane(planes, height):
     """The integral at ``height`` metres from ``{height: image}``, or None."""
-    return next((img for h, img in planes.items() if abs(h - height) < _TOL), None)
+    return next((img for h, img in planes.items() if same_height(h, height)), None)
 
 
 def _stack_dirs(folder):
@@ -99,8 +97,7 @@ def load_sim_samples(folder, limit=None):
     if samples:
         for sample in samples[:limit]:
             views, gt, _ = sample.load()
-            stack = integrate(views, PLANES, CameraModel(size=views.shape[-1]))
-            stack = np.clip(np.rint(stack), 0, 255).astype(np.float32)
+            stack = integrate_stack(views, PLANES).astype(np.float32)
             out.append({'name': sample.name, 'planes': dict(zip(PLANES, stack)), 'gt': gt})
         return out
     tiffs = []
@@ -118,8 +115,8 @@ def load_sim_samples(folder, limit=None):
         heights = meta.get('heights')
         if heights is None:
             raise UserError(f'{path}: no heights in the TIFF metadata (expected a stack written by aos_prepare.py)')
-        run, sim = name.split('_')[:2]
-        gt_path = osp.join(split_dir, 'gt', f'{run}_{sim}_GT.png')
+        run, sim, _ = parse_stack_name(name)
+        gt_path = osp.join(split_dir, 'gt', gt_name(run, sim))
         if not osp.isfile(gt_path):
             raise UserError(f'{path}: no GT {gt_path}')
         planes, gt = {float(h): page.astype(np.float32) for h, page in zip(heights, stack)}, read_gt(gt_path)
@@ -137,30 +134,32 @@ def _check_sample(where, planes, gt):
             raise UserError(f'{where}: the {h:g} m integral is {img.shape} but the GT is {gt.shape}')
 
 
-def _real_sample_files(folder):
-    """``(gt_paths, {plane number: path})`` of the PNGs in ``folder``."""
-    names = [n for n in sorted(os.listdir(folder)) if n.lower().endswith('.png') and osp.isfile(osp.join(folder, n))]
-    gts = [osp.join(folder, n) for n in names if _GT_RE.match(osp.splitext(n)[0])]
-    planes = {int(m.group(1)): osp.join(folder, n) for n in names for m in [_PLANE_RE.match(osp.splitext(n)[0])] if m}
-    return gts, planes
+def _real_sample_files(folder, plane_scale=None):
+    """``(gt names, {plane name: height})`` of the PNGs in ``folder``; PNGs without a height in the name are not
+    planes here."""
+    gts, names = plane_files(folder)
+    heights = {n: height_from_name(n, plane_scale) for n in names}
+    return gts, {n: h for n, h in heights.items() if h is not None}
 
 
 def load_real_sample(folder, plane_scale=0.01):
-    """One real sample: per-plane PNG integrals (trailing number x ``plane_scale`` = metres) plus ``gt.png``.
+    """One real sample: per-plane PNG integrals (the plane-name rule of :mod:`basicsr_ext.aos.inputs`: the trailing
+    number x ``plane_scale`` = metres) plus ``gt.png``.
 
     Layouts: ``000.png ... 200.png + gt.png`` (centimetres, ``plane_scale`` 0.01) or ``000009_00.png ...
     000009_30.png + 000009_gt.png`` (0.1 m, ``plane_scale`` 0.1). 3-channel PNGs with equal channels are read as grey.
 
     Raises:
-        UserError: No GT, several GTs, no 0 m plane, or an unreadable image.
+        UserError: No GT, several GTs, two planes at one height, no 0 m plane, or an unreadable image.
     """
-    gts, numbers = _real_sample_files(folder)
+    gts, heights = _real_sample_files(folder, plane_scale)
     if not gts:
         raise UserError(f'{folder}: no GT (expected gt.png or NAME_gt.png next to the plane PNGs)')
     if len(gts) > 1:
-        raise UserError(f'{folder}: several GTs ({", ".join(osp.basename(p) for p in gts)})')
-    gt = read_gray(gts[0])
-    planes = {round(n * plane_scale, 6): read_gray(p).astype(np.float32) for n, p in numbers.items()}
+        raise UserError(f'{folder}: several GTs ({", ".join(gts)})')
+    check_distinct_heights(folder, list(heights), list(heights.values()))
+    gt = read_gray(osp.join(folder, gts[0]))
+    planes = {h: read_gray(osp.join(folder, n)).astype(np.float32) for n, h in heights.items()}
     _check_sample(folder, planes, gt)
     return {'name': osp.basename(osp.normpath(folder)), 'planes': planes, 'gt': gt}
 
@@ -172,11 +171,11 @@ def load_real_samples(folder, plane_scale=0.01):
     """
     if not osp.isdir(folder):
         raise UserError(f'{folder}: not a folder (expected real samples: plane PNGs + gt.png)')
-    gts, planes = _real_sample_files(folder)
+    gts, planes = _real_sample_files(folder, plane_scale)
     if gts or planes:
         return [load_real_sample(folder, plane_scale)]
     subs = [osp.join(folder, d) for d in sorted(os.listdir(folder)) if osp.isdir(osp.join(folder, d))]
-    subs = [d for d in subs if any(_real_sample_files(d))]
+    subs = [d for d in subs if any(_real_sample_files(d, plane_scale))]
     if not subs:
         raise UserError(f'{folder}: no real samples (expected folders of plane PNGs such as 000.png + gt.png)')
     return [load_real_sample(d, plane_scale) for d in subs]
@@ -199,23 +198,12 @@ def psnr(img, ref):
     return PSNR_CAP_DB if mse == 0 else min(PSNR_CAP_DB, 10 * np.log10(255.0**2 / mse))
 
 
-def person_mask(gt, px_per_m):
-    """``(hot mask, threshold, ground median)``: the GT's person pixels as described in the module docstring."""
-    gt = np.asarray(gt, dtype=np.float32)
-    ground = float(np.median(gt))
-    threshold = ground + max(HOT_MIN_DELTA, HOT_FRACTION * (float(gt.max()) - ground))
-    hot = (gt > threshold).astype(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(hot, connectivity=8)
-    keep = [i for i in range(1, count) if stats[i, cv2.CC_STAT_AREA] >= MIN_BLOB_M2 * px_per_m**2]
-    return np.isin(labels, keep), threshold, ground
-
-
 def sample_stats(sample):
     """Statistics of one sample (dict of floats, ``None`` where a plane is missing); see the module docstring."""
     gt, planes = sample['gt'], sample['planes']
     integral = _find_plane(planes, 0.0)
     px_per_m = CameraModel(size=gt.shape[1]).pixels_per_metre(0.0)
-    hot, threshold, _ = person_mask(gt, px_per_m)
+    hot, threshold, _ = hot_area_mask(gt, px_per_m)
     margin = max(1, round(PERSON_MARGIN_M * px_per_m))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin + 1, 2 * margin + 1))
     ground = cv2.dilate(hot.astype(np.uint8), kernel) == 0
@@ -232,7 +220,7 @@ def sample_stats(sample):
         'lap_gt': laplacian_energy(gtf),
         'psnr': float(psnr(integral, gtf)),
     }
-    mask = person_scores.person_mask(gtf)  # the person as every person score sees it
+    mask = person_mask(gtf)  # the person as every person score sees it
     contrast = person_scores.contrast_kept(integral, gtf, mask) if mask is not None else float('nan')
     stats['person_contrast'] = None if np.isnan(contrast) else contrast
     stats['person_level'] = None if mask is None else float(np.asarray(integral, np.float32)[mask].mean())
@@ -311,12 +299,14 @@ def markdown_report(report):
         f'Real: {report["real"]["count"]} samples from {", ".join(sources["real"])}. '
         f'Simulated ({label}): {report["sim"]["count"]} samples from {", ".join(sources["sim"])}.',
         '',
-        f'| property | real: median (range) | {label}: median (range) | sim within real range? |',
-        '| --- | --- | --- | --- |',
     ]
-    for row in report['rows']:
-        within = '-' if row['within'] is None else 'yes' if row['within'] else 'no'
-        lines.append(f'| {row["label"]} | {_cell(row["real"])} | {_cell(row["sim"])} | {within} |')
+    summary = [
+        Column('label', 'property'),
+        Column('real', 'real: median (range)', _cell),
+        Column('sim', f'{label}: median (range)', _cell),
+        Column('within', 'sim within real range?', lambda v: '-' if v is None else 'yes' if v else 'no'),
+    ]
+    lines += markdown_lines(summary, report['rows'])
     t = report['thresholds']
     found = [report[part]['summary']['person_area_m2'] for part in ('real', 'sim')]
     found = [0 if f is None else f['n'] for f in found]
@@ -331,14 +321,14 @@ def markdown_report(report):
         '',
         '## Per sample',
         '',
-        '| set | sample | ' + ' | '.join(title for _, title in SAMPLE_COLUMNS) + ' |',
-        '| --- | --- | ' + ' | '.join('---' for _ in SAMPLE_COLUMNS) + ' |',
     ]
-    for part in ('real', label):
-        for sample in report['real' if part == 'real' else 'sim']['samples']:
-            values = ' | '.join(_fmt(sample['stats'][key]) for key, _ in SAMPLE_COLUMNS)
-            lines.append(f'| {part} | {sample["name"]} | {values} |')
-    return '\n'.join(lines) + '\n'
+    columns = [Column('set'), Column('sample'), *(Column(key, title, _fmt) for key, title in SAMPLE_COLUMNS)]
+    samples = [
+        {'set': label if part == 'sim' else part, 'sample': sample['name'], **sample['stats']}
+        for part in ('real', 'sim')
+        for sample in report[part]['samples']
+    ]
+    return '\n'.join(lines + markdown_lines(columns, samples)) + '\n'
 
 
 def build_report(real_sets, sim_samples, sim_source, label='sim'):

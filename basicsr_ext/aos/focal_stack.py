@@ -24,6 +24,7 @@ from basicsr_ext.utils.file_io import atomic_write
 
 STACK_SUFFIX = '_integral.tiff'
 _NAME = re.compile(r'^(\d+)_(\d+)_(?:(N)|(-?\d+(?:\.\d+)?)_(-?\d+(?:\.\d+)?))_integral\.tiff?$')
+FORMAT = 'basicsr-ext focal stack'  # metadata 'format' of the stacks this project writes
 FORMAT_VERSION = 1
 # JSON metadata lives in a private-range ASCII tag: in ImageDescription, tifffile would take any text containing
 # '"shape":' (our person shape) for its own 'shaped' metadata and fail to read the file
@@ -55,6 +56,12 @@ def parse_stack_name(name):
     return run, sim, None if m.group(3) else (float(m.group(4)), float(m.group(5)))
 
 
+def is_own_stack(meta):
+    """Whether ``meta`` (from :func:`read_focal_stack`) is this project's: its person (or its absence) and camera are
+    recorded; other tools' TIFFs record neither."""
+    return meta.get('format') == FORMAT
+
+
 def write_focal_stack(path, stack, heights, person=None, source='', camera=None, compression=None):
     """Write a (P, H, W) uint8 stack with its metadata; ``person`` is None or {'x', 'y', 'shape'}."""
     stack = np.asarray(stack)
@@ -63,7 +70,7 @@ def write_focal_stack(path, stack, heights, person=None, source='', camera=None,
     if len(heights) != stack.shape[0]:
         raise ValueError(f'{len(heights)} heights for {stack.shape[0]} planes')
     meta = {
-        'format': 'basicsr-ext focal stack',
+        'format': FORMAT,
         'version': FORMAT_VERSION,
         'heights': [float(h) for h in heights],
         'person': person,

@@ -1,11 +1,12 @@
-"""The person in an AOS ground truth and the scores that say whether a restoration keeps it.
+"""The scores that say whether a restoration keeps the person of an AOS ground truth.
 
 The GT of an AOS sample is one flat ground level plus a warm person of a few hundred pixels, so whole-image PSNR is
 mostly the ground level: a constant image at the GT's median, with no person at all, beats a restorer that dims the
 person. These scores look at the person itself (all sizes are given at 512 px and scale with the image width):
 
 - **mask** M = GT > median(GT) + 0.5 (max(GT) - median(GT)), when max - median is at least :data:`MIN_CONTRAST`
-  grey levels (else the GT has no person and every person score is NaN: reported apart);
+  grey levels (else the GT has no person and every person score is NaN: reported apart); M, its centroid and the
+  torch form of the loss live in :mod:`basicsr_ext.aos.gt_person`, the home of the GT's person;
 - **ring** R = dilate(M, 41 x 41) minus dilate(M, 11 x 11): the ground around the person;
 - **contrast kept** = (mean(x[M]) - median(x[R])) / (mean(GT[M]) - median(GT[R])): 1 for the GT, 0 for a constant;
 - **found**: the brightest point of x blurred by a Gaussian of sigma 3 px (the centre of the blob around it, see
@@ -13,19 +14,17 @@ person. These scores look at the person itself (all sizes are given at 512 px an
   one of the top k candidates does);
 - **person PSNR** (inside M) and **background PSNR** (outside dilate(M, 11 x 11)).
 
-Images are (H, W) arrays on the 0-255 scale (uint8 or float); :func:`person_mask_torch` is the same mask on a batch
-of [0, 1] tensors, for the person-mask term of :class:`~basicsr_ext.losses.position_enhanced_loss.PositionEnhancedLoss`.
+Images are (H, W) arrays on the 0-255 scale (uint8 or float).
 """
 
 import math
 
 import cv2
 import numpy as np
-import torch
 
 from basicsr_ext.aos.candidates import find_candidates, scaled
+from basicsr_ext.aos.gt_person import MIN_CONTRAST, centroid, grey, person_mask
 
-MIN_CONTRAST = 40.0  # grey levels the GT's maximum must stand above its median for the GT to hold a person
 RING_OUTER, RING_INNER = 41, 11  # px at 512 px
 FOUND_RADIUS = 20.0  # px at 512 px (1.3 m at the course camera's 15.7 px/m)
 
@@ -40,61 +39,19 @@ def _dilate(mask, size):
     return cv2.dilate(mask.astype(np.uint8), kernel).astype(bool)
 
 
-def _grey(img):
-    img = np.asarray(img, dtype=np.float64)
-    if img.ndim == 3:  # BasicSR hands metrics (H, W, C) images; AOS images are grey
-        img = img.mean(axis=2)
-    return img
-
-
-def person_mask(gt, min_contrast=MIN_CONTRAST):
-    """The GT's person mask (bool (H, W)), or None when nothing stands ``min_contrast`` grey levels above the median."""
-    gt = _grey(gt)
-    peak, ground = float(gt.max()), float(np.median(gt))
-    if peak - ground < min_contrast:
-        return None
-    return gt > ground + 0.5 * (peak - ground)
-
-
-def hot_thresholds_torch(gt, min_contrast=MIN_CONTRAST / 255.0):
-    """Per image of a (B, C, H, W) batch in [0, 1]: ``(threshold (B,), has_person (B,))``. With a person the
-    threshold is :func:`person_mask`'s (median + half the way to the maximum); without one it is the median plus half
-    of ``min_contrast``, so anything that warm would be taken for a person."""
-    flat = gt.float().mean(dim=1).flatten(1)
-    peak = flat.max(dim=1).values
-    ground = flat.median(dim=1).values  # the lower median, as the threshold needs no more
-    has = (peak - ground) >= min_contrast
-    threshold = torch.where(has, ground + 0.5 * (peak - ground), ground + 0.5 * min_contrast)
-    return threshold, has
-
-
-def person_mask_torch(gt, min_contrast=MIN_CONTRAST / 255.0):
-    """:func:`person_mask` of every image of a (B, C, H, W) batch in [0, 1]: a (B, 1, H, W) float mask, all zero for
-    an image without a person."""
-    threshold, has = hot_thresholds_torch(gt, min_contrast)
-    grey = gt.float().mean(dim=1, keepdim=True)
-    return ((grey > threshold.view(-1, 1, 1, 1)) & has.view(-1, 1, 1, 1)).float()
-
-
 def ring(mask):
     """The ground ring around ``mask``: dilate by 41 px minus dilate by 11 px (at 512 px, scaled to the width)."""
     width = mask.shape[1]
     return _dilate(mask, _odd(scaled(RING_OUTER, width))) & ~_dilate(mask, _odd(scaled(RING_INNER, width)))
 
 
-def centroid(mask):
-    """(row, col) of the mask's centroid."""
-    rows, cols = np.nonzero(mask)
-    return float(rows.mean()), float(cols.mean())
-
-
 def contrast_kept(img, gt, mask=None):
     """(mean(x[M]) - median(x[R])) / (mean(GT[M]) - median(GT[R])); NaN without a person."""
-    gt = _grey(gt)
+    gt = grey(gt)
     mask = person_mask(gt) if mask is None else mask
     if mask is None:
         return float('nan')
-    img, around = _grey(img), ring(mask)
+    img, around = grey(img), ring(mask)
     if not around.any():  # a person filling the image: the ring is empty
         return float('nan')
     reference = gt[mask].mean() - np.median(gt[around])
@@ -109,7 +66,7 @@ def found(img, gt, k=1, mask=None, evidence=None):
     mask = person_mask(gt) if mask is None else mask
     if mask is None:
         return float('nan')
-    img = _grey(img)
+    img = grey(img)
     row, col = centroid(mask)
     radius = scaled(FOUND_RADIUS, img.shape[1])
     hits = [math.hypot(c.row - row, c.col - col) <= radius for c in find_candidates(img, k=k, evidence=evidence)]
@@ -126,15 +83,15 @@ def person_psnr(img, gt, mask=None):
     mask = person_mask(gt) if mask is None else mask
     if mask is None:
         return float('nan')
-    return _psnr(_grey(img)[mask], _grey(gt)[mask])
+    return _psnr(grey(img)[mask], grey(gt)[mask])
 
 
 def background_psnr(img, gt, mask=None):
     """PSNR outside dilate(M, 11 x 11) (the whole image without a person)."""
-    gt = _grey(gt)
+    gt = grey(gt)
     mask = person_mask(gt) if mask is None else mask
     outside = np.ones(gt.shape, bool) if mask is None else ~_dilate(mask, _odd(scaled(RING_INNER, gt.shape[1])))
-    return _psnr(_grey(img)[outside], gt[outside])
+    return _psnr(grey(img)[outside], gt[outside])
 
 
 def person_scores(img, gt, k=5, evidence=None):
@@ -167,7 +124,7 @@ def gt_offset(integral, gt, max_shift=OFFSET_MAX):
         (dy, dx) px; None when the GT is registered, has no person, or the check cannot tell.
     """
     mask = person_mask(gt)
-    img = _grey(integral)
+    img = grey(integral)
     if mask is None or img.shape != mask.shape:
         return None
     ground, top = float(np.median(img)), float(np.percentile(img, 99.9))

@@ -12,10 +12,11 @@ import cv2
 import numpy as np
 
 from basicsr_ext.aos.focal_stack import read_gt
-from basicsr_ext.aos.person_scores import centroid, gt_offset, person_mask, shift_image
+from basicsr_ext.aos.gt_person import centroid, locate_person, person_mask
+from basicsr_ext.aos.person_scores import gt_offset, shift_image
 from basicsr_ext.aos.position import PersonWindow
 from basicsr_ext.inference.aos_inputs import discover, find_gt, integral_plane, load
-from basicsr_ext.inference.aos_report import format_report, locate_person, score
+from basicsr_ext.inference.aos_report import format_report, score
 from basicsr_ext.inference.restorer import Restorer
 from basicsr_ext.inference.zoo import DEFAULT_AOS_MODEL
 from basicsr_ext.utils.errors import UserError

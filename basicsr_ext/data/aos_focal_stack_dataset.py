@@ -9,8 +9,9 @@ from basicsr.utils import FileClient
 from basicsr.utils.registry import DATASET_REGISTRY
 from torch.utils import data
 
-from basicsr_ext.aos.focal_stack import gt_name, parse_stack_name, read_focal_stack, read_gt
+from basicsr_ext.aos.focal_stack import gt_name, is_own_stack, parse_stack_name, read_focal_stack, read_gt
 from basicsr_ext.aos.geometry import MAPPINGS, CameraModel
+from basicsr_ext.aos.inputs import height_index
 from basicsr_ext.aos.lmdb_store import parse_meta_line
 from basicsr_ext.aos.position import PersonPosition
 from basicsr_ext.utils.dihedral import apply_numpy, transform_point
@@ -35,8 +36,8 @@ class AOSFocalStackDataset(data.Dataset):
             io_backend (dict): ``{type: disk}`` or ``{type: lmdb}`` (BasicSR's FileClient).
             meta_info_file (str, optional): stack file names (disk) or meta_info lines (LMDB); default: the split's
                 ``meta_info.txt`` (disk) or the LMDB's own ``meta_info.txt``; a disk folder without one is scanned.
-            heights (list[float], optional): focal planes to use, by height in metres (must exist in every stack);
-                ~ = all planes. Default: ~.
+            heights (list[float], optional): focal planes to use, by height in metres (must exist in every stack,
+                within ``aos.inputs.HEIGHT_TOL`` as for the restorer); ~ = all planes. Default: ~.
             position_mapping (str): 'geometric' (pinhole projection with the stack's camera, default) or 'seed' (the
                 AOS course report's floor(256 (1 - x / 16)), scaled to the image size).
             gt_size (int, optional): random crop size (training); ~ = whole images. Default: ~.
@@ -162,7 +163,7 @@ class AOSFocalStackDataset(data.Dataset):
     @staticmethod
     def _person(sample, meta, size):
         """The sample's PersonPosition (None: no person): the stack's metadata, else its file name's metres."""
-        if meta.get('format') == 'basicsr-ext focal stack':
+        if is_own_stack(meta):
             return PersonPosition.from_meta(meta, size)
         if sample['name_xy'] is None:
             return None
@@ -178,13 +179,13 @@ class AOSFocalStackDataset(data.Dataset):
             )
         index = []
         for h in self.heights:
-            match = [i for i, sh in enumerate(stack_heights) if abs(sh - h) < 1e-6]
-            if not match:
+            match = height_index(stack_heights, h)
+            if match is None:
                 raise UserError(
                     f'{sample["lq"]}: focal height {h:g} m not in the stack (it has '
                     f'{", ".join(f"{v:g}" for v in stack_heights)} m)'
                 )
-            index.append(match[0])
+            index.append(match)
         return stack[index]
 
     def __getitem__(self, index):

@@ -20,10 +20,11 @@ from os import path as osp
 import numpy as np
 
 from basicsr_ext.aos.focal_stack import read_gt
+from basicsr_ext.aos.gt_person import locate_person
 from basicsr_ext.demo import examples
 from basicsr_ext.demo.views import aos_info, as_uint8, boxed, psnr_line
 from basicsr_ext.inference.aos_inputs import discover, find_gt, integral_plane, load, select_planes
-from basicsr_ext.inference.aos_report import locate_person, score
+from basicsr_ext.inference.aos_report import score
 from basicsr_ext.inference.restorer import Restorer
 from basicsr_ext.inference.zoo import DEFAULT_AOS_MODEL, load_zoo
 from basicsr_ext.utils.errors import UserError

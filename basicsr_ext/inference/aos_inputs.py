@@ -5,35 +5,40 @@ One input path is one sample, or a folder of samples:
 - a multi-page TIFF (pages = planes): heights from our metadata (tag 65000), else from ``heights``; LZW TIFFs of
   other tools are read through OpenCV when tifffile lacks the codec (:func:`read_focal_stack`);
 - a folder of per-plane PNGs (``000.png 040.png ... gt.png``, ``000009_00.png ... 000009_gt.png``,
-  ``0_0_integral_fp-0.5.png``): heights from ``heights`` (sorted file order) or from the names: ``fp-X`` is X metres
-  (sign ignored: LFR's negative is above ground), else the trailing integer times ``plane_scale`` (default 0.01:
-  3-digit centimetre names); ``gt.png`` / ``*_gt.png`` / ``*_GT.png`` is the GT;
-- a folder of raw 11-view samples (course format; GT and Parameters.txt optional), integrated on the fly;
+  ``0_0_integral_fp-0.5.png``): heights from ``heights`` (sorted file order) or from the names by the plane-name rule
+  of :mod:`basicsr_ext.aos.inputs` (``fp-X`` metres, else the trailing integer times ``plane_scale``, default 0.01);
+  ``gt.png`` / ``*_gt.png`` / ``*_GT.png`` is the GT;
+- a folder of raw 11-view samples (course format; GT and Parameters.txt optional), integrated on the fly as
+  ``aos_prepare.py`` integrates training stacks (:func:`basicsr_ext.aos.inputs.integrate_stack`);
 - a folder holding TIFFs and/or sample sub-folders: expanded to them.
+
+Heights match within :data:`basicsr_ext.aos.inputs.HEIGHT_TOL`, the dataset's tolerance.
 """
 
 import os
-import re
 from dataclasses import dataclass
 from os import path as osp
 from typing import List, Optional
 
 import numpy as np
 
-from basicsr_ext.aos.convert import to_uint8
-from basicsr_ext.aos.focal_stack import gt_name, parse_stack_name, read_focal_stack
+from basicsr_ext.aos.focal_stack import gt_name, is_own_stack, parse_stack_name, read_focal_stack
 from basicsr_ext.aos.geometry import CameraModel
-from basicsr_ext.aos.integrator import integrate
+from basicsr_ext.aos.inputs import (
+    HEIGHT_DIGITS,
+    check_distinct_heights,
+    height_from_name,
+    integrate_stack,
+    is_gt_name,
+    plane_files,
+    same_height,
+)
 from basicsr_ext.aos.position import PersonPosition
 from basicsr_ext.aos.raw import find_samples, read_gray
 from basicsr_ext.utils.errors import UserError
 
 TIFF_EXTS = ('.tif', '.tiff')
-DEFAULT_PLANE_SCALE = 0.01  # 3-digit plane names are centimetres above ground
-HEIGHT_TOL = 1e-3  # metres: planes within this of a wanted height match it
 MAX_HEIGHT_GAP = 0.25  # metres: a plane this close stands in for a missing height (the nearest one is used)
-_FP_RE = re.compile(r'fp-?(\d+(?:\.\d+)?)$', re.IGNORECASE)
-_TRAILING_INT_RE = re.compile(r'(\d+)$')
 
 
 @dataclass
@@ -69,31 +74,13 @@ class AOSInput:
         return iter((self.stem, self.stack, self.heights, self.gt_path))
 
 
-def is_gt_name(name):
-    """``gt.png``, ``*_gt.png``, ``*_GT.png`` (any case) name a GT, not a plane."""
-    stem = osp.splitext(name)[0].lower()
-    return stem == 'gt' or stem.endswith('_gt')
-
-
-def height_from_name(name, plane_scale=None):
-    """Height in metres from a plane file name (``fp-0.5`` -> 0.5; ``040`` -> 0.4 at scale 0.01), or None."""
-    stem = osp.splitext(name)[0]
-    match = _FP_RE.search(stem)
-    if match:
-        return float(match.group(1))
-    match = _TRAILING_INT_RE.search(stem)
-    if match:
-        return int(match.group(1)) * (DEFAULT_PLANE_SCALE if plane_scale is None else plane_scale)
-    return None
-
-
 def _fmt(heights):
     return ', '.join(f'{h:g}' for h in heights)
 
 
 def select_planes(sample, heights):
     """``(planes, note)``: the sample's planes nearest to ``heights``, in that order, and a note naming the planes that
-    stand in for a missing height ('' when every height is there within 1 mm).
+    stand in for a missing height ('' when every height is there: the same plane as the dataset would take).
 
     A stack made at other heights (0, 0.3, 0.6 m ... instead of 0, 0.4, 0.8 m) is restored with its nearest planes
     (ties go to the lower plane); only a height with no plane within :data:`MAX_HEIGHT_GAP` is a UserError.
@@ -101,10 +88,10 @@ def select_planes(sample, heights):
     index, missing, swaps = [], [], []
     for h in heights:
         gaps = [abs(have - h) for have in sample.heights]
-        best = min(range(len(gaps)), key=lambda i: (round(gaps[i], 6), sample.heights[i]))
+        best = min(range(len(gaps)), key=lambda i: (round(gaps[i], HEIGHT_DIGITS), sample.heights[i]))
         if gaps[best] > MAX_HEIGHT_GAP:
             missing.append(h)
-        elif gaps[best] > HEIGHT_TOL:
+        elif not same_height(sample.heights[best], h):
             swaps.append(f'{sample.heights[best]:g} m for {h:g} m')
         index.append(best)
     if missing:
@@ -198,7 +185,7 @@ def _load_tiff(path, heights):
     if len(hs) != len(stack):
         raise UserError(f'{path}: {len(hs)} heights given for {len(stack)} pages')
     person = camera = None
-    if meta.get('format') == 'basicsr-ext focal stack':
+    if is_own_stack(meta):
         person = False
         position = PersonPosition.from_meta(meta, stack.shape[-1])
         if position is not None:
@@ -215,9 +202,7 @@ def _load_tiff(path, heights):
 
 
 def _load_planes(folder, heights, plane_scale):
-    names = sorted(e for e in os.listdir(folder) if e.lower().endswith('.png') and osp.isfile(osp.join(folder, e)))
-    gts = [n for n in names if is_gt_name(n)]
-    planes = [n for n in names if not is_gt_name(n)]
+    gts, planes = plane_files(folder)
     if heights is not None:
         if len(heights) != len(planes):
             raise UserError(
@@ -232,10 +217,8 @@ def _load_planes(folder, heights, plane_scale):
                 f'{folder}/{bad[0]}: no height in the name (expected NNN.png, NAME_NN.png or NAME_fp-X.png); '
                 'pass --heights'
             )
+    check_distinct_heights(folder, planes, hs)
     order = sorted(range(len(planes)), key=lambda i: hs[i])
-    for a, b in zip(order, order[1:]):
-        if abs(hs[a] - hs[b]) <= HEIGHT_TOL:
-            raise UserError(f'{folder}: {planes[a]} and {planes[b]} both have height {hs[a]:g} m')
     images = [read_gray(osp.join(folder, planes[i])) for i in order]
     for i, img in zip(order, images):
         if img.shape != images[0].shape:
@@ -250,7 +233,7 @@ def _load_raw(sample, heights):
     hs = sorted({float(h) for h in heights})
     try:
         camera = CameraModel(size=views.shape[-1])
-        stack = to_uint8(integrate(views, hs, camera))  # rounded to uint8 as aos_prepare.py stores training stacks
+        stack = integrate_stack(views, hs, camera)
     except ValueError as err:
         raise UserError(f'{sample.folder}: raw sample {sample.name}: {err}') from None
     person = None

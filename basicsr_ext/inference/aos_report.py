@@ -8,19 +8,19 @@ background PSNR) say whether the person survived.
 
 PSNR and SSIM are BasicSR's ``calculate_psnr`` / ``calculate_ssim`` on the uint8 images (crop_border 0). The person
 PSNR in the 96 px window (the AOS course report, Aliyev et al., JKU, Jan 2024, section 4.2) is centred on the person's
-position from the sample's metadata or Parameters.txt, else on the GT's brightest blob (:func:`locate_person`).
+position from the sample's metadata or Parameters.txt, else on the GT's brightest blob
+(:func:`basicsr_ext.aos.gt_person.locate_person`). The tables are written by :mod:`basicsr_ext.utils.tables`.
 """
 
-import csv
-import io
 import math
+from dataclasses import replace
 
-import cv2
 import numpy as np
 from basicsr.metrics.psnr_ssim import calculate_psnr, calculate_ssim
 
-from basicsr_ext.aos.person_scores import MIN_CONTRAST, person_scores
+from basicsr_ext.aos.person_scores import person_scores
 from basicsr_ext.metrics.person_psnr_metric import calculate_person_psnr
+from basicsr_ext.utils.tables import Column, csv_text, markdown_lines
 
 METHODS = ('integral', 'oracle constant', 'blind constant', 'restored')
 SCORES = (
@@ -34,23 +34,6 @@ SCORES = (
 )
 PERSON_SCORES = ('person_psnr', 'person_mask_psnr', 'contrast', 'found')
 NA = 'n/a'
-
-
-def locate_person(gt, min_contrast=MIN_CONTRAST):
-    """(row, col) centroid of the GT's brightest blob, or None when nothing stands out.
-
-    The GT is smoothed (3x3 box, so single hot pixels do not count), thresholded halfway between its median and its
-    maximum, and the connected region holding the maximum gives the centroid.
-    """
-    img = cv2.blur(np.asarray(gt, dtype=np.float32), (3, 3))
-    peak, ground = float(img.max()), float(np.median(img))
-    if peak - ground < min_contrast:
-        return None
-    mask = (img >= ground + 0.5 * (peak - ground)).astype(np.uint8)
-    _, labels, _, centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    r, c = np.unravel_index(int(np.argmax(img)), img.shape)
-    col, row = centroids[labels[r, c]]
-    return float(row), float(col)
 
 
 def baselines(integral, gt):
@@ -112,6 +95,25 @@ def summarise(rows):
     return result
 
 
+def _full(value):
+    """A CSV cell: the value at full precision, or n/a."""
+    return repr(value) if _number(value) else NA
+
+
+def _score_columns(cell):
+    return [Column(n, label, lambda v, n=n: cell(v, n), align='right') for n, label in SCORES]
+
+
+SUMMARY_COLUMNS = [Column('method'), *_score_columns(lambda v, n: _cell(v[0], n, v[1]))]
+SAMPLE_COLUMNS = [
+    Column('sample'),
+    Column('method'),
+    *(replace(c, csv=_full) for c in _score_columns(_cell)),
+    Column('candidate_m', 'top candidate to person (m)', lambda v: _cell(v, 'm'), _full, 'right'),
+    Column('person', 'person position'),
+]
+
+
 def format_report(rows):
     """(markdown, csv) of ``rows`` = [{'stem', 'scores': {method: scores}, 'person_from', 'candidate_m'?,
     'gt_offset'? (dy, dx, aligned)}].
@@ -121,35 +123,20 @@ def format_report(rows):
     """
     summary = summarise(rows)
     with_person = sum(_number(r['scores']['restored']['contrast']) for r in rows)
-    head = [label for _, label in SCORES]
-    lines = [
-        f'Mean over {len(rows)} sample(s); person scores over the {with_person} with a person in the GT.',
-        '',
-        '| method | ' + ' | '.join(head) + ' |',
-        '|---|' + '---:|' * len(head),
+    means = [{'method': method, **summary[method]} for method in METHODS]
+    samples = [
+        {
+            'sample': row['stem'],
+            'method': method,
+            **row['scores'][method],
+            'candidate_m': row.get('candidate_m') if method == 'restored' else None,
+            'person': row['person_from'] if method == 'restored' else '',
+        }
+        for row in rows
+        for method in METHODS
     ]
-    for method in METHODS:
-        cells = [_cell(summary[method][n][0], n, summary[method][n][1]) for n, _ in SCORES]
-        lines.append(f'| {method} | ' + ' | '.join(cells) + ' |')
-    lines += [
-        '',
-        '| sample | method | ' + ' | '.join(head) + ' | top candidate to person (m) | person position |',
-        '|---|---|' + '---:|' * len(head) + '---:|---|',
-    ]
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator='\n')
-    writer.writerow(['sample', 'method'] + [n for n, _ in SCORES] + ['candidate_m', 'person'])
-    for row in rows:
-        for method in METHODS:
-            scores = row['scores'][method]
-            distance = row.get('candidate_m') if method == 'restored' else None
-            cells = [_cell(scores[n], n) for n, _ in SCORES]
-            where = row['person_from'] if method == 'restored' else ''
-            lines.append(
-                f'| {row["stem"]} | {method} | ' + ' | '.join(cells) + f' | {_cell(distance, "m")} | {where} |'
-            )
-            values = [repr(scores[n]) if _number(scores[n]) else NA for n, _ in SCORES]
-            writer.writerow([row['stem'], method, *values, repr(distance) if _number(distance) else NA, where])
+    lines = [f'Mean over {len(rows)} sample(s); person scores over the {with_person} with a person in the GT.', '']
+    lines += markdown_lines(SUMMARY_COLUMNS, means) + [''] + markdown_lines(SAMPLE_COLUMNS, samples)
     shifted = [r for r in rows if r.get('gt_offset')]
     if shifted:
         lines += ['', 'GT visibly shifted from the integral (rows, cols px):']
@@ -157,4 +144,4 @@ def format_report(rows):
             dy, dx, aligned = r['gt_offset']
             how = 'scored against the GT moved back' if aligned else 'scored as it is; --align-gt moves it back'
             lines.append(f'- {r["stem"]}: ({dy:+d}, {dx:+d}), {how}')
-    return '\n'.join(lines) + '\n', buf.getvalue()
+    return '\n'.join(lines) + '\n', csv_text(SAMPLE_COLUMNS, samples)

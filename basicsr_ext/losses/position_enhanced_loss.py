@@ -2,7 +2,7 @@ import torch
 from basicsr.utils.registry import LOSS_REGISTRY
 from torch import nn
 
-from basicsr_ext.aos.person_scores import hot_thresholds_torch, person_mask_torch
+from basicsr_ext.aos.gt_person import hot_thresholds_torch, person_mask_torch
 from basicsr_ext.aos.position import PersonWindow
 from basicsr_ext.utils.errors import UserError
 
@@ -27,7 +27,7 @@ class PositionEnhancedLoss(nn.Module):
     which ``false`` reproduces). Channels are averaged per pixel first. The window is ``aos.position.PersonWindow``.
 
     ``mask_weight`` > 0 adds a term on the person itself: ``mask_weight x`` the mean of ``l`` over the union of the
-    GT's person mask M (``aos.person_scores``: GT above its median + half the way to its maximum) and the pixels the
+    GT's person mask M (``aos.gt_person``: GT above its median + half the way to its maximum) and the pixels the
     output makes as warm as that threshold (for a GT without a person: 20 grey levels above its median), averaged over
     the samples where that union is not empty. In the 96 px window at 512 px the person is about 5 % of the pixels, so
     the window term alone lets a net trade the person for the ground around it; a term on M alone lets it paint warm

@@ -18,8 +18,6 @@ Inputs: the model (anything with ``validate_loop``, ``after_validation`` and an 
 person window. Outputs: the files above and the rows ``[(variant, {result: value})]``.
 """
 
-import csv
-import io
 import math
 from dataclasses import replace
 from os import path as osp
@@ -30,6 +28,7 @@ from basicsr_ext.models.aos_inference import InferenceSettings, check_self_ensem
 from basicsr_ext.utils.errors import UserError
 from basicsr_ext.utils.file_io import write_text_atomic
 from basicsr_ext.utils.montage import draw_box, make_montage, to_bgr_uint8, write_png
+from basicsr_ext.utils.tables import Column, csv_text, markdown_lines
 
 REPORT_VARIANTS = {
     'integral': 'Integral (0 m plane)',
@@ -164,20 +163,12 @@ def write_montages(captured, folder, window):
 def format_report(rows, metrics_opt):
     """(markdown, csv) of ``rows`` = [(variant, {metric: value})]; lower-is-better metrics are marked."""
     names = list(rows[0][1])
-    head = [
-        f'{n} ({"lower" if (metrics_opt.get(n) or {}).get("better") == "lower" or n == "val_loss" else "higher"})'
-        for n in names
-    ]
-    lines = ['| | ' + ' | '.join(head) + ' |', '|---|' + '---:|' * len(names)]
-    for variant, results in rows:
-        cells = [_fmt(results[n]) for n in names]
-        lines.append(f'| {REPORT_VARIANTS[variant]} | ' + ' | '.join(cells) + ' |')
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator='\n')
-    writer.writerow(['variant', *names])
-    for variant, results in rows:
-        writer.writerow([variant, *(repr(float(results[n])) for n in names)])
-    return '\n'.join(lines) + '\n', buf.getvalue()
+    columns = [Column('variant', '', REPORT_VARIANTS.get, str)]
+    for n in names:
+        better = 'lower' if (metrics_opt.get(n) or {}).get('better') == 'lower' or n == 'val_loss' else 'higher'
+        columns.append(Column(n, f'{n} ({better})', _fmt, lambda v: repr(float(v)), 'right'))
+    table = [{'variant': variant, **results} for variant, results in rows]
+    return '\n'.join(markdown_lines(columns, table)) + '\n', csv_text(columns, table)
 
 
 def _fmt(value):
