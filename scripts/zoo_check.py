@@ -38,16 +38,9 @@ def build_parser():
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    from basicsr_ext.utils.errors import UserError
+    from basicsr_ext.cli import run_parsed
 
-    try:
-        from basicsr_ext.evaluation.zoo_check import run
-
-        return run(args)
-    except UserError as err:
-        print(f'zoo_check: error: {err}', file=sys.stderr)
-        return 2
+    return run_parsed('zoo_check', 'basicsr_ext.evaluation.zoo_check', build_parser().parse_args(argv))
 
 
 if __name__ == '__main__':

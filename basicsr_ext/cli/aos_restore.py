@@ -59,15 +59,9 @@ def build_parser():
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    from basicsr_ext.utils.errors import UserError
+    from basicsr_ext.cli import run_parsed
 
-    try:
-        from basicsr_ext.cli.aos_restore_run import run
-
-        run(args)
-    except UserError as err:
-        print(f'aos_restore: error: {err}', file=sys.stderr)
+    if run_parsed('aos_restore', 'basicsr_ext.cli.aos_restore_run', build_parser().parse_args(argv)) == 2:
         sys.exit(2)
 
 

@@ -71,16 +71,9 @@ def build_parser():
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    from basicsr_ext.utils.errors import UserError
+    from basicsr_ext.cli import run_parsed
 
-    try:
-        from basicsr_ext.cli.restore_run import run
-
-        return run(args)
-    except UserError as err:
-        print(f'restore: error: {err}', file=sys.stderr)
-        return 2
+    return run_parsed('restore', 'basicsr_ext.cli.restore_run', build_parser().parse_args(argv))
 
 
 if __name__ == '__main__':
