@@ -50,6 +50,7 @@ OPTION_CASES = [
     ('missing-network', dropping('network_g'), 'network_g: missing required key (expected a mapping of keys)'),
     ('missing-datasets', dropping('datasets'), 'datasets: missing required key (expected a mapping of keys)'),
     ('missing-train', dropping('train'), 'train: missing required key (expected a mapping of keys)'),
+    ('missing-optimizer', dropping('train.optim_g'), 'train.optim_g: missing required key (expected a mapping of keys)'),
     (
         'missing-total-iter',
         dropping('train.total_iter'),
@@ -188,6 +189,11 @@ OPTION_CASES = [
         'network_g: missing required key type (the arch name, e.g. SRCNN)',
     ),
     ('network-type-unknown', setting('network_g.type', 'SRCNNN'), None),
+    (
+        'swin-kwargs-sink-misspelt',
+        setting('network_g', {'type': 'Swin2SR', 'in_chans': 3, 'embed_dim': 12, 'window_sise': 8, 'upscale': 2}),
+        "network_g.window_sise: Swin2SR has no argument 'window_sise'; did you mean window_size?",
+    ),
     (
         'network-unknown-arg',
         setting('network_g.num_feats', [8, 4]),

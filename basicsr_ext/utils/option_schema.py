@@ -153,6 +153,7 @@ TRAIN = Spec(
         'warmup_iter': _int(-1),
         'ema_decay': Spec('number', low=0, high=1),
         'scheduler': Spec('mapping', none=True, keys=None),
+        'optim_g': Spec('mapping', required='train', keys=None),  # every model here optimises net_g (setup_optimizers)
         'net_d_iters': _int(1),
         'net_d_init_iters': _int(0),
         # basicsr-ext's ExtSRModel (models/ext_sr_model.py documents them)

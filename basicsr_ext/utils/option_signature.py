@@ -62,6 +62,10 @@ def check_kwargs(fn, kwargs, key, skip=(), data_args=(), lenient=False):
         data_args (tuple): parameters the caller fills itself (a metric's ``img``, ``img2``).
         lenient (bool): integer arguments also take integral floats (``!!float 5e5``), for optimizers and
             schedulers; a network's channel counts must be true integers.
+
+    A ``**kwargs`` sink accepts anything, unless the class declares the keys it reads from it in a
+    ``kwargs_options`` tuple (empty: none, the sink only keeps the official signature): then any other key is a
+    mistake, named with the closest argument.
     """
     if fn is None:  # an unknown type: reported by the registry check
         return []
@@ -73,6 +77,10 @@ def check_kwargs(fn, kwargs, key, skip=(), data_args=(), lenient=False):
     name = getattr(fn, '__name__', str(fn))
     params.pop('self', None)
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    declared = getattr(fn, 'kwargs_options', None)  # a class with a **kwargs sink names the keys it reads from it
+    if takes_any and declared is not None:
+        takes_any = False
+        data_args = (*data_args, *declared)
     named = {
         n: p
         for n, p in params.items()
