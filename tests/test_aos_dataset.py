@@ -69,8 +69,10 @@ def test_position_and_planes_from_the_stack(tmp_path):
     assert item['pos'].tolist() == pytest.approx([float(v) for v in CameraModel(size=SIZE).metres_to_pixels(3, -2)])
     empty = ds[1]
     assert not empty['has_person'] and empty['pos'].tolist() == [SIZE / 2, SIZE / 2]
-    seed = dataset(tmp_path, position_mapping='seed')[0]
-    assert seed['pos'].tolist() == [np.floor(32 * (1 - 3 / 16)), np.floor(32 * (1 + 2 / 16))]
+    report = dataset(tmp_path, position_mapping='course_report')[0]
+    assert report['pos'].tolist() == [np.floor(32 * (1 - 3 / 16)), np.floor(32 * (1 + 2 / 16))]
+    old_name = dataset(tmp_path, position_mapping='seed')  # the old name still works (with a warning)
+    assert old_name.mapping == 'course_report' and old_name[0]['pos'].tolist() == report['pos'].tolist()
 
 
 def test_augmentation_and_person_crops_keep_the_position_on_the_person(tmp_path):

@@ -51,13 +51,13 @@ def test_round_trip_and_arrays():
 def test_seed_mapping_and_its_scaling():
     cam = CameraModel()
     for v in range(-10, 11):
-        assert cam.metres_to_pixels(v, v, mapping='seed') == (math.floor(256 * (1 - v / 16)),) * 2
+        assert cam.metres_to_pixels(v, v, mapping='course_report') == (math.floor(256 * (1 - v / 16)),) * 2
     # 16 px/m is the pinhole scale of a point 0.69 m above ground
     geo = cam.metres_to_pixels(8, -8, z=35 - cam.focal_px / 16)
     assert np.allclose(geo, (128, 384))
     half = CameraModel(size=256)
     for v in (-10, -3, 5, 10):  # both mappings scale with the image size
-        assert half.metres_to_pixels(v, 0, mapping='seed')[0] == math.floor(128 * (1 - v / 16))
+        assert half.metres_to_pixels(v, 0, mapping='course_report')[0] == math.floor(128 * (1 - v / 16))
         assert half.metres_to_pixels(v, 0)[0] - 128 == pytest.approx((cam.metres_to_pixels(v, 0)[0] - 256) / 2)
     with pytest.raises(ValueError, match='mapping must be one of'):
         cam.metres_to_pixels(0, 0, mapping='other')

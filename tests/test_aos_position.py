@@ -115,7 +115,7 @@ def test_position_from_params_meta_and_rescaled():
     row, col = pos.pixels()
     row2, col2 = pos.pixels(size=2 * SIZE)
     assert (row2 - SIZE) == pytest.approx(2 * (row - SIZE / 2)) and (col2 - SIZE) == pytest.approx(2 * (col - SIZE / 2))
-    assert pos.pixels(mapping='seed') == CAMERA.metres_to_pixels(4.0, -6.0, mapping='seed')
+    assert pos.pixels(mapping='course_report') == CAMERA.metres_to_pixels(4.0, -6.0, mapping='course_report')
 
 
 def test_one_window_for_loss_metric_and_montage():

@@ -12,8 +12,8 @@ Conventions (from the JKU course data, see docs/aos.md):
   centre view sees it; integrating view k onto the plane at height h samples it at ``col + f * y_k / (altitude - h)``
   (view 0 moves right by 78.4 px at h = 0). This reproduces LFR's integrals (AOS_FORMAT.md).
 - The person position of the AOS course report (Aliyev et al., JKU, Jan 2024), ``floor(256 (1 - x / 16))`` at
-  512 px (16 px per metre, which the pinhole gives for a point 0.69 m above ground: 549.0 / (35 - 0.69) = 16.0), is
-  available as ``mapping='seed'`` and scales with the image size like the geometric one. A person's position and
+  512 px (16 px per metre, which the pinhole gives for a point 0.69 m above ground: 549.0 / (35 - 0.69) = 16.0),
+  is available as ``mapping='course_report'`` and scales with the image size like the geometric one. A person's position and
   the camera that maps it travel together as ``aos.position.PersonPosition``.
 """
 
@@ -22,7 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-MAPPINGS = ('geometric', 'seed')
+MAPPINGS = ('geometric', 'course_report')
+OLD_MAPPING_NAMES = {'seed': 'course_report'}  # the name it had before; still read, with a warning (the dataset)
 
 
 @dataclass(frozen=True)
@@ -81,15 +82,15 @@ class CameraModel:
     def metres_to_pixels(self, x, y, z=0.0, mapping='geometric'):
         """World position (metres) -> (row, col) in pixels of the centre view.
 
-        ``mapping='geometric'`` projects the point at height ``z`` (float pixels); ``mapping='seed'`` is the report's
-        ``floor(size/2 * (1 - v / 16))`` for both axes (integers), which ignores ``z``.
+        ``mapping='geometric'`` projects the point at height ``z`` (float pixels); ``mapping='course_report'`` is the
+        report's ``floor(size/2 * (1 - v / 16))`` for both axes (integers), which ignores ``z``.
         """
         if mapping == 'geometric':
             scale = self.focal_px / (self.altitude - np.asarray(z, dtype=np.float64))
             return self.center_px - scale * np.asarray(x, np.float64), self.center_px - scale * np.asarray(
                 y, np.float64
             )
-        if mapping == 'seed':
+        if mapping == 'course_report':
             half = self.size / 2
             return (
                 np.floor(half * (1 - np.asarray(x, np.float64) / 16)),
@@ -98,13 +99,13 @@ class CameraModel:
         raise ValueError(f'mapping must be one of {MAPPINGS}, got {mapping!r}')
 
     def pixels_to_metres(self, row, col, z=0.0, mapping='geometric'):
-        """Inverse of :meth:`metres_to_pixels` (for ``'seed'``, the lower edge of the floor's interval)."""
+        """Inverse of :meth:`metres_to_pixels` (for ``'course_report'``, the lower edge of the floor's interval)."""
         if mapping == 'geometric':
             scale = self.focal_px / (self.altitude - np.asarray(z, dtype=np.float64))
             return (self.center_px - np.asarray(row, np.float64)) / scale, (
                 self.center_px - np.asarray(col, np.float64)
             ) / scale
-        if mapping == 'seed':
+        if mapping == 'course_report':
             half = self.size / 2
             return 16 * (1 - np.asarray(row, np.float64) / half), 16 * (1 - np.asarray(col, np.float64) / half)
         raise ValueError(f'mapping must be one of {MAPPINGS}, got {mapping!r}')

@@ -70,7 +70,8 @@ class PersonPosition:
 
     def pixels(self, size=None, mapping='geometric'):
         """``(row, col)`` float pixels in the centre view; ``size`` rescales the camera to an image of that width
-        (None: the camera's own size). ``mapping='seed'`` is the AOS course report's ``floor(size/2 (1 - v / 16))``."""
+        (None: the camera's own size). ``mapping='course_report'`` is the AOS course report's
+        ``floor(size/2 (1 - v / 16))``."""
         camera = self.camera if size is None or size == self.camera.size else replace(self.camera, size=int(size))
         row, col = camera.metres_to_pixels(self.x, self.y, mapping=mapping)
         return float(row), float(col)

@@ -5,12 +5,12 @@ from os import path as osp
 import cv2
 import numpy as np
 import torch
-from basicsr.utils import FileClient
+from basicsr.utils import FileClient, get_root_logger
 from basicsr.utils.registry import DATASET_REGISTRY
 from torch.utils import data
 
 from basicsr_ext.aos.focal_stack import gt_name, is_own_stack, parse_stack_name, read_focal_stack, read_gt
-from basicsr_ext.aos.geometry import MAPPINGS, CameraModel
+from basicsr_ext.aos.geometry import MAPPINGS, OLD_MAPPING_NAMES, CameraModel
 from basicsr_ext.aos.inputs import height_index
 from basicsr_ext.aos.lmdb_store import parse_meta_line
 from basicsr_ext.aos.position import PersonPosition
@@ -38,8 +38,9 @@ class AOSFocalStackDataset(data.Dataset):
                 ``meta_info.txt`` (disk) or the LMDB's own ``meta_info.txt``; a disk folder without one is scanned.
             heights (list[float], optional): focal planes to use, by height in metres (must exist in every stack,
                 within ``aos.inputs.HEIGHT_TOL`` as for the restorer); ~ = all planes. Default: ~.
-            position_mapping (str): 'geometric' (pinhole projection with the stack's camera, default) or 'seed' (the
-                AOS course report's floor(256 (1 - x / 16)), scaled to the image size).
+            position_mapping (str): 'geometric' (pinhole projection with the stack's camera, default) or
+                'course_report' (the AOS course report's floor(256 (1 - x / 16)), scaled to the image size; its old
+                name 'seed' still works, with a warning).
             gt_size (int, optional): random crop size (training); ~ = whole images. Default: ~.
             person_crop_prob (float): probability that a crop contains the person when there is one. Default: 0.9.
             use_hflip (bool), use_rot (bool): the 8 dihedral transforms (rotations by 90 deg and flips), applied alike
@@ -83,6 +84,13 @@ class AOSFocalStackDataset(data.Dataset):
         self.lq_root, self.gt_root = opt['dataroot_lq'], opt['dataroot_gt']
         self.heights = None if opt.get('heights') is None else [float(h) for h in opt['heights']]
         self.mapping = opt.get('position_mapping', 'geometric')
+        if self.mapping in OLD_MAPPING_NAMES:
+            new = OLD_MAPPING_NAMES[self.mapping]
+            get_root_logger().warning(
+                f'position_mapping: {self.mapping} is now called {new} (the AOS course report\'s mapping); '
+                f'{self.mapping} still works'
+            )
+            self.mapping = new
         if self.mapping not in MAPPINGS:
             raise UserError(f'position_mapping: expected one of {MAPPINGS}, got {self.mapping!r}')
         self.gt_size = opt.get('gt_size')
