@@ -50,7 +50,11 @@ OPTION_CASES = [
     ('missing-network', dropping('network_g'), 'network_g: missing required key (expected a mapping of keys)'),
     ('missing-datasets', dropping('datasets'), 'datasets: missing required key (expected a mapping of keys)'),
     ('missing-train', dropping('train'), 'train: missing required key (expected a mapping of keys)'),
-    ('missing-optimizer', dropping('train.optim_g'), 'train.optim_g: missing required key (expected a mapping of keys)'),
+    (
+        'missing-optimizer',
+        dropping('train.optim_g'),
+        'train.optim_g: missing required key (expected a mapping of keys)',
+    ),
     (
         'missing-total-iter',
         dropping('train.total_iter'),

@@ -13,8 +13,8 @@ Conventions (from the JKU course data, see docs/aos.md):
   (view 0 moves right by 78.4 px at h = 0). This reproduces LFR's integrals (AOS_FORMAT.md).
 - The person position of the AOS course report (Aliyev et al., JKU, Jan 2024), ``floor(256 (1 - x / 16))`` at
   512 px (16 px per metre, which the pinhole gives for a point 0.69 m above ground: 549.0 / (35 - 0.69) = 16.0),
-  is available as ``mapping='course_report'`` and scales with the image size like the geometric one. A person's position and
-  the camera that maps it travel together as ``aos.position.PersonPosition``.
+  is available as ``mapping='course_report'`` and scales with the image size like the geometric one. A person's
+  position and the camera that maps it travel together as ``aos.position.PersonPosition``.
 """
 
 import math

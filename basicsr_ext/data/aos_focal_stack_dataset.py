@@ -87,7 +87,7 @@ class AOSFocalStackDataset(data.Dataset):
         if self.mapping in OLD_MAPPING_NAMES:
             new = OLD_MAPPING_NAMES[self.mapping]
             get_root_logger().warning(
-                f'position_mapping: {self.mapping} is now called {new} (the AOS course report\'s mapping); '
+                f"position_mapping: {self.mapping} is now called {new} (the AOS course report's mapping); "
                 f'{self.mapping} still works'
             )
             self.mapping = new
