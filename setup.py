@@ -1,6 +1,7 @@
-"""Packaging beyond pyproject.toml: the zoo (``weights/``) and the shipped option files (``options/``) go into the
-wheel as package data, under ``basicsr_ext/_data/``; :mod:`basicsr_ext.resources` finds them there when the package is
-installed, and in the checkout otherwise (an editable install, ``python scripts/...``)."""
+"""Packaging beyond pyproject.toml: the zoo (``weights/``), the shipped option files (``options/``) and the AOS example
+stacks (``examples/aos``, the project's own simulator output) go into the wheel as package data, under
+``basicsr_ext/_data/``; :mod:`basicsr_ext.resources` finds them there when the package is installed, and in the
+checkout otherwise (an editable install, ``python scripts/...``)."""
 
 import glob
 import os
@@ -9,7 +10,7 @@ import shutil
 from setuptools import setup
 from setuptools.command.build_py import build_py
 
-DATA = {'weights': ('*.pth', 'zoo.yml', 'README.md'), 'options': ('*.yml',)}
+DATA = {'weights': ('*.pth', 'zoo.yml', 'README.md'), 'options': ('*.yml',), 'examples/aos': ('*.tiff', '*.png')}
 
 
 class BuildPyWithData(build_py):

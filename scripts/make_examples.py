@@ -1,6 +1,7 @@
 """Make the example inputs in ``examples/`` from the project's own simulator (no third-party data).
 
     python scripts/make_examples.py            # rewrites examples/aos (about a minute)
+    python scripts/make_examples.py --photos   # also writes examples/sr and examples/denoise (not committed)
 
 ``examples/aos``: three simulated focal stacks at the course's 512 px scale, planes at 0, 0.4 and 0.8 m (the
 shipped ``aos_person``'s), each with its GT beside it (``<stem>_gt.png``, picked up by ``scripts/aos_restore.py``):
@@ -8,6 +9,14 @@ a person the 0 m integral shows clearly under canopy, a person the canopy mostly
 person. They come from a seed no training, validation or test split uses, with the main job's crown range
 (``options/train_aos.yml``: tree tops 295-318 K), and are drawn in order until each kind is found, so the same command
 always writes the same files.
+
+``--photos`` writes inputs for the image models from two sample photos that ship inside the installed packages (made
+here, never committed: they are not the project's own): scikit-image's ``camera`` (CC0, Lav Varshney) and
+matplotlib's ``grace_hopper`` (US Navy photo, public domain), 256 px centre crops. ``examples/sr``: x2 LR made by
+MATLAB-style bicubic and by OpenCV ``INTER_CUBIC`` (``<photo>_<kind>.png``), HR in ``examples/sr/gt``;
+``examples/denoise``: Gaussian noise of sigma 25 clipped to 8 bits (seed 0), clean in ``examples/denoise/gt``. Then
+``scripts/restore.py -n srcnn_x2 -i examples/sr -o out --gt examples/sr/gt`` (and ``-n n2n_gaussian`` /
+``-n adafm_denoise --coef 0.2`` on ``examples/denoise``) prints each model beside its baseline.
 """
 
 import argparse
@@ -80,11 +89,36 @@ def make_aos(out, size=512):
     raise RuntimeError(f'no {", ".join(wanted)} among the first {MAX_DRAWS} draws of the simulator')
 
 
+def make_photos(out, size=256):
+    """``out/sr`` and ``out/denoise`` (see the module docstring) from the packages' sample photos."""
+    import cv2
+
+    from basicsr_ext.data.sample_photos_prepare import downscale
+    from basicsr_ext.evaluation.zoo_check import load_photos, noisy
+
+    photos = [p for p in load_photos(size) if p[0] in ('camera', 'grace_hopper')]
+    for folder in ('sr', 'sr/gt', 'denoise', 'denoise/gt'):
+        os.makedirs(osp.join(out, folder), exist_ok=True)
+    for i, (name, img, _colour) in enumerate(photos):
+        for kind in ('matlab', 'cv2_cubic'):
+            lr = downscale(img, kind, 2)
+            cv2.imwrite(osp.join(out, 'sr', f'{name}_{kind}.png'), lr)
+            cv2.imwrite(osp.join(out, 'sr', 'gt', f'{name}_{kind}.png'), img)
+        cv2.imwrite(osp.join(out, 'denoise', f'{name}_sigma25.png'), noisy(img, 25, seed=i))
+        cv2.imwrite(osp.join(out, 'denoise', 'gt', f'{name}_sigma25.png'), img)
+        print(f'{name}: examples/sr/{name}_{{matlab,cv2_cubic}}.png, examples/denoise/{name}_sigma25.png', flush=True)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--out', default='examples', help='folder for the examples (default: %(default)s)')
+    parser.add_argument('--photos', action='store_true', help='also the SR and denoising inputs (not committed)')
+    parser.add_argument('--photos-only', action='store_true', help='only the SR and denoising inputs')
     args = parser.parse_args(argv)
-    make_aos(osp.join(args.out, 'aos'))
+    if not args.photos_only:
+        make_aos(osp.join(args.out, 'aos'))
+    if args.photos or args.photos_only:
+        make_photos(args.out)
     return 0
 
 

@@ -40,6 +40,7 @@ def test_the_wheel_holds_the_zoo_and_the_option_files(venv):
     names = zipfile.ZipFile(venv['wheel']).namelist()
     shipped = {n.split('/_data/')[1] for n in names if '/_data/' in n}
     assert {'weights/zoo.yml', 'weights/srcnn_x2.pth', 'weights/aos_person.pth', 'options/train_aos.yml'} <= shipped
+    assert 'examples/aos/person_visible.tiff' in shipped and 'examples/aos/person_visible_gt.png' in shipped
     entry_points = zipfile.ZipFile(venv['wheel']).read(next(n for n in names if n.endswith('entry_points.txt')))
     for script in ('basicsr-ext-restore', 'basicsr-ext-aos-restore', 'basicsr-ext-demo', 'basicsr-ext-train'):
         assert f'{script} = '.encode() in entry_points

@@ -33,7 +33,7 @@ def load_photo(filename):
 
 
 def downscale(hr, kind, scale):
-    """The LR image of ``hr`` (BGR uint8) by one of :data:`LR_KINDS`: how users make LR images."""
+    """The LR image of ``hr`` (BGR or grey uint8) by one of :data:`LR_KINDS`: how users make LR images."""
     if kind not in LR_KINDS:
         raise ValueError(f'LR kind {kind!r}: expected one of {", ".join(LR_KINDS)}')
     h, w = hr.shape[0] // scale, hr.shape[1] // scale
@@ -43,6 +43,8 @@ def downscale(hr, kind, scale):
     if kind == 'pil':  # PIL's bicubic (antialiased on downscaling)
         from PIL import Image
 
+        if hr.ndim == 2:
+            return np.asarray(Image.fromarray(hr).resize((w, h), Image.BICUBIC))
         rgb = Image.fromarray(np.ascontiguousarray(hr[..., ::-1])).resize((w, h), Image.BICUBIC)
         return np.ascontiguousarray(np.asarray(rgb)[..., ::-1])
     flag = {'cv2_cubic': cv2.INTER_CUBIC, 'cv2_area': cv2.INTER_AREA}[kind]  # OpenCV: cubic does not antialias

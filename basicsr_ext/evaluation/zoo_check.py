@@ -48,10 +48,11 @@ def photo_path(package, name):
 
 
 def load_photos(size):
-    """``[(name, BGR uint8 (size, size, 3), colour)]``: centre crops (grey photos as three equal channels)."""
+    """``[(name, uint8 image, colour)]``: centre crops, BGR (size, size, 3) or grey (size, size): a grey photo stays
+    one channel, so its noise is one channel too (the restorer repeats it for a colour net)."""
     photos = []
     for package, name, colour in PHOTOS:
-        img = cv2.imread(photo_path(package, name), cv2.IMREAD_COLOR)
+        img = cv2.imread(photo_path(package, name), cv2.IMREAD_COLOR if colour else cv2.IMREAD_GRAYSCALE)
         if img is None:
             raise UserError(f'{photo_path(package, name)}: sample photo not found (is {package} installed?)')
         h, w = img.shape[:2]
@@ -184,7 +185,7 @@ def format_table(lines):
 
 def run(args):
     from basicsr_ext.inference.zoo import load_zoo
-    from basicsr_ext.resources import CHECKOUT
+    from basicsr_ext.resources import shipped_dir
 
     if args.size < 32:
         raise UserError(f'--size: expected at least 32 px, got {args.size}')
@@ -194,7 +195,7 @@ def run(args):
     if unknown:
         raise UserError(f'--models: not in the zoo: {", ".join(unknown)} (zoo: {", ".join(zoo)})')
     photos = load_photos(args.size)
-    examples = osp.join(CHECKOUT, 'examples', 'aos')
+    examples = shipped_dir('examples/aos')
     rows, start = [], time.time()
     for name in names:
         entry = zoo[name].verify()
