@@ -3,7 +3,7 @@
 bash scripts/gpu_check.sh            # on a GPU machine; the figures go into the README with the card's name
 bash scripts/gpu_check.sh --dry-run  # on the CPU with tiny sizes and gloo (CI runs this, so the check cannot rot)
 
-Rows: train steps of the AOS course report's seed configuration (options/train_aos_seed.yml: Swin2SR embed 32,
+Rows: train steps of the AOS course report's full configuration (options/train_aos_course_report.yml: Swin2SR embed 32,
 depths [6, 6, 6, 6], 512 px, batch 2, gradient checkpointing) in fp32, AMP fp16 (GradScaler) and AMP bf16, with
 iterations/s and peak memory; 8-transform self-ensemble by chunk size (transforms per forward) against a loop of
 forwards; whole vs tiled inference in images/s; a DDP smoke run of train.py under torchrun (nccl on GPUs, one process
@@ -28,7 +28,7 @@ from benchmark_aos import median_ms, sequential_self_ensemble  # noqa: E402
 
 import basicsr_ext  # noqa: E402,F401  (registers the archs)
 
-SEED_OPT = osp.join(REPO, 'options', 'train_aos_seed.yml')
+REPORT_OPT = osp.join(REPO, 'options', 'train_aos_course_report.yml')
 
 
 def seed_network(dry_run, device):
@@ -37,7 +37,7 @@ def seed_network(dry_run, device):
 
     from basicsr_ext.utils.options import resolve_options
 
-    net_opt = dict(resolve_options(SEED_OPT)['network_g'])
+    net_opt = dict(resolve_options(REPORT_OPT)['network_g'])
     if dry_run:
         net_opt.update(depths=[2], num_heads=[4], img_size=64)
     torch.manual_seed(0)
