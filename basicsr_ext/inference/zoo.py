@@ -4,6 +4,7 @@ Each entry of the metafile names one weight file in ``weights/`` and says everyt
 
     srcnn_x2:
       task: sr                      # aos | sr | denoise | modulation
+      input: x2 LR made by ...      # what it expects (optional; printed by --list)
       file: srcnn_x2.pth            # in weights/; BasicSR's layout ({'params': ...}), or a restorer checkpoint (aos)
       sha256: 3f0c...               # of the file: checked on every load, a damaged copy is refused
       param_key: params
@@ -111,7 +112,9 @@ def resolve(name, zoo_file=ZOO_FILE):
 
 
 def describe(entry):
-    """One line for ``--list``: the name first, then task, arch, figures and size."""
+    """One line for ``--list``: the name first, then task, arch, figures and size, and what input it expects (the
+    entry's ``input``, when given)."""
     size = osp.getsize(entry.path) / 1e6 if osp.isfile(entry.path) else float('nan')
     figures = ', '.join(f'{k} {v}' for k, v in entry.figures.items())
-    return f'{entry.name}  {entry.task}  {entry.network_g["type"]}  {figures}  ({size:.1f} MB)'
+    expects = f'  input: {entry.extra["input"]}' if entry.extra.get('input') else ''
+    return f'{entry.name}  {entry.task}  {entry.network_g["type"]}  {figures}  ({size:.1f} MB){expects}'
