@@ -4,6 +4,7 @@ scripts restore an image and a focal stack with zoo models by name. Subprocesses
 console scripts are what is tested."""
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -28,7 +29,12 @@ def run(argv, cwd, timeout=600):
 @pytest.fixture(scope='module')
 def venv(tmp_path_factory):
     root = tmp_path_factory.mktemp('wheel')
-    run([sys.executable, '-m', 'pip', 'wheel', REPO, '--no-deps', '--no-build-isolation', '-q', '-w', root], REPO)
+    # a copy without build/ (a stale build/lib would carry deleted modules into the wheel) or data and outputs
+    skip = shutil.ignore_patterns(
+        'build', 'dist', '*.egg-info', '.git', 'datasets', 'experiments', 'results', 'tb_logger'
+    )
+    source = shutil.copytree(REPO, root / 'source', ignore=skip)
+    run([sys.executable, '-m', 'pip', 'wheel', source, '--no-deps', '--no-build-isolation', '-q', '-w', root], source)
     wheel = next(str(root / n) for n in os.listdir(root) if n.endswith('.whl'))
     run([sys.executable, '-m', 'venv', '--system-site-packages', root / 'venv'], root)
     bin_dir = root / 'venv' / 'bin'
