@@ -57,14 +57,11 @@ def _skip_first_batches(train_loader, num_batches):
 def train_pipeline(argv=None):
     import basicsr.train as bs_train
     import torch
-    from basicsr.data.prefetch_dataloader import CPUPrefetcher, CUDAPrefetcher
-    from basicsr.models import build_model
-    from basicsr.utils import AvgTimer, MessageLogger, get_env_info, get_time_str, make_exp_dirs, mkdir_and_rename
+    from basicsr.utils import get_env_info, get_time_str, make_exp_dirs, mkdir_and_rename
     from basicsr.utils.options import dict2str
 
     from basicsr_ext.data.prepare import run_prepare
-    from basicsr_ext.utils.dist import barrier, check_replicas_in_sync
-    from basicsr_ext.utils.errors import UserError
+    from basicsr_ext.utils.dist import barrier
     from basicsr_ext.utils.file_io import remove_stale_temp_files
     from basicsr_ext.utils.logger import setup_logger
     from basicsr_ext.utils.options import check_paths, parse_options, save_resolved_options
@@ -97,6 +94,23 @@ def train_pipeline(argv=None):
     logger.info(get_env_info())
     logger.info(dict2str(opt))
     tb_logger = bs_train.init_tb_loggers(opt)
+    try:  # the TensorBoard writer's thread is closed also when training fails
+        return _train(opt, args, logger, tb_logger, resume_state)
+    finally:
+        if tb_logger:
+            tb_logger.close()
+
+
+def _train(opt, args, logger, tb_logger, resume_state):
+    """The training loop of :func:`train_pipeline`, from the data loaders to the last checkpoint."""
+    import basicsr.train as bs_train
+    import torch
+    from basicsr.data.prefetch_dataloader import CPUPrefetcher, CUDAPrefetcher
+    from basicsr.models import build_model
+    from basicsr.utils import AvgTimer, MessageLogger
+
+    from basicsr_ext.utils.dist import check_replicas_in_sync
+    from basicsr_ext.utils.errors import UserError
 
     try:
         train_loader, train_sampler, val_loaders, _, total_iters = bs_train.create_train_val_dataloader(opt, logger)
@@ -201,8 +215,6 @@ def train_pipeline(argv=None):
             model.validation(val_loader, current_iter, tb_logger, val_opt.get('save_img', False))
     if opt['dist']:
         check_replicas_in_sync(model, logger)
-    if tb_logger:
-        tb_logger.close()
     return model
 
 

@@ -118,3 +118,22 @@ def test_not_a_run_is_a_clear_error(tmp_path):
         f'plot_curves: error: {tmp_path / "tb"}: no scalars in its TensorBoard events (is it a tb_logger/<name> '
         'folder of a run?)'
     ]
+
+
+def test_the_tensorboard_writer_is_closed_when_training_fails(tmp_path, monkeypatch):
+    import basicsr.train as bs_train
+
+    closed = []
+
+    class Writer:
+        def close(self):
+            closed.append(True)
+
+    monkeypatch.setattr(bs_train, 'init_tb_loggers', lambda opt: Writer())
+    make_pairs(str(tmp_path / 'data' / 'val'), 2, 24, seed=2)
+    (tmp_path / 'data' / 'train' / 'HR').mkdir(parents=True)  # an empty train set: training fails after the writer
+    (tmp_path / 'data' / 'train' / 'LR').mkdir(parents=True)
+    opt = tiny_options(str(tmp_path / 'data'))
+    opt['logger']['use_tb_logger'] = True
+    run = run_train(['-opt', write_yaml(tmp_path / 'o.yml', opt)], tmp_path)
+    assert run.returncode == 2 and 'no images in the GT folder' in run.stderr and closed == [True]
