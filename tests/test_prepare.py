@@ -143,7 +143,11 @@ def test_sample_photos_sr_makes_one_pair_per_lr_kind(tmp_path):
         cv2.resize(hr, (hr.shape[1] // 2, hr.shape[0] // 2), interpolation=cv2.INTER_CUBIC),
     )
     assert not np.array_equal(downscale(hr, 'matlab', 2), downscale(hr, 'cv2_cubic', 2))
+    bad = {'type': 'sample_photos_sr', 'root': str(tmp_path / 'bad'), 'lr_kinds': ['bilinear']}
     with pytest.raises(
-        ValueError, match="lr_kinds: expected some of matlab, pil, cv2_cubic, cv2_area, got \\['bilinear'\\]"
+        UserError,
+        match='^my.yml: prepare_data\\[0\\] \\(sample_photos_sr\\): lr_kinds: expected some of matlab, pil, '
+        "cv2_cubic, cv2_area, got \\['bilinear'\\]$",
     ):
-        PREPARE_REGISTRY.get('sample_photos_sr')(str(tmp_path / 'bad'), 2, lr_kinds=['bilinear'])
+        run_prepare([bad], 'my.yml')
+    assert not (tmp_path / 'bad').exists()  # refused before anything is written

@@ -15,6 +15,7 @@ import numpy as np
 from basicsr.utils.matlab_functions import imresize
 
 from basicsr_ext.data.prepare import PREPARE_REGISTRY, build_atomically
+from basicsr_ext.utils.errors import UserError
 
 # colour photos bundled in skimage/data (files inside the wheel, no network); chelsea and coffee are held out
 TRAIN_PHOTOS = ('astronaut.png', 'rocket.jpg', 'motorcycle_left.png', 'hubble_deep_field.jpg', 'retina.jpg', 'ihc.png')
@@ -78,7 +79,7 @@ def sample_photos_sr(root, scale=2, train=TRAIN_PHOTOS, val=VAL_PHOTOS, lr_kinds
     kinds = list(lr_kinds)
     bad = [k for k in kinds if k not in LR_KINDS]
     if not kinds or bad:
-        raise ValueError(f'lr_kinds: expected some of {", ".join(LR_KINDS)}, got {lr_kinds!r}')
+        raise UserError(f'lr_kinds: expected some of {", ".join(LR_KINDS)}, got {lr_kinds!r}')
 
     def build(tmp):
         for split, names in (('train', train), ('val', val)):

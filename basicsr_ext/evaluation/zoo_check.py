@@ -10,6 +10,7 @@ from os import path as osp
 import cv2
 import numpy as np
 
+from basicsr_ext.data.noise_models import gaussian
 from basicsr_ext.data.sample_photos_prepare import LR_KINDS, downscale
 from basicsr_ext.utils.errors import UserError
 from basicsr_ext.utils.file_io import write_text_atomic
@@ -63,9 +64,10 @@ def load_photos(size):
 
 
 def noisy(clean, sigma, seed):
-    """Gaussian noise of ``sigma`` grey levels, clipped and rounded to 8 bits (a saved noisy photo)."""
-    rng = np.random.default_rng(seed)
-    return np.clip(np.rint(clean + rng.normal(0.0, sigma, clean.shape)), 0, 255).astype(np.uint8)
+    """Gaussian noise of ``sigma`` grey levels (the training noise model, clipped) rounded to 8 bits: a saved noisy
+    photo."""
+    img = gaussian(clean.astype(np.float32) / 255.0, np.random.default_rng(seed), sigma, clip=True)
+    return np.rint(img * 255.0).astype(np.uint8)
 
 
 def colour_error(out, gt):
