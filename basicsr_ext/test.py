@@ -60,13 +60,18 @@ def test_pipeline(argv=None):
 
 
 def main(argv=None):
+    from basicsr_ext.utils.dist import shutdown
     from basicsr_ext.utils.errors import UserError, one_line
 
+    finished = False
     try:
         test_pipeline(argv)
+        finished = True
     except UserError as err:
         print(f'basicsr-ext: error: {one_line(err)}', file=sys.stderr)
         sys.exit(2)
+    finally:
+        shutdown(finished)
 
 
 if __name__ == '__main__':

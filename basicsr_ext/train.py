@@ -219,18 +219,18 @@ def _train(opt, args, logger, tb_logger, resume_state):
 
 
 def main(argv=None):
+    from basicsr_ext.utils.dist import shutdown
     from basicsr_ext.utils.errors import UserError, one_line
 
+    finished = False
     try:
         train_pipeline(argv)
+        finished = True
     except UserError as err:
         print(f'basicsr-ext: error: {one_line(err)}', file=sys.stderr)
         sys.exit(2)
     finally:
-        import torch.distributed as dist
-
-        if dist.is_available() and dist.is_initialized():
-            dist.destroy_process_group()
+        shutdown(finished)
 
 
 if __name__ == '__main__':

@@ -93,6 +93,7 @@ def bench_dataset(args, device):
     from basicsr_ext.aos.focal_stack import gt_name, stack_name, write_focal_stack, write_gt
     from basicsr_ext.aos.lmdb_store import create_split_lmdb
     from basicsr_ext.data.aos_focal_stack_dataset import AOSFocalStackDataset
+    from basicsr_ext.utils.lmdb_digests import digest
 
     rng = np.random.default_rng(0)
     heights = [round(0.25 * i, 2) for i in range(args.planes)]
@@ -130,9 +131,22 @@ def bench_dataset(args, device):
             max(args.repeats, 32),
             args.warmup,
         )
-    return [
+        # the LMDB rows include the sha256 check of both values (digests.sha256); its cost alone, on the same bytes
+        key = lmdb_ds.samples[0]['key']
+        values = [bytes(lmdb_ds.file_client.get(key, client)) for client in ('lq', 'gt')]
+        ms['digest'] = median_ms(
+            {'digest': lambda: [digest(v) for v in values]}, torch.device('cpu'), max(args.repeats, 32), args.warmup
+        )['digest']
+    rows = [
         (f'{key}: one sample ({args.planes} planes + GT), {1e3 / ms[key]:.0f} samples/s', ms[key], None)
         for key in ('disk', 'lmdb')
+    ]
+    return rows + [
+        (
+            'lmdb: of which the sha256 check of its 2 values (ratio: share of the sample)',
+            ms['digest'],
+            ms['digest'] / ms['lmdb'],
+        )
     ]
 
 
@@ -341,7 +355,12 @@ SECTIONS = {
 
 
 # (value column, ratio column) per section; the rest report ms against their floor
-COLUMNS = {'swin': ('ms', 'x SwinIR'), 'selfensemble': ('ms', 'x loop'), 'memory': ('MiB', 'x off')}
+COLUMNS = {
+    'dataset': ('ms', 'share'),
+    'swin': ('ms', 'x SwinIR'),
+    'selfensemble': ('ms', 'x loop'),
+    'memory': ('MiB', 'x off'),
+}
 
 
 def print_table(title, rows):

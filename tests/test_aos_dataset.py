@@ -1,5 +1,6 @@
 """AOSFocalStackDataset on stacks written by the focal-stack writer: positions, augmentation, LMDB, errors."""
 
+import gc
 import shutil
 
 import lmdb
@@ -188,3 +189,62 @@ def test_unit_float_conversion_is_numpys_to_the_bit():
     flipped = values[:, ::-1]  # a strided view, as the dihedral transforms give
     for array in (values, flipped):
         assert torch.equal(to_unit_float(array), torch.from_numpy(array.astype(np.float32) / 255.0))
+
+
+def flip_one_byte_inside(db_folder, key):
+    """Damage the value of ``key`` in place on disk, as a bad sector would: one byte in the middle of its bytes in
+    data.mdb flipped (the value, not LMDB's pages, so the database still opens and the value still decodes)."""
+    env = lmdb.open(str(db_folder), readonly=True, lock=False)
+    with env.begin() as txn:
+        value = bytes(txn.get(key.encode()))
+    env.close()
+    data = bytearray((db_folder / 'data.mdb').read_bytes())
+    at = data.find(value)
+    assert at >= 0 and data.find(value, at + 1) < 0
+    data[at + len(value) // 2] ^= 0x40  # in the pixel data: the file still decodes
+    (db_folder / 'data.mdb').write_bytes(bytes(data))
+
+
+def read_closed(split, index):
+    """Item ``index``'s stack from the split's LMDBs, which are closed again (one process opens a database once)."""
+    ds = dataset(split, backend='lmdb')
+    lq = ds[index]['lq']
+    del ds
+    gc.collect()
+    return lq
+
+
+def test_a_flipped_byte_inside_one_lmdb_value_is_named_on_its_first_read(tmp_path, capsys):
+    from conftest import load_script
+
+    split = make_split(tmp_path / 's', [(1, 1), (2, 2), None])
+    create_split_lmdb(str(split), str(split))
+    assert (split / 'stacks.lmdb' / 'digests.sha256').read_text().splitlines()[0].endswith('  0_0')
+    clean = read_closed(split, 1)
+    flip_one_byte_inside(split / 'stacks.lmdb', '0_1')
+    ds = dataset(split, backend='lmdb')
+    ds[0], ds[2]  # the other values read as before
+    with pytest.raises(UserError) as info:
+        ds[1]
+    assert str(info.value) == (
+        f"{split}/stacks.lmdb: key '0_1': damaged value (its sha256 differs from digests.sha256); rebuild the "
+        'database with scripts/create_lmdb.py'
+    )
+    del ds, info
+    gc.collect()  # closes its LMDBs: one process opens a database once
+    # without its digests the damaged value decodes, and would be trained on: what the digest is for
+    (split / 'stacks.lmdb' / 'digests.sha256').rename(tmp_path / 'kept.sha256')
+    damaged = read_closed(split, 1)
+    assert damaged.shape == clean.shape and not torch.equal(damaged, clean)
+    (tmp_path / 'kept.sha256').rename(split / 'stacks.lmdb' / 'digests.sha256')
+    # the whole database at once
+    assert load_script('create_lmdb').main(['--verify', str(split)]) == 2
+    out, err = capsys.readouterr()
+    assert err == (
+        f"create_lmdb: damaged: {split}/stacks.lmdb: key '0_1': damaged value (its sha256 differs from "
+        'digests.sha256); rebuild the database with scripts/create_lmdb.py\n'
+    )
+    assert out == f'{split}/gt.lmdb: 3 values, all match their digests\n{split}/stacks.lmdb: 3 values, 1 damaged\n'
+    assert load_script('create_lmdb').main(['--verify', str(split / 'gt.lmdb')]) == 0
+    assert load_script('create_lmdb').main(['--verify', str(tmp_path / 'nope')]) == 2
+    assert capsys.readouterr().err.endswith(f'create_lmdb: error: --verify {tmp_path}/nope: not a folder\n')

@@ -53,3 +53,31 @@ def test_gradients_reach_the_unet_through_mask_and_level():
 def test_options_it_sets_itself_are_refused(key):
     with pytest.raises(ValueError, match=f'AOSGroundFillNet {key}'):
         AOSGroundFillNet(**SMALL, **{key: 1})
+
+
+def test_border_pad_reflects_the_input_beyond_the_border_and_keeps_the_size():
+    """The U-Net sees the image reflected beyond its border (not zeros): its maps are those of the reflected image,
+    cropped back; on flat ground the border then looks like the inside, so the border bias of zero padding shrinks."""
+    torch.manual_seed(0)
+    plain = AOSGroundFillNet(**SMALL)
+    torch.nn.init.normal_(getattr(plain.unet, plain.unet.conv_last).weight, std=0.5)  # a net with a border bias
+    padded = AOSGroundFillNet(border_pad=8, **SMALL)
+    padded.load_state_dict(plain.state_dict())
+    x = torch.rand(1, 1, 24, 40)
+    maps = padded.maps(x)
+    assert maps.shape == (1, 2, 24, 40)
+    reflected = torch.nn.functional.pad(x, (8, 8, 8, 8), mode='reflect')
+    assert torch.allclose(maps, plain.unet(reflected)[..., 8:-8, 8:-8])
+    flat = torch.full((1, 1, 32, 32), 0.4)
+
+    def border_spread(net):
+        out = net.maps(flat)[:, 1]  # the detail: on flat ground, any variation is the padding's
+        return float((out - out[..., 16, 16, None, None]).abs().amax())
+
+    assert border_spread(padded) < 0.8 * border_spread(plain)
+
+
+@pytest.mark.parametrize('bad', [-1, 2.5, True, '8'])
+def test_a_bad_border_pad_is_refused(bad):
+    with pytest.raises(ValueError, match='AOSGroundFillNet border_pad'):
+        AOSGroundFillNet(border_pad=bad, **SMALL)

@@ -15,6 +15,7 @@ from basicsr_ext.aos.simulator import simulate
 from basicsr_ext.inference import Restorer, load_input
 from basicsr_ext.inference.zoo import DEFAULT_AOS_MODEL as DEFAULT_MODEL
 from basicsr_ext.inference.zoo import ZOO_FILE, load_zoo, resolve
+from basicsr_ext.utils.errors import UserError
 
 from conftest import REPO
 
@@ -60,3 +61,38 @@ def test_shipped_weights_match_the_model_card_and_restore(tmp_path, name, height
     assert np.abs(out - gt).mean() < np.abs(integral - gt).mean() / 4
     assert contrast_kept(out, gt) > contrast_kept(integral, gt) + 0.2
     assert np.hypot(persons[0].row - sample.person[0], persons[0].col - sample.person[1]) < 20  # found
+
+
+def test_the_default_model_runs_with_its_inference_settings_and_says_which():
+    """aos_person's zoo entry turns self-ensemble on and pads its ground U-Net by reflection (docs/aos_person.md);
+    an explicit choice wins, and the settings line says which was used and why."""
+    entry = resolve(DEFAULT_MODEL)
+    assert entry.extra['self_ensemble'] is True and entry.network_g['border_pad'] == 32
+    default = Restorer(DEFAULT_MODEL, device='cpu')
+    assert default.self_ensemble == {'transforms': 8, 'reduce': 'median'}
+    assert default.settings == (
+        "weights: params of aos_person (the zoo entry aos_person); self-ensemble: 8 transforms, median (the model's "
+        'default)'
+    )
+    off = Restorer(DEFAULT_MODEL, device='cpu', self_ensemble=False)
+    assert not off.self_ensemble and off.settings.endswith('self-ensemble: off')
+    assert not Restorer('aos_person0', device='cpu').self_ensemble  # an entry without the key: off
+
+
+def test_a_zoo_entry_with_a_bad_self_ensemble_is_one_line(tmp_path):
+    zoo = tmp_path / 'zoo.yml'
+    text = open(ZOO_FILE, encoding='utf-8').read().replace('self_ensemble: true', 'self_ensemble: sometimes', 1)
+    zoo.write_text(text, encoding='utf-8')
+    with pytest.raises(UserError, match=r"zoo.yml: aos_person.self_ensemble: expected true or false, got 'sometimes'"):
+        load_zoo(str(zoo))
+
+
+@pytest.mark.parametrize('module', ['aos_restore', 'restore'])
+def test_both_clis_leave_self_ensemble_to_the_model_unless_told(module):
+    from importlib import import_module
+
+    parser = import_module(f'basicsr_ext.cli.{module}').build_parser()
+    base = ['--input', 'x', '--output', 'y'] + (['--model', 'aos_person'] if module == 'restore' else [])
+    assert parser.parse_args(base).self_ensemble is None  # the model's default
+    assert parser.parse_args(base + ['--self-ensemble']).self_ensemble is True
+    assert parser.parse_args(base + ['--no-self-ensemble']).self_ensemble is False

@@ -7,7 +7,9 @@ same keys (``{run}_{sim}``) and a ``meta_info.txt`` in each, one line per key::
 
     0_12 0_12_4_-6_integral.tiff (4,512,512) uint8 pos=4,-6 shape=laying heights=0,0.5,1,1.5
 
-The map size is computed from the input sizes; each LMDB is built under a temp name and renamed when complete.
+Each LMDB also gets ``digests.sha256`` (the sha256 of every value, checked when the value is read:
+``basicsr_ext/utils/lmdb_digests.py``). The map size is computed from the input sizes; each LMDB is built under a
+temp name and renamed when complete.
 """
 
 import os
@@ -18,6 +20,7 @@ import lmdb
 
 from basicsr_ext.aos.focal_stack import gt_name, parse_stack_name, read_focal_stack
 from basicsr_ext.utils.errors import UserError
+from basicsr_ext.utils.lmdb_digests import DIGEST_FILE, digest_lines
 
 
 def _fmt(v):
@@ -100,16 +103,20 @@ def write_split_lmdb(plan):
         shutil.rmtree(tmp, ignore_errors=True)
         try:
             env = lmdb.open(tmp, map_size=plan['map_size'])
-            lines = []
+            lines, digests = [], []
             with env.begin(write=True) as txn:
                 for key, _, stack_path, gt_path, line in entries:
                     path = stack_path if db_name == 'stacks.lmdb' else gt_path
                     with open(path, 'rb') as f:
-                        txn.put(key.encode('ascii'), f.read())
+                        value = f.read()
+                    txn.put(key.encode('ascii'), value)
+                    digests += digest_lines([(key, value)])
                     lines.append(line if db_name == 'stacks.lmdb' else f'{key} {osp.basename(gt_path)}\n')
             env.close()
             with open(osp.join(tmp, 'meta_info.txt'), 'w') as f:
                 f.writelines(lines)
+            with open(osp.join(tmp, DIGEST_FILE), 'w') as f:
+                f.writelines(digests)
             os.replace(tmp, final)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)

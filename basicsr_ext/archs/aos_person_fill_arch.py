@@ -52,7 +52,8 @@ class AOSPersonFillNet(AOSGroundFillNet):
         person_top_k (int): In evaluation, keep the person's value only around this many best candidates (0: every
             pixel, no gate). Default: 0.
         gate_radius (float): Radius of the gate's disc around a candidate, px at 512 px. Default: 24.
-        mask_bias, eps, **unet: The ground branch, as :class:`AOSGroundFillNet` (its ``num_in_ch`` is 1).
+        mask_bias, eps, border_pad, **unet: The ground branch, as :class:`AOSGroundFillNet` (its ``num_in_ch`` is
+            1).
     """
 
     def __init__(
@@ -66,6 +67,7 @@ class AOSPersonFillNet(AOSGroundFillNet):
         gate_radius=24.0,
         mask_bias=-2.0,
         eps=1e-3,
+        border_pad=0,
         **unet,
     ):
         if not 0 < value_init < 1:
@@ -74,7 +76,7 @@ class AOSPersonFillNet(AOSGroundFillNet):
             raise ValueError(f'AOSPersonFillNet person_top_k: expected an integer >= 0, got {person_top_k!r}')
         if not float(gate_radius) > 0:
             raise ValueError(f'AOSPersonFillNet gate_radius: expected a radius > 0 px, got {gate_radius!r}')
-        super().__init__(num_in_ch=1, mask_bias=mask_bias, eps=eps, **unet)
+        super().__init__(num_in_ch=1, mask_bias=mask_bias, eps=eps, border_pad=border_pad, **unet)
         self.person_top_k, self.gate_radius = person_top_k, float(gate_radius)
         self.num_in_ch = int(num_in_ch)
         feat = int(person_feat)
@@ -96,7 +98,7 @@ class AOSPersonFillNet(AOSGroundFillNet):
         """The per-pixel outputs (B, 4, H, W): occlusion logit, detail (ground U-Net on the 0 m plane), person logit,
         value logit (person U-Net on every plane). Local, so tiled inference tiles this and pools the ground level over
         the whole image in :meth:`compose`."""
-        return torch.cat([self.unet(x[:, :1]), self.person_unet(x)], dim=1)
+        return torch.cat([self.ground_maps(x[:, :1]), self.person_unet(x)], dim=1)
 
     def parts(self, x, maps=None):
         """``(occlusion m, ground level g, detail r, person p, value v)`` of ``x``, as in the module docstring."""

@@ -38,7 +38,11 @@ def build_parser():
         choices=['auto', 'params', 'params_ema'],
         help="a training checkpoint's group (default auto: the one its validation scored)",
     )
-    parser.add_argument('--self-ensemble', action='store_true', help='median over the 8 dihedral transforms')
+    parser.add_argument(
+        '--self-ensemble',
+        action=argparse.BooleanOptionalAction,
+        help="median over the 8 dihedral transforms (default: the model's; on for aos_person)",
+    )
     parser.add_argument(
         '--multipass',
         type=int,

@@ -175,7 +175,7 @@ def run(args, restorer=None):
         raise UserError(
             f'--model {model}: a {restorer.descriptor.task} model, not an AOS restorer: use scripts/restore.py'
         )
-    print(f'weights: {restorer.param_key} of {model} ({restorer.param_key_why})', flush=True)
+    print(restorer.settings, flush=True)
     scales = plane_scales(args.plane_scale, args.input)
     found, seen = [], {}
     for item, scale in zip(args.input, scales):

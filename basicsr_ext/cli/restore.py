@@ -59,7 +59,11 @@ def build_parser():
         '-t', '--tile', type=int, help='tile side in input pixels for large images (halved on a GPU out of memory)'
     )
     parser.add_argument('--tile-overlap', '--tile_pad', type=int, help='tile overlap in input pixels (default: tile/8)')
-    parser.add_argument('--self-ensemble', action='store_true', help='median over the 8 dihedral transforms')
+    parser.add_argument(
+        '--self-ensemble',
+        action=argparse.BooleanOptionalAction,
+        help="median over the 8 dihedral transforms (default: the model's; on for aos_person)",
+    )
     parser.add_argument('--device', help='cpu or cuda (default: cuda when available)')
     parser.add_argument(
         '--precision',

@@ -214,7 +214,7 @@ def run(args):
     check_outputs(files, args.output, args.input)
     gts = {path: find_gt(args.gt, osp.basename(name)) for path, name in files} if args.gt else {}
     if not restorer.descriptor.is_aos:
-        print(f'weights: {restorer.param_key} of {args.model} ({restorer.param_key_why})', flush=True)
+        print(restorer.settings, flush=True)
     crop_border, y_channel = metric_settings(args, restorer)
     rows, failed, start = [], [], time.time()
     for path, name in tqdm(files, unit='image', disable=len(files) < 2, file=sys.stderr):

@@ -16,6 +16,7 @@ from basicsr_ext.aos.lmdb_store import parse_meta_line
 from basicsr_ext.aos.position import PersonPosition
 from basicsr_ext.utils.dihedral import apply_numpy, transform_point
 from basicsr_ext.utils.errors import UserError
+from basicsr_ext.utils.lmdb_digests import DigestChecker
 
 
 @DATASET_REGISTRY.register()
@@ -153,13 +154,14 @@ class AOSFocalStackDataset(data.Dataset):
             return stack, read_gt(sample['gt']), meta
         if self.file_client is None:
             self.file_client = FileClient('lmdb', db_paths=[self.lq_root, self.gt_root], client_keys=['lq', 'gt'])
+            self.digests = {'lq': DigestChecker(self.lq_root), 'gt': DigestChecker(self.gt_root)}
         values = []
         for client_key in ('lq', 'gt'):
             value = self.file_client.get(sample['key'], client_key)
             if value is None:
                 root = self.lq_root if client_key == 'lq' else self.gt_root
                 raise UserError(f'{root}: LMDB key {sample["key"]!r} missing')
-            values.append(value)
+            values.append(self.digests[client_key].check(sample['key'], bytes(value)))
         stack, meta = read_focal_stack(f'{self.lq_root}:{sample["key"]}', data=values[0])
         if meta.get('heights') is None:
             meta = {**meta, 'heights': sample['heights']}

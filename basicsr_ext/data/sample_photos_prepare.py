@@ -154,16 +154,25 @@ def sample_photos_realesr(
 
 
 @PREPARE_REGISTRY.register()
-def sample_photos_denoise(root, val_crops=4, crop_size=256, seed=0, train=REALESR_TRAIN_PHOTOS, val=VAL_PHOTOS):
+def sample_photos_denoise(
+    root, val_crops=4, crop_size=256, seed=0, train=REALESR_TRAIN_PHOTOS, val=VAL_PHOTOS, colour_fields=0
+):
     """Clean images for denoising (``NoisyPairDataset`` adds the noise): ``root/train/*.png``, the 11 training photos
-    of :func:`sample_photos_realesr`, and ``root/val/*.png``, ``val_crops`` seeded ``crop_size`` crops of each
-    held-out photo (chelsea, coffee)."""
+    of :func:`sample_photos_realesr` plus ``colour_fields`` synthetic images of saturated colours
+    (:mod:`basicsr_ext.data.colour_fields`, seeded by ``seed``), and ``root/val/*.png``, ``val_crops`` seeded
+    ``crop_size`` crops of each held-out photo (chelsea, coffee)."""
+    from basicsr_ext.data.colour_fields import colour_fields as make_colour_fields
+
+    if isinstance(colour_fields, bool) or not isinstance(colour_fields, int) or colour_fields < 0:
+        raise UserError(f'sample_photos_denoise colour_fields: expected an integer >= 0, got {colour_fields!r}')
 
     def build(tmp):
         os.makedirs(osp.join(tmp, 'train'))
         os.makedirs(osp.join(tmp, 'val'))
         for filename in train:
             cv2.imwrite(osp.join(tmp, 'train', f'{osp.splitext(filename)[0]}.png'), load_photo(filename))
+        for i, img in enumerate(make_colour_fields(colour_fields, seed)):
+            cv2.imwrite(osp.join(tmp, 'train', f'colour_field_{i:02d}.png'), img)
         for _, _, name, crop in seeded_crops(val, val_crops, crop_size, seed, 'sample_photos_denoise'):
             cv2.imwrite(osp.join(tmp, 'val', f'{name}.png'), crop)
 

@@ -44,6 +44,8 @@ class ModelDescriptor:
             pooled ground level, the person gate) runs once on the whole input.
         param_key (str): The checkpoint group used ('params', 'params_ema', 'state dict').
         param_key_why (str): Why that group.
+        self_ensemble (bool): The model's default for self-ensemble (the zoo entry's ``self_ensemble``; False for a
+            checkpoint path).
         entry: The :class:`~basicsr_ext.inference.zoo.ZooEntry`, or None for a path.
     """
 
@@ -59,6 +61,7 @@ class ModelDescriptor:
     composable: bool = False
     param_key: str = 'params'
     param_key_why: str = ''
+    self_ensemble: bool = False
     entry: object = field(default=None, repr=False)
 
     @property
@@ -177,6 +180,7 @@ def _build(name, task, network_g, params, key, why, settings, entry):
         composable=hasattr(net, 'maps') and hasattr(net, 'compose'),
         param_key=key or 'state dict',
         param_key_why=why,
+        self_ensemble=bool(entry is not None and entry.extra.get('self_ensemble', False)),
         entry=entry,
     )
     if not 0 <= descriptor.multipass_plane < (len(heights) if heights else 1):

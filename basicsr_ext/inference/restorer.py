@@ -64,8 +64,8 @@ class Restorer:
         tile (int | None): Tile side in input pixels; None: whole images (AOS: whole up to 512 px, 512 px tiles above).
         tile_overlap (int | None): Overlap of neighbouring tiles in input pixels; a conv net whose receptive field
             reaches at most a quarter of it gives the untiled output. None: an eighth of the tile (AOS: half).
-        self_ensemble (bool | dict): Median over the 8 dihedral transforms (True), or ``{transforms: 4 | 8, reduce:
-            median | mean}``.
+        self_ensemble (bool | dict | None): Median over the 8 dihedral transforms (True), or ``{transforms: 4 | 8,
+            reduce: median | mean}``; None: the model's default (the zoo entry's ``self_ensemble``, else off).
         multipass (int): AOS: maximum passes (1 = off), the rule of the AOS course report (Aliyev et al., JKU, Jan
             2024, section 4.3.2).
         coef (float | None): Modulation coefficient of AdaFM / FTN layers (0 = the base network).
@@ -91,7 +91,7 @@ class Restorer:
         precision='fp32',
         tile=None,
         tile_overlap=None,
-        self_ensemble=False,
+        self_ensemble=None,
         multipass=1,
         coef=None,
         dni=None,
@@ -117,6 +117,9 @@ class Restorer:
             if set_modulation_coef(net, coef) == 0:
                 raise UserError(f'--coef: {model} has no modulation layers (AdaFM / FTN) to set')
         self.net = net.to(self.device, self.dtype)
+        self._se_default = self_ensemble is None
+        if self_ensemble is None:
+            self_ensemble = d.self_ensemble
         self.self_ensemble = check_self_ensemble(
             SE_DEFAULT if self_ensemble is True else self_ensemble, 'self_ensemble'
         )
@@ -158,6 +161,15 @@ class Restorer:
     @property
     def param_key_why(self):
         return self.descriptor.param_key_why
+
+    @property
+    def settings(self):
+        """One line on how the model runs: its weights and self-ensemble (and why)."""
+        se = 'off'
+        if self.self_ensemble:
+            se = f'{self.self_ensemble.get("transforms", 8)} transforms, {self.self_ensemble.get("reduce", "median")}'
+        why = " (the model's default)" if self._se_default else ''
+        return f'weights: {self.param_key} of {self.descriptor.name} ({self.param_key_why}); self-ensemble: {se}{why}'
 
     def note(self, text):
         """Add to :attr:`notes` once (a run over many images says each thing once, and the list stays small)."""

@@ -84,6 +84,8 @@ def load_zoo(zoo_file=ZOO_FILE):
             raise UserError(f'{zoo_file}: {name}.network_g: expected a mapping with a type key')
         if raw['figures'] is not None and not isinstance(raw['figures'], dict):
             raise UserError(f'{zoo_file}: {name}.figures: expected a mapping (name: value), got {raw["figures"]!r}')
+        if not isinstance(raw.get('self_ensemble', False), bool):
+            raise UserError(f'{zoo_file}: {name}.self_ensemble: expected true or false, got {raw["self_ensemble"]!r}')
         known = set(REQUIRED) | {'param_key'}
         entries[name] = ZooEntry(
             name=name,

@@ -55,6 +55,18 @@ def barrier(opt):
         dist.barrier()
 
 
+def shutdown(finished=True):
+    """End the process group, if one was started, so that no rank exits while its communication threads still run
+    (at exit they abort the process: "terminate called without an active exception", exit -6). After a finished run
+    every rank first waits for the others (a barrier); after a failure it does not (the others may be inside a
+    collective that would never match it)."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    if finished:
+        dist.barrier()
+    dist.destroy_process_group()
+
+
 def weight_fingerprint(net):
     """Three float64 numbers that differ between two networks unless their weights are identical."""
     total = torch.zeros(3, dtype=torch.float64)
