@@ -131,7 +131,7 @@ def bench_dataset(args, device):
             max(args.repeats, 32),
             args.warmup,
         )
-        # the LMDB rows include the sha256 check of both values (digests.sha256); its cost alone, on the same bytes
+        # the LMDB rows include the digest check of both values (digests.xxh128); its cost alone, on the same bytes
         key = lmdb_ds.samples[0]['key']
         values = [bytes(lmdb_ds.file_client.get(key, client)) for client in ('lq', 'gt')]
         ms['digest'] = median_ms(
@@ -143,7 +143,7 @@ def bench_dataset(args, device):
     ]
     return rows + [
         (
-            'lmdb: of which the sha256 check of its 2 values (ratio: share of the sample)',
+            'lmdb: of which the digest check of its 2 values (ratio: share of the sample)',
             ms['digest'],
             ms['digest'] / ms['lmdb'],
         )

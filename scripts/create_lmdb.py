@@ -5,7 +5,7 @@ python scripts/create_lmdb.py --verify datasets/aos_lmdb
 
 Without --splits, the splits of train/val/test that --stacks has are packed. Every stack and GT of every split is read
 and checked before the first LMDB is written; a mistake ends with one ``create_lmdb: error:`` line and exit status 2.
-Each database gets ``digests.sha256`` (a sha256 per value, checked on every read in training); ``--verify`` reads
+Each database gets ``digests.xxh128`` (a digest per value, checked on every read in training); ``--verify`` reads
 every value of the databases in the given folders against it, prints one line per database and one per damaged value
 (naming the database and key), and exits with status 2 when any is damaged.
 """

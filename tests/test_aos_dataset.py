@@ -219,7 +219,7 @@ def test_a_flipped_byte_inside_one_lmdb_value_is_named_on_its_first_read(tmp_pat
 
     split = make_split(tmp_path / 's', [(1, 1), (2, 2), None])
     create_split_lmdb(str(split), str(split))
-    assert (split / 'stacks.lmdb' / 'digests.sha256').read_text().splitlines()[0].endswith('  0_0')
+    assert (split / 'stacks.lmdb' / 'digests.xxh128').read_text().splitlines()[0].endswith('  0_0')
     clean = read_closed(split, 1)
     flip_one_byte_inside(split / 'stacks.lmdb', '0_1')
     ds = dataset(split, backend='lmdb')
@@ -227,22 +227,22 @@ def test_a_flipped_byte_inside_one_lmdb_value_is_named_on_its_first_read(tmp_pat
     with pytest.raises(UserError) as info:
         ds[1]
     assert str(info.value) == (
-        f"{split}/stacks.lmdb: key '0_1': damaged value (its sha256 differs from digests.sha256); rebuild the "
+        f"{split}/stacks.lmdb: key '0_1': damaged value (its digest differs from digests.xxh128); rebuild the "
         'database with scripts/create_lmdb.py'
     )
     del ds, info
     gc.collect()  # closes its LMDBs: one process opens a database once
     # without its digests the damaged value decodes, and would be trained on: what the digest is for
-    (split / 'stacks.lmdb' / 'digests.sha256').rename(tmp_path / 'kept.sha256')
+    (split / 'stacks.lmdb' / 'digests.xxh128').rename(tmp_path / 'kept.xxh128')
     damaged = read_closed(split, 1)
     assert damaged.shape == clean.shape and not torch.equal(damaged, clean)
-    (tmp_path / 'kept.sha256').rename(split / 'stacks.lmdb' / 'digests.sha256')
+    (tmp_path / 'kept.xxh128').rename(split / 'stacks.lmdb' / 'digests.xxh128')
     # the whole database at once
     assert load_script('create_lmdb').main(['--verify', str(split)]) == 2
     out, err = capsys.readouterr()
     assert err == (
-        f"create_lmdb: damaged: {split}/stacks.lmdb: key '0_1': damaged value (its sha256 differs from "
-        'digests.sha256); rebuild the database with scripts/create_lmdb.py\n'
+        f"create_lmdb: damaged: {split}/stacks.lmdb: key '0_1': damaged value (its digest differs from "
+        'digests.xxh128); rebuild the database with scripts/create_lmdb.py\n'
     )
     assert out == f'{split}/gt.lmdb: 3 values, all match their digests\n{split}/stacks.lmdb: 3 values, 1 damaged\n'
     assert load_script('create_lmdb').main(['--verify', str(split / 'gt.lmdb')]) == 0

@@ -7,7 +7,7 @@ same keys (``{run}_{sim}``) and a ``meta_info.txt`` in each, one line per key::
 
     0_12 0_12_4_-6_integral.tiff (4,512,512) uint8 pos=4,-6 shape=laying heights=0,0.5,1,1.5
 
-Each LMDB also gets ``digests.sha256`` (the sha256 of every value, checked when the value is read:
+Each LMDB also gets ``digests.xxh128`` (a digest of every value, checked when the value is read:
 ``basicsr_ext/utils/lmdb_digests.py``). The map size is computed from the input sizes; each LMDB is built under a
 temp name and renamed when complete.
 """

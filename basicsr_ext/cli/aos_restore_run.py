@@ -24,8 +24,9 @@ from basicsr_ext.utils.file_io import check_output_folder, write_text_atomic
 from basicsr_ext.utils.montage import draw_box, make_montage, to_bgr_uint8, write_png
 
 
-def write_montage(path, integral, height, restored, gt, person, passes, candidates):
-    tiles, labels = [integral, restored], [f'integral {height:g} m', f'restored ({passes} pass{"es" * (passes > 1)})']
+def write_montage(path, integral, height, restored, gt, person, passes, candidates, ensembled=False):
+    how = f'{passes} pass{"es" * (passes > 1)}' + (', self-ensemble' if ensembled else '')
+    tiles, labels = [integral, restored], [f'integral {height:g} m', f'restored ({how})']
     if gt is not None:
         tiles.append(gt)
         labels.append('GT')
@@ -118,6 +119,7 @@ def restore_sample(restorer, sample, args):
         person,
         restorer.last_passes,
         candidates,
+        bool(restorer.self_ensemble),
     )
     top = candidates[0]
     where = f'; person candidate 1 at row {top.row:.0f}, col {top.col:.0f} = ({top.x:.1f}, {top.y:.1f}) m'

@@ -1,23 +1,27 @@
-"""A sha256 per LMDB value, so a damaged value is named when it is read, not trained on.
+"""A digest per LMDB value, so a damaged value is named when it is read, not trained on.
 
 LMDB checks its B-tree pages but not the bytes of a value: a flipped byte inside a TIFF or PNG that still decodes
 reads back without a word. A database written by this project (``scripts/create_lmdb.py``) carries
-``digests.sha256`` beside ``meta_info.txt``, one ``<sha256>  <key>`` line per value (``sha256sum``'s format).
+``digests.xxh128`` beside ``meta_info.txt``, one ``<digest>  <key>`` line per value (``xxhsum -H2``'s format): the
+128-bit XXH3 hash, a checksum against damage (not against tampering) that costs about a tenth of a sha256, so checking
+every read stays a small share of it (``scripts/benchmark_aos.py --only dataset``).
 :class:`DigestChecker` checks a value against it on read; :func:`verify_database` checks a whole database
 (``create_lmdb.py --verify``). A database without the file (made by BasicSR's own scripts) is read unchecked.
 """
 
-import hashlib
 from os import path as osp
+
+import xxhash
 
 from basicsr_ext.utils.errors import UserError
 
-DIGEST_FILE = 'digests.sha256'
+DIGEST_FILE = 'digests.xxh128'
+DIGEST_CHARS = 32  # hex digits of a 128-bit digest
 
 
 def digest(value):
-    """The hex sha256 of ``value`` (bytes)."""
-    return hashlib.sha256(value).hexdigest()
+    """The hex XXH3-128 digest of ``value`` (bytes)."""
+    return xxhash.xxh3_128_hexdigest(value)
 
 
 def digest_lines(pairs):
@@ -26,8 +30,8 @@ def digest_lines(pairs):
 
 
 def load_digests(folder):
-    """``{key: sha256}`` of ``folder/digests.sha256``, or None when the database has none; UserError naming the file
-    for a line that is not ``<64 hex digits>  <key>``."""
+    """``{key: digest}`` of ``folder/digests.xxh128``, or None when the database has none; UserError naming the file
+    for a line that is not ``<32 hex digits>  <key>``."""
     path = osp.join(folder, DIGEST_FILE)
     if not osp.isfile(path):
         return None
@@ -37,8 +41,8 @@ def load_digests(folder):
             if not line.strip():
                 continue
             parts = line.split()
-            if len(parts) != 2 or len(parts[0]) != 64 or any(c not in '0123456789abcdef' for c in parts[0]):
-                raise UserError(f'{path}: line {number}: expected "<sha256>  <key>", got {line.strip()!r}')
+            if len(parts) != 2 or len(parts[0]) != DIGEST_CHARS or any(c not in '0123456789abcdef' for c in parts[0]):
+                raise UserError(f'{path}: line {number}: expected "<digest>  <key>", got {line.strip()!r}')
             digests[parts[1]] = parts[0]
     return digests
 
@@ -52,7 +56,7 @@ class DigestChecker:
         self.digests = load_digests(self.folder)
 
     def check(self, key, value):
-        """``value`` unchanged, or a UserError naming the database and ``key`` when its sha256 is not the recorded one
+        """``value`` unchanged, or a UserError naming the database and ``key`` when its digest is not the recorded one
         (or the key has no digest in a database that has them)."""
         if self.digests is None:
             return value
@@ -61,7 +65,7 @@ class DigestChecker:
             raise UserError(f'{self.folder}: key {key!r} has no digest in {DIGEST_FILE} (a value added by hand?)')
         if digest(value) != expected:
             raise UserError(
-                f'{self.folder}: key {key!r}: damaged value (its sha256 differs from {DIGEST_FILE}); rebuild the '
+                f'{self.folder}: key {key!r}: damaged value (its digest differs from {DIGEST_FILE}); rebuild the '
                 'database with scripts/create_lmdb.py'
             )
         return value
