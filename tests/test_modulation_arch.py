@@ -38,7 +38,7 @@ def randomise_modulation(net, seed=1):
     gen = torch.Generator().manual_seed(seed)
     params = dict(net.named_parameters())
     with torch.no_grad():
-        for name in modulation_param_names(net):
+        for name in sorted(modulation_param_names(net)):  # sorted: a set's order changes with PYTHONHASHSEED
             params[name].copy_(torch.randn(params[name].shape, generator=gen) * 0.2)
 
 
