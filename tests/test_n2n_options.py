@@ -26,9 +26,11 @@ def n2n_run(tmp_path_factory):
 def test_n2n_gaussian_trains_on_generated_photos(n2n_run):
     cwd, result = n2n_run
     assert result.returncode == 0, result.stderr[-3000:]
-    data = cwd / 'datasets' / 'sample_photos_denoise'
+    data = cwd / 'datasets' / 'sample_photos_denoise_colour'
     assert (data / '.complete').is_file()
-    assert len(os.listdir(data / 'train')) == 11 and len(os.listdir(data / 'val')) == 8
+    train = sorted(os.listdir(data / 'train'))
+    assert len(train) == 15 and train[3:7] == [f'colour_field_0{i}.png' for i in range(4)]  # 11 photos + 4 synthetic
+    assert len(os.listdir(data / 'val')) == 8
     exp = cwd / 'experiments' / 'train_N2NUNet_gaussian_n2n'
     assert sorted(os.listdir(exp / 'models')) == ['net_g_best.pth', 'net_g_latest.pth']
     log = read_log(exp)
@@ -54,8 +56,9 @@ def test_every_variant_trains(tmp_path, n2n_run, opt_file, name, expect):
     # validated on 2 of the 8 photos (on all of them: n2n_run)
     val = tmp_path / 'val2'
     val.mkdir()
-    for photo in sorted(os.listdir(tmp_path / 'datasets' / 'sample_photos_denoise' / 'val'))[:2]:
-        shutil.copy(tmp_path / 'datasets' / 'sample_photos_denoise' / 'val' / photo, val / photo)
+    photos = tmp_path / 'datasets' / 'sample_photos_denoise_colour' / 'val'  # the same crops as the variants' own
+    for photo in sorted(os.listdir(photos))[:2]:
+        shutil.copy(photos / photo, val / photo)
     result = run_train(
         ['-opt', option(opt_file), '--cfg-options', *SHRINK, f'datasets.val.dataroot_gt={val}'], tmp_path
     )
