@@ -248,3 +248,23 @@ def test_a_flipped_byte_inside_one_lmdb_value_is_named_on_its_first_read(tmp_pat
     assert load_script('create_lmdb').main(['--verify', str(split / 'gt.lmdb')]) == 0
     assert load_script('create_lmdb').main(['--verify', str(tmp_path / 'nope')]) == 2
     assert capsys.readouterr().err.endswith(f'create_lmdb: error: --verify {tmp_path}/nope: not a folder\n')
+
+
+def test_a_bad_digest_file_and_a_database_without_digests_are_one_line(tmp_path, capsys):
+    from conftest import load_script
+
+    split = make_split(tmp_path / 's', [(1, 1)])
+    create_split_lmdb(str(split), str(split))
+    digests = split / 'gt.lmdb' / 'digests.xxh128'
+    digests.write_text('not-a-digest  0_0\n')
+    with pytest.raises(
+        UserError, match=r'digests\.xxh128: line 1: expected "<digest>  <key>", got \'not-a-digest  0_0\''
+    ):
+        dataset(split, backend='lmdb')[0]
+    gc.collect()
+    digests.unlink()
+    assert load_script('create_lmdb').main(['--verify', str(split / 'gt.lmdb')]) == 2
+    assert capsys.readouterr().err == (
+        f'create_lmdb: error: {split}/gt.lmdb: no digests.xxh128 to verify against (not written by create_lmdb.py)\n'
+    )
+    assert dataset(split, backend='lmdb')[0]['lq'].shape[0] == 3  # read unchecked, as a database BasicSR made

@@ -224,6 +224,8 @@ def run(args):
         raise UserError(f'--models: not in the zoo: {", ".join(unknown)} (zoo: {", ".join(zoo)})')
     photos = load_photos(args.size)
     examples = shipped_dir('examples/aos')
+    photo_names = {p[0] for p in photos}
+    skipped = {}  # model -> the photos it trained or validated on, left out of its rows
     rows, start = [], time.time()
     for name in names:
         entry = zoo[name].verify()
@@ -232,8 +234,8 @@ def run(args):
                 raise UserError(f'{examples}: the example stacks are missing (a checkout has them)')
             rows += check_aos_model(entry, args.device, examples)
         else:
-            seen = seen_photos(entry)
-            rows += check_image_model(entry, [p for p in photos if p[0] not in seen], args.device)
+            skipped[name] = sorted(seen_photos(entry) & photo_names)
+            rows += check_image_model(entry, [p for p in photos if p[0] not in skipped[name]], args.device)
         print(f'{name}: checked ({time.time() - start:.0f} s)', flush=True)
     lines = summarise(rows)
     table = format_table(lines)
@@ -245,9 +247,6 @@ def run(args):
         writer.writerow([model, kind, image, f'{score:.4f}', f'{base:.4f}', f'{score - base:+.4f}', f'{colour:.4f}'])
     write_text_atomic(osp.join(args.out, 'per_image.csv'), buf.getvalue())
     photos_line = ', '.join(f'{n} ({"colour" if c else "grey"})' for n, _, c in photos)
-    skipped = {
-        name: sorted(seen_photos(zoo[name]) & {p[0] for p in photos}) for name in names if zoo[name].task != 'aos'
-    }
     skipped_line = '; '.join(
         f'{name} leaves out {", ".join(v)} (in its training data)' for name, v in skipped.items() if v
     )

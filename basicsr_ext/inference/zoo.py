@@ -8,6 +8,7 @@ Each entry of the metafile names one weight file in ``weights/`` and says everyt
       file: srcnn_x2.pth            # in weights/; BasicSR's layout ({'params': ...}), or a restorer checkpoint (aos)
       sha256: 3f0c...               # of the file: checked on every load, a damaged copy is refused
       param_key: params
+      self_ensemble: false          # optional, default false: the inference default of Restorer / the CLIs
       network_g: {type: SRCNN, ...} # the arch options (an aos restorer's file carries them too; they must agree)
       command: python basicsr_ext/train.py -opt options/train_srcnn.yml && ...
       data: ...                     # what it was trained on
