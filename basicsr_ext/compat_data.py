@@ -283,7 +283,7 @@ def basicsr_dataset_key_errors():
         where = f'datasets.{opt.get("phase", "?")} ({opt.get("name", cls.__name__)})'
         return UserError(f'{where}: missing required key {key!r} ({cls.__name__} reads it)')
 
-    for cls in set(DATASET_REGISTRY._obj_map.values()):
+    for cls in {cls for _, cls in DATASET_REGISTRY}:
         if not cls.__module__.startswith('basicsr.') or cls.__dict__.get('_key_errors_patched', False):
             continue
 

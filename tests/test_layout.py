@@ -79,3 +79,16 @@ def test_reports_are_cited_by_name_not_seed_number():
         if pattern.search(line)
     ]
     assert not hits, '\n'.join(hits)
+
+
+def test_registries_are_read_through_their_public_api():
+    """BasicSR's ``Registry`` has ``keys()``, ``in``, iteration and ``get``: its private ``_obj_map`` is not read."""
+    files = [*PACKAGE.rglob('*.py'), *(ROOT / 'scripts').glob('*.py'), *(ROOT / 'tests').glob('*.py')]
+    hits = [
+        f'{path.relative_to(ROOT)}:{i}'
+        for path in files
+        if path.name != 'test_layout.py'
+        for i, line in enumerate(path.read_text().splitlines(), 1)
+        if '_obj_map' in line
+    ]
+    assert not hits, hits

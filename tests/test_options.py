@@ -157,7 +157,7 @@ def test_registration_scans_the_package_folders():
 
     assert ARCH_REGISTRY.get('SRCNN').__module__ == 'basicsr_ext.archs.srcnn_arch'
     assert MODEL_REGISTRY.get('ExtSRModel').__module__ == 'basicsr_ext.models.ext_sr_model'
-    assert 'sample_photos_sr' in PREPARE_REGISTRY._obj_map
+    assert 'sample_photos_sr' in PREPARE_REGISTRY
     # every module found by the scan was imported
     for sub, suffix in (('archs', '_arch.py'), ('models', '_model.py'), ('losses', '_loss.py')):
         files = sorted(osp.basename(p)[:-3] for p in glob.glob(osp.join(REPO, 'basicsr_ext', sub, f'*{suffix}')))

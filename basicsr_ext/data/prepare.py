@@ -122,10 +122,10 @@ def run_prepare(entries, opt_file='options'):
     for i, entry in enumerate(entries or []):
         entry = dict(entry)
         name = entry.pop('type', None)
-        if name not in PREPARE_REGISTRY._obj_map:
+        if not isinstance(name, str) or name not in PREPARE_REGISTRY:
             raise UserError(
                 f'{opt_file}: prepare_data[{i}].type: unknown data preparer {name!r}; registered: '
-                f'{", ".join(sorted(PREPARE_REGISTRY._obj_map))}'
+                f'{", ".join(sorted(PREPARE_REGISTRY.keys()))}'
             )
         fn = PREPARE_REGISTRY.get(name)
         try:

@@ -36,7 +36,10 @@ def lookup(registry, name):
     """A registered object by name (BasicSR's suffixed copies too) without Registry.get's print on a miss."""
     if not isinstance(name, str):
         return None
-    return registry._obj_map.get(name) or registry._obj_map.get(f'{name}_basicsr')
+    for key in (name, f'{name}_basicsr'):
+        if key in registry:  # Registry.__contains__; get() would print on the suffixed fallback
+            return registry.get(key)
+    return None
 
 
 def keys_read_anywhere():
@@ -44,10 +47,10 @@ def keys_read_anywhere():
     from basicsr.utils.registry import DATASET_REGISTRY, MODEL_REGISTRY
 
     found = {}
-    for cls in set(MODEL_REGISTRY._obj_map.values()):
+    for cls in {cls for _, cls in MODEL_REGISTRY}:
         for section, keys in model_keys(cls).items():
             found.setdefault('' if section == 'root' else section, set()).update(keys)
-    found['dataset'] = set().union(*(dataset_keys(cls) for cls in set(DATASET_REGISTRY._obj_map.values())))
+    found['dataset'] = set().union(*(dataset_keys(cls) for cls in {cls for _, cls in DATASET_REGISTRY}))
     for section, keys in LEGACY.items():
         found.setdefault(section, set()).update(keys)
     return found
@@ -178,7 +181,7 @@ def _optimizer_problems(optim, path):
 def _registry_problem(key, name, registry, kind):
     if not isinstance(name, str):
         return key, f'expected the name of a registered {kind} (a string), got {describe(name)}'
-    names = sorted(registry._obj_map.keys())
+    names = sorted(registry.keys())
     if lookup(registry, name) is not None:
         return None
     close = difflib.get_close_matches(str(name), names, n=5, cutoff=0.4)
