@@ -52,7 +52,7 @@ import importlib
 import sys
 import types
 
-from basicsr_ext import compat_data
+from basicsr_ext import compat_data, compat_options
 
 _APPLIED = False
 
@@ -200,6 +200,7 @@ PATCHES = (
     compat_data.basicsr_lmdb_errors,  # after basicsr_image_errors: wraps its imfrombytes
     compat_data.basicsr_dataset_key_errors,
     basicsr_network_errors,
+    compat_options.declare_basicsr_option_keys,
 )
 
 

@@ -148,6 +148,25 @@ SHRINK_4_ITERS = [
 ]
 
 
+def check_options(opt, is_train=True, opt_file='unit.yml'):
+    """Run the option check (``utils.option_check.validate_options``, what train.py and test.py do before anything
+    is written) on a unit test's runtime-style option dict: the keys the runners add are dropped first."""
+    import copy
+
+    from basicsr_ext.utils.option_check import RUNTIME, validate_options
+
+    user = {k: copy.deepcopy(v) for k, v in opt.items() if k not in RUNTIME['']}
+    user['path'] = {k: v for k, v in (user.get('path') or {}).items() if k not in RUNTIME['path']}
+    user.setdefault(
+        'datasets', {'train': {'type': 'PairedImageDataset', 'batch_size_per_gpu': 1, 'num_worker_per_gpu': 0}}
+    )
+    if is_train and isinstance(user.get('val'), dict):
+        user['val'].setdefault('val_freq', 1)
+    if is_train and isinstance(user.get('train'), dict):
+        user['train'].setdefault('total_iter', 1)
+    return validate_options(user, opt_file, is_train)
+
+
 def option(name):
     """Path of a shipped option file."""
     return osp.join(REPO, 'options', name)

@@ -1,6 +1,7 @@
 """Annealed L_SR (Real-ESRNet face SR report, Tan 2024): schedule values, reduction to L1, gradients, CPU steps."""
 
 import math
+import re
 
 import pytest
 import torch
@@ -9,7 +10,7 @@ from basicsr.models import build_model
 from basicsr_ext.models.annealed_lsr_model import clean_downsize, lsr_alpha
 from basicsr_ext.utils.errors import UserError
 
-from conftest import realesr_batch, realesr_options
+from conftest import check_options, realesr_batch, realesr_options
 
 
 def test_schedule_values():
@@ -74,12 +75,20 @@ def test_trains_on_cpu_and_logs_alpha_and_terms():
 @pytest.mark.parametrize(
     'lsr, message',
     [
-        ({'shape': 'step'}, r'train\.lsr\.shape: expected one of cosine, linear'),
-        ({'start': 1.5}, r'train\.lsr\.start: expected a weight in \[0, 1\]'),
-        ({'stop': 0.1}, r"train\.lsr: unknown keys \['stop'\]"),
-        ({'iters': 'ten'}, r'train\.lsr: start/end must be numbers and iters an integer'),
+        ({'shape': 'step'}, "train.lsr.shape: expected one of 'cosine', 'linear', got 'step' (a string)"),
+        ({'start': 1.5}, 'train.lsr.start: expected a number in [0, 1], got 1.5'),
+        (
+            {'stop': 0.1},
+            'train.lsr.stop: unknown key (known here: end, iters, shape, start); keys of your own go under',
+        ),
+        ({'iters': 'ten'}, "train.lsr.iters: expected an integer >= 1 or ~ (null), got 'ten' (a string)"),
     ],
 )
 def test_bad_schedule_options_name_the_key(lsr, message):
-    with pytest.raises(UserError, match=message):
-        lsr_model(**lsr)
+    """Checked with the options (before any folder is made); the line names the option file and the key."""
+    with pytest.raises(UserError, match='^unit.yml: ' + re.escape(message)):
+        check_options(realesr_options('AnnealedLSRModel', {'lsr': lsr}))
+    opt = realesr_options('AnnealedLSRModel')
+    del opt['train']['pixel_opt']
+    with pytest.raises(UserError, match=r'^unit.yml: train\.pixel_opt: AnnealedLSRModel needs the base criterion'):
+        check_options(opt)

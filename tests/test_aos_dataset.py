@@ -154,7 +154,7 @@ def test_lmdb_build_is_atomic(tmp_path):
 
 
 def test_heights_must_match_the_input_channels_when_options_are_resolved(tmp_path):
-    from basicsr_ext.utils.options import check_types
+    from basicsr_ext.utils.option_check import validate_options
     from basicsr_ext.utils.yaml_io import load_yaml
 
     for opt_file, key, channels in (
@@ -163,10 +163,10 @@ def test_heights_must_match_the_input_channels_when_options_are_resolved(tmp_pat
         ('options/train_aos_swin2sr128.yml', 'in_chans', 1),
     ):
         opt = load_yaml(opt_file)
-        check_types(opt, opt_file)  # the shipped files agree
+        validate_options(opt, opt_file)  # the shipped files agree
         opt['datasets']['val']['heights'] = [0.0, 0.5]
         with pytest.raises(UserError) as info:
-            check_types(opt, opt_file)
+            validate_options(opt, opt_file)
         assert str(info.value) == (
             f'{opt_file}: datasets.val.heights: 2 focal planes (0, 0.5 m), but network_g.{key} is {channels}: '
             'one input channel per plane'
@@ -177,7 +177,7 @@ def test_heights_must_match_the_input_channels_when_options_are_resolved(tmp_pat
     with pytest.raises(
         UserError, match=r'datasets\.train\.heights: 1 focal planes \(0 m\), but network_g\.in_chans is 3'
     ):
-        check_types(opt, 'x.yml')
+        validate_options(opt, 'x.yml')
 
 
 def test_unit_float_conversion_is_numpys_to_the_bit():

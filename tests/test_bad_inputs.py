@@ -334,6 +334,38 @@ OPTION_CASES = [
         setting('prepare_data', {'type': 'x'}),
         "prepare_data: expected a list or ~ (null), got {'type': 'x'} (a mapping)",
     ),
+    # model-level options: declared by the model class (option_keys), checked with the rest, before any folder
+    (
+        'save-best-mode',
+        setting('val.save_best', {'metric': 'psnr', 'mode': 'up'}),
+        "val.save_best.mode: expected one of 'max', 'min' or ~ (null), got 'up' (a string)",
+    ),
+    (
+        'save-best-no-metric',
+        setting('val.save_best', {'mode': 'max'}),
+        'val.save_best.metric: missing required key (expected a string or a mapping of keys)',
+    ),
+    (
+        'lsr-shape',
+        lambda o, t: o.update(model_type='AnnealedLSRModel') or o['train'].update(lsr={'shape': 'step'}),
+        "train.lsr.shape: expected one of 'cosine', 'linear', got 'step' (a string)",
+    ),
+    (
+        'l0-gamma-without-l0-loss',
+        lambda o, t: o.update(model_type='Noise2NoiseModel') or o['train'].update(l0_gamma={'start': 2}),
+        'train.l0_gamma: only AnnealedL0Loss has an exponent to anneal; train.pixel_opt.type is L1Loss',
+    ),
+    (
+        'multipass-zero',
+        lambda o, t: o.update(model_type='AOSRestorationModel') or o['val'].update(multipass={'max_passes': 0}),
+        'val.multipass.max_passes: expected an integer >= 1, got 0',
+    ),
+    (
+        'report-variant',
+        lambda o, t: o.update(model_type='AOSRestorationModel') or o['val'].update(report={'variants': ['tta']}),
+        "val.report.variants.0: expected one of 'integral', 'oracle_constant', 'blind_constant', 'simple', "
+        "'self_ensemble', 'multipass', got 'tta' (a string)",
+    ),
 ]
 
 
@@ -365,12 +397,14 @@ def assert_nothing_written(tmp_path, run_folders=True):
     leftovers = [osp.join(d, f) for d, _, files in os.walk(tmp_path) for f in files if '.tmp' in f]
     assert not leftovers, leftovers
     if run_folders:
-        assert not (tmp_path / 'experiments').exists() and not (tmp_path / 'results').exists()
+        made = [name for name in ('experiments', 'results', 'tb_logger') if (tmp_path / name).exists()]
+        assert not made, made
 
 
 @pytest.mark.parametrize('case_id,edit,expected', OPTION_CASES, ids=[c[0] for c in OPTION_CASES])
 def test_bad_option(tmp_path, tiny_data, case_id, edit, expected):
     opt = tiny_options(tiny_data)
+    opt['logger']['use_tb_logger'] = True  # nothing of it either: the tb_logger folder is made after the check
     edit(opt, tmp_path)
     opt_file = write_yaml(tmp_path / 'bad.yml', opt)
     run = run_train(['-opt', opt_file], tmp_path)

@@ -416,3 +416,22 @@ def test_basicsr_network_errors_name_the_key_and_arch():
     assert str(err.value) == (
         "network_g: SRCNN refused its arguments: SRCNN upsample must be 'bicubic' or 'none', got 'cubic'"
     )
+
+
+def test_declare_basicsr_option_keys():
+    """BasicSR's models and datasets get the keys they read declared (no source scanning); every name of the tables
+    is a registered class, and a misspelt key of a BasicSR dataset is named with the right one."""
+    from basicsr.utils.registry import DATASET_REGISTRY, MODEL_REGISTRY
+
+    from basicsr_ext import compat_options
+    from basicsr_ext.utils.option_check import lookup, option_problems
+
+    for registry, table in ((MODEL_REGISTRY, compat_options.MODELS), (DATASET_REGISTRY, compat_options.DATASETS)):
+        for name, keys in table.items():
+            assert lookup(registry, name).option_keys == keys, name
+    entry = {'type': 'PairedImageDataset', 'name': 'x', 'io_backend': {'type': 'disk'}, 'colour': 'y'}
+    opt = {'name': 'x', 'model_type': 'SRModel', 'network_g': {'type': 'SRCNN'}, 'datasets': {'test': entry}}
+    assert list(option_problems(opt, is_train=False))[:1] == [
+        ('datasets.test.colour', 'unknown key (did you mean color?); keys of your own go under the top-level extra: '
+         'mapping')
+    ]  # fmt: skip

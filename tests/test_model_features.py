@@ -1,6 +1,7 @@
 """The shared training features of ExtSRModel, exercised in-process on a tiny SRCNN."""
 
 import os
+import re
 from copy import deepcopy
 
 import numpy as np
@@ -11,6 +12,8 @@ from basicsr.models import build_model
 import basicsr_ext  # noqa: F401  (registration)
 from basicsr_ext.models.ext_sr_model import TrainingDiverged
 from basicsr_ext.utils.errors import UserError
+
+from conftest import check_options
 
 
 def make_opt(tmp_path, **train):
@@ -31,7 +34,10 @@ def make_opt(tmp_path, **train):
         'scale': 2,
         'network_g': {'type': 'SRCNN', 'num_feat': [4, 4], 'kernel_sizes': [3, 3, 3], 'upscale': 2},
         'path': {'models': str(models), 'training_states': str(states)},
-        'datasets': {'val': {'name': 'V'}},
+        'datasets': {
+            'train': {'name': 'T', 'type': 'PairedImageDataset', 'batch_size_per_gpu': 1, 'num_worker_per_gpu': 0},
+            'val': {'name': 'V', 'type': 'PairedImageDataset'},
+        },
         'train': train_opt,
         'val': {'metrics': {'psnr': {'type': 'calculate_psnr', 'crop_border': 0}}},
     }
@@ -135,17 +141,19 @@ def test_optimizer_and_scheduler_by_name(tmp_path):
         ({'optim_g': {'type': 'Adamm', 'lr': 1}}, r"train\.optim_g\.type: unknown optimizer 'Adamm'"),
         (
             {'scheduler': {'type': 'CosineAnealingLR'}},
-            r"unknown scheduler 'CosineAnealingLR'\. Closest: CosineAnnealingLR",
+            r"train\.scheduler\.type: unknown scheduler 'CosineAnealingLR'\. Closest: CosineAnnealingLR",
         ),
         ({'scheduler': {'type': 'ReduceLROnPlateau'}}, r'train\.scheduler\.monitor: ReduceLROnPlateau needs'),
-        ({'accumulate_grad_batches': 0}, r'train\.accumulate_grad_batches: expected a positive int, got 0'),
-        ({'amp_dtype': 'fp8', 'use_amp': True}, r"train\.amp_dtype: expected one of .*got 'fp8'"),
-        ({'grad_clip_norm': -1}, r'train\.grad_clip_norm: expected a positive float'),
+        ({'accumulate_grad_batches': 0}, r'train\.accumulate_grad_batches: expected an integer >= 1, got 0$'),
+        ({'amp_dtype': 'fp8', 'use_amp': True}, r"train\.amp_dtype: expected one of 'float16', .*got 'fp8'"),
+        ({'grad_clip_norm': -1}, r'train\.grad_clip_norm: expected a number > 0 or ~ \(null\), got -1'),
+        ({'max_nonfinite_steps': 0}, r'train\.max_nonfinite_steps: expected an integer >= 1, got 0'),
     ],
 )
 def test_bad_training_options_name_the_key(tmp_path, train, match):
-    with pytest.raises(UserError, match=match):
-        make_model(tmp_path, **train)
+    """Checked with the options, before the model (or any folder) is made; the line names the option file."""
+    with pytest.raises(UserError, match='^unit.yml: ' + match):
+        check_options(make_opt(tmp_path, **train))
 
 
 def test_reduce_lr_on_plateau_steps_on_the_monitored_metric(tmp_path):
@@ -191,10 +199,15 @@ def test_best_checkpoint_can_weigh_several_results(tmp_path):
     assert model.best_checkpoint['iter'] == 10 and model.best_checkpoint['value'] == pytest.approx(15.0)
     model.after_validation('V', {'psnr': 20.5, 'val_loss': 0.4}, 30, None)  # 16.5
     assert model.best_checkpoint['iter'] == 30
-    for metric, expected in (({'psnr': 'x'}, 'mapping of names to weights'), (3, 'a result name')):
-        model.opt['val']['save_best'] = {'metric': metric}
-        with pytest.raises(UserError, match=expected):
-            model.init_best_checkpoint()
+    bad = [
+        ({'metric': {'psnr': 'x'}}, "val.save_best.metric: expected a string or a mapping of keys, got {'psnr': 'x'}"),
+        ({'metric': 3}, 'val.save_best.metric: expected a string or a mapping of keys, got 3 (an integer)'),
+        ({'mode': 'max'}, 'val.save_best.metric: missing required key (expected a string or a mapping of keys)'),
+        ({'metric': 'psnr', 'mode': 'up'}, "val.save_best.mode: expected one of 'max', 'min' or ~ (null), got 'up'"),
+    ]
+    for save_best, expected in bad:  # checked with the options, before the model is made
+        with pytest.raises(UserError, match='^unit.yml: ' + re.escape(expected)):
+            check_options({**model.opt, 'val': {**model.opt['val'], 'save_best': save_best}})
     model.opt['val']['save_best'] = {'metric': {'psnr': 1, 'lpips': 1}}
     model.init_best_checkpoint()
     with pytest.raises(UserError, match="'lpips' is not a validation result"):

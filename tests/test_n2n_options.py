@@ -12,7 +12,7 @@ import yaml
 import basicsr_ext  # noqa: F401  (before basicsr)
 from basicsr_ext.utils.errors import UserError
 
-from conftest import SHRINK_4_ITERS, option, read_log, run_test, run_train
+from conftest import SHRINK_4_ITERS, check_options, option, read_log, run_test, run_train
 
 SHRINK = [*SHRINK_4_ITERS, '+network_g.depth=2']
 
@@ -92,7 +92,7 @@ def test_test_option_file_writes_denoised_images(tmp_path, n2n_run):
     assert '# psnr:' in open(glob.glob(str(out / 'test_*.log'))[0]).read()
 
 
-def n2n_model(train_extra=None):
+def n2n_model(train_extra=None, build=True):
     from basicsr.models import build_model
 
     train = {
@@ -116,7 +116,7 @@ def n2n_model(train_extra=None):
         'train': train,
         'val': {},
     }
-    return build_model(opt)
+    return build_model(opt) if build else opt
 
 
 def test_masked_target_pixels_send_no_gradient():
@@ -138,9 +138,14 @@ def test_masked_target_pixels_send_no_gradient():
 
 
 def test_l0_schedule_options_are_checked():
-    with pytest.raises(UserError, match=r'train\.l0_gamma: only AnnealedL0Loss'):
-        n2n_model({'l0_gamma': {'start': 2}})
-    with pytest.raises(UserError, match=r"train\.l0_gamma: unknown keys \['stop'\]"):
-        n2n_model({'pixel_opt': {'type': 'AnnealedL0Loss'}, 'l0_gamma': {'stop': 0}})
+    """Checked with the options, before any folder is made; the line names the option file."""
+    with pytest.raises(UserError, match=r'^unit.yml: train\.l0_gamma: only AnnealedL0Loss .* is MSELoss$'):
+        check_options(n2n_model({'l0_gamma': {'start': 2}}, build=False))
+    with pytest.raises(
+        UserError, match=r'^unit.yml: train\.l0_gamma\.stop: unknown key \(known here: end, iters, start\)'
+    ):
+        check_options(n2n_model({'pixel_opt': {'type': 'AnnealedL0Loss'}, 'l0_gamma': {'stop': 0}}, build=False))
+    with pytest.raises(UserError, match=r'^unit.yml: train\.l0_gamma\.iters: expected an integer >= 1 or ~'):
+        check_options(n2n_model({'pixel_opt': {'type': 'AnnealedL0Loss'}, 'l0_gamma': {'iters': 0}}, build=False))
     model = n2n_model({'pixel_opt': {'type': 'AnnealedL0Loss'}})
     assert model.l0_gamma == {'start': 2.0, 'end': 0.0, 'iters': 4}

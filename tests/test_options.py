@@ -8,6 +8,7 @@ import yaml
 
 import basicsr_ext  # noqa: F401  (registration)
 from basicsr_ext.utils.errors import UserError
+from basicsr_ext.utils.option_check import validate_options
 from basicsr_ext.utils.options import apply_overrides, check_paths, check_types, parse_value, resolve_options
 
 from conftest import REPO, tiny_options, write_yaml
@@ -166,12 +167,22 @@ def test_registration_scans_the_package_folders():
 
 
 @pytest.mark.parametrize('opt_file', sorted(glob.glob(osp.join(REPO, 'options', '*.yml'))))
-def test_shipped_option_files_resolve_and_name_registered_types(opt_file):
+def test_shipped_option_files_resolve_and_pass_the_option_check(opt_file):
     opt = resolve_options(opt_file)
     check_types(opt, opt_file)
+    # the whole check, without a warning: every key a shipped file holds is declared by the classes it uses
+    assert validate_options(opt, opt_file, is_train=osp.basename(opt_file).startswith('train')) == []
     assert opt['name'] and '_base_' not in opt
     with open(opt_file) as f:  # every shipped file is readable by the safe loader on its own too
         assert isinstance(yaml.safe_load(f), dict)
+
+
+def test_the_json_schema_in_docs_is_current():
+    """docs/options.schema.json is what ``python scripts/option_schema.py --write`` makes of the code today."""
+    from conftest import load_script
+
+    with open(osp.join(REPO, 'docs', 'options.schema.json')) as f:
+        assert f.read() == load_script('option_schema').schema_text(), 'run: python scripts/option_schema.py --write'
 
 
 def test_plus_prefix_creates_every_missing_level():

@@ -556,7 +556,7 @@ class Swin2SR(nn.Module):
     otherwise; it is a plain attribute, not part of the state dict (as in the official net).
     """
 
-    kwargs_options = ()  # the **kwargs sink of the official signature reads nothing: a misspelt key is a mistake
+    option_keys = ()  # the **kwargs sink of the official signature reads nothing: a misspelt key is a mistake
 
     def __init__(
         self,

@@ -1,12 +1,15 @@
 import glob
+import inspect
 import random
 from os import path as osp
+from typing import Literal, Optional
 
 import cv2
 import numpy as np
 import torch
 from basicsr.utils import FileClient, get_root_logger
 from basicsr.utils.registry import DATASET_REGISTRY
+from pydantic import ValidationInfo, model_validator
 from torch.utils import data
 
 from basicsr_ext.aos.focal_stack import gt_name, is_own_stack, parse_stack_name, read_focal_stack, read_gt
@@ -17,6 +20,37 @@ from basicsr_ext.aos.position import PersonPosition
 from basicsr_ext.utils.dihedral import apply_numpy, transform_point
 from basicsr_ext.utils.errors import UserError
 from basicsr_ext.utils.lmdb_digests import DigestChecker
+from basicsr_ext.utils.option_models import Number, NumberRange, Section, option_error
+
+INPUT_CHANNEL_KEYS = ('in_chans', 'num_in_ch')  # Swin2SR's, the U-Nets'
+
+
+class FocalStackOptions(Section):
+    """The keys of an AOSFocalStackDataset entry besides the common ones (the class docstring says what they do)."""
+
+    heights: Optional[list[Number]] = None
+    position_mapping: Literal[MAPPINGS + tuple(OLD_MAPPING_NAMES)] = 'geometric'
+    person_crop_prob: NumberRange(0, 1) = 0.9
+
+    @model_validator(mode='after')
+    def _one_plane_per_channel(self, info: ValidationInfo):
+        """One focal plane per input channel of ``network_g``."""
+        from basicsr.utils.registry import ARCH_REGISTRY
+
+        opt, where = (info.context or {}).get('opt') or {}, (info.context or {}).get('where', 'datasets')
+        net = opt.get('network_g')
+        if self.heights is None or not isinstance(net, dict) or net.get('type') not in ARCH_REGISTRY:
+            return self
+        defaults = {n: p.default for n, p in inspect.signature(ARCH_REGISTRY.get(net['type'])).parameters.items()}
+        key = next((k for k in INPUT_CHANNEL_KEYS if k in net or k in defaults), None)
+        channels = net.get(key, defaults.get(key))
+        if key is not None and channels != len(self.heights):
+            raise option_error(
+                f'{where}.heights',
+                f'{len(self.heights)} focal planes ({", ".join(f"{h:g}" for h in self.heights)} m), but '
+                f'network_g.{key} is {channels}: one input channel per plane',
+            )
+        return self
 
 
 @DATASET_REGISTRY.register()
@@ -52,28 +86,7 @@ class AOSFocalStackDataset(data.Dataset):
     ``has_person = False``.
     """
 
-    INPUT_CHANNEL_KEYS = ('in_chans', 'num_in_ch')  # Swin2SR's, the U-Nets'
-
-    @classmethod
-    def check_options(cls, dataset_opt, opt, where):
-        """Called when options are resolved: one focal plane per input channel of ``network_g``."""
-        import inspect
-
-        from basicsr.utils.registry import ARCH_REGISTRY
-
-        heights, net = dataset_opt.get('heights'), opt.get('network_g')
-        if not isinstance(heights, list) or not isinstance(net, dict) or 'type' not in net:
-            return
-        defaults = {name: p.default for name, p in inspect.signature(ARCH_REGISTRY.get(net['type'])).parameters.items()}
-        for key in cls.INPUT_CHANNEL_KEYS:
-            channels = net.get(key, defaults.get(key))
-            if key in net or key in defaults:
-                if channels != len(heights):
-                    raise UserError(
-                        f'{where}.heights: {len(heights)} focal planes ({", ".join(f"{h:g}" for h in heights)} m), '
-                        f'but network_g.{key} is {channels}: one input channel per plane'
-                    )
-                return
+    option_keys = FocalStackOptions
 
     def __init__(self, opt):
         super().__init__()

@@ -56,6 +56,8 @@ class NoisyPairDataset(data.Dataset):
             phase (str): 'train' or 'val'.
     """
 
+    option_keys = ('mode', 'noise', 'target_noise', 'seed', 'mod')  # read (and checked) in __init__
+
     def __init__(self, opt):
         super().__init__()
         self.opt = opt

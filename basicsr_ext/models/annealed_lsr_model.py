@@ -20,14 +20,33 @@ RealESRNetModel does.
 
 import math
 from collections import OrderedDict
+from typing import Literal, Optional
 
 from basicsr.utils.registry import MODEL_REGISTRY
+from pydantic import ValidationInfo, model_validator
 from torch.nn import functional as F
 
 from basicsr_ext.models.ext_realesrnet_model import ExtRealESRNetModel
-from basicsr_ext.utils.errors import UserError
+from basicsr_ext.utils.option_models import IntRange, NumberRange, Section, option_error
 
 SHAPES = ('cosine', 'linear')
+
+
+class LSRSchedule(Section):
+    start: NumberRange(0, 1) = 0.8
+    end: NumberRange(0, 1) = 0.4
+    shape: Literal['cosine', 'linear'] = 'cosine'
+    iters: Optional[IntRange(1)] = None  # ~: train.total_iter
+
+
+class TrainOptions(Section):
+    lsr: Optional[LSRSchedule] = None
+
+    @model_validator(mode='after')
+    def _needs_pixel_loss(self, info: ValidationInfo):
+        if (info.context or {}).get('is_train', True) and not getattr(self, 'pixel_opt', None):
+            raise option_error('train.pixel_opt', 'AnnealedLSRModel needs the base criterion (e.g. type: L1Loss)')
+        return self
 
 
 def lsr_alpha(current_iter, iters, start=0.8, end=0.4, shape='cosine'):
@@ -50,30 +69,17 @@ def clean_downsize(gt, scale):
 class AnnealedLSRModel(ExtRealESRNetModel):
     """RealESRNetModel's degradations + ExtSRModel's training, with the report's annealed L_SR as the loss."""
 
+    option_keys = {'train': TrainOptions}
+
     def init_training_settings(self):
         super().init_training_settings()
-        if self.cri_pix is None:
-            raise UserError('train.pixel_opt: AnnealedLSRModel needs the base criterion (e.g. type: L1Loss)')
-        lsr = dict(self.opt['train'].get('lsr') or {})
-        unknown = set(lsr) - {'start', 'end', 'shape', 'iters'}
-        if unknown:
-            raise UserError(f'train.lsr: unknown keys {sorted(unknown)}; expected start, end, shape, iters')
-        try:
-            self.lsr = {
-                'start': float(lsr.get('start', 0.8)),
-                'end': float(lsr.get('end', 0.4)),
-                'shape': lsr.get('shape', 'cosine'),
-                'iters': int(lsr.get('iters') or self.opt['train']['total_iter']),
-            }
-        except (TypeError, ValueError):
-            raise UserError(f'train.lsr: start/end must be numbers and iters an integer, got {lsr}') from None
-        if self.lsr['shape'] not in SHAPES:
-            raise UserError(f'train.lsr.shape: expected one of {", ".join(SHAPES)}, got {self.lsr["shape"]!r}')
-        for key in ('start', 'end'):
-            if not 0.0 <= self.lsr[key] <= 1.0:
-                raise UserError(f'train.lsr.{key}: expected a weight in [0, 1], got {self.lsr[key]}')
-        if self.lsr['iters'] <= 0:
-            raise UserError(f'train.lsr.iters: expected > 0, got {self.lsr["iters"]}')
+        lsr = self.opt['train'].get('lsr') or {}  # checked with the options (TrainOptions)
+        self.lsr = {
+            'start': float(lsr.get('start', 0.8)),
+            'end': float(lsr.get('end', 0.4)),
+            'shape': lsr.get('shape', 'cosine'),
+            'iters': int(lsr.get('iters') or self.opt['train']['total_iter']),
+        }
 
     def current_alpha(self, current_iter):
         # BasicSR counts iterations from 1; the schedule's t = 0 is the first iteration

@@ -25,17 +25,20 @@ How the net is applied (self-ensemble, passes, plane) is :attr:`AOSRestorationMo
 """
 
 from collections import OrderedDict
+from typing import Annotated, Literal, Optional
 
 import torch
 from basicsr.losses import build_loss
 from basicsr.utils import get_root_logger
 from basicsr.utils.registry import MODEL_REGISTRY
+from pydantic import BeforeValidator, Field
 
 from basicsr_ext.aos.position import PersonWindow
 from basicsr_ext.models.aos_inference import InferenceSettings, next_pass_input
-from basicsr_ext.models.aos_test_report import run_test_report
+from basicsr_ext.models.aos_test_report import REPORT_VARIANTS, run_test_report
 from basicsr_ext.models.ext_sr_model import ExtSRModel
 from basicsr_ext.utils.errors import UserError
+from basicsr_ext.utils.option_models import Bool, IntRange, Section
 
 PERSON_METRIC = 'calculate_person_psnr'
 
@@ -64,9 +67,45 @@ def resolve_person_window(opt):
     return window or PersonWindow()
 
 
+class SelfEnsemble(Section):
+    transforms: Literal[4, 8] = 8
+    reduce: Literal['median', 'mean'] = 'median'
+
+
+OffOr = BeforeValidator(lambda value: value or None)  # false, {} and ~ switch it off
+
+
+class Multipass(Section):
+    max_passes: IntRange(1) = 1
+    plane: IntRange(0) = 0
+
+
+class Report(Section):
+    """``val.report`` of a test run (aos_test_report.py)."""
+
+    variants: Annotated[list[Literal[tuple(REPORT_VARIANTS)]], Field(min_length=1)] = list(REPORT_VARIANTS)
+    self_ensemble: Annotated[Optional[SelfEnsemble], OffOr] = SelfEnsemble()
+    max_passes: IntRange(2) = 2
+    plane: IntRange(0) = 0
+    montages: IntRange(0) = 8
+
+
+class ValOptions(Section):
+    self_ensemble: Annotated[Optional[SelfEnsemble], OffOr] = None
+    multipass: Optional[Multipass] = None
+    report: Optional[Report] = None
+
+
+class TrainOptions(Section):
+    multipass_finetune: Bool = False
+    multipass_plane: IntRange(0) = 0
+
+
 @MODEL_REGISTRY.register()
 class AOSRestorationModel(ExtSRModel):
     """ExtSRModel + position-enhanced loss, multi-pass fine-tuning, self-ensemble and multi-pass inference."""
+
+    option_keys = {'train': TrainOptions, 'val': ValOptions}
 
     def __init__(self, opt):
         self.person_window = resolve_person_window(opt)

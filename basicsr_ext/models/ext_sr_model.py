@@ -46,21 +46,49 @@ BasicSR methods replaced (all public; the reasons are in each method's docstring
 ``_update_best_metric_result`` and ``_print_different_keys_loading`` are called, never replaced.
 """
 
+from typing import Annotated, Literal, Optional, Union
+
 from basicsr.models.sr_model import SRModel
 from basicsr.utils import get_root_logger
 from basicsr.utils.registry import MODEL_REGISTRY
+from pydantic import BeforeValidator, Field, field_validator
 
-from basicsr_ext.models.optimization_setup import OptimizationSetup
+from basicsr_ext.models.optimization_setup import OptimizationSetup, check_scheduler
 from basicsr_ext.models.training_state import TrainingState
 from basicsr_ext.models.training_step import TrainingDiverged, TrainingStep
 from basicsr_ext.models.validation import Validation
+from basicsr_ext.utils.option_models import Bool, IntRange, Number, Section, Str, to_number
 
 __all__ = ['ExtSRModel', 'TrainingDiverged']
+
+
+class TrainOptions(Section):
+    """The ``train`` keys of ExtSRModel (the module docstring says what each does)."""
+
+    accumulate_grad_batches: IntRange(1) = 1
+    use_amp: Bool = False
+    amp_dtype: Optional[Literal['float16', 'bfloat16', 'fp16', 'bf16']] = None  # ~: fp16 on a GPU, bf16 on the CPU
+    grad_clip_norm: Optional[Annotated[float, Field(gt=0), BeforeValidator(to_number)]] = None
+    max_nonfinite_steps: IntRange(1) = 10
+    trainable_params: Optional[list] = None
+
+    _scheduler = field_validator('scheduler', check_fields=False)(check_scheduler)
+
+
+class SaveBest(Section):
+    metric: Union[Str, Annotated[dict[str, Number], Field(min_length=1)]]  # one result, or {name: weight}
+    mode: Optional[Literal['max', 'min']] = None  # ~: min for val_loss, else max
+
+
+class ValOptions(Section):
+    save_best: Optional[SaveBest] = None
 
 
 @MODEL_REGISTRY.register()
 class ExtSRModel(OptimizationSetup, TrainingStep, Validation, TrainingState, SRModel):
     """SRModel with the shared training features of basicsr-ext (see the module docstring for the options)."""
+
+    option_keys = {'train': TrainOptions, 'val': ValOptions}
 
     def init_training_settings(self):
         features = self.init_training_step()

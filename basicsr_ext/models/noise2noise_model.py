@@ -13,47 +13,59 @@ the clean image in validation), with ``mask`` marking the target's valid pixels 
 """
 
 from collections import OrderedDict
+from typing import Optional
 
 from basicsr.utils.registry import MODEL_REGISTRY
+from pydantic import ValidationInfo, model_validator
 
 from basicsr_ext.models.ext_sr_model import ExtSRModel
-from basicsr_ext.utils.errors import UserError
+from basicsr_ext.utils.option_models import IntRange, Number, Section, option_error
+
+
+class L0Schedule(Section):
+    start: Number = 2.0
+    end: Number = 0.0
+    iters: Optional[IntRange(1)] = None  # ~: train.total_iter
+
+
+class TrainOptions(Section):
+    l0_gamma: Optional[L0Schedule] = None
+
+    @model_validator(mode='after')
+    def _pixel_loss(self, info: ValidationInfo):
+        pixel = getattr(self, 'pixel_opt', None)
+        if (info.context or {}).get('is_train', True) and not pixel:
+            raise option_error('train.pixel_opt', 'Noise2NoiseModel needs a pixel loss (e.g. type: L1Loss)')
+        if (
+            self.l0_gamma is not None
+            and self.l0_gamma.model_fields_set
+            and (pixel or {}).get('type') != 'AnnealedL0Loss'
+        ):
+            raise option_error(
+                'train.l0_gamma',
+                f'only AnnealedL0Loss has an exponent to anneal; train.pixel_opt.type is {(pixel or {}).get("type")}',
+            )
+        return self
 
 
 @MODEL_REGISTRY.register()
 class Noise2NoiseModel(ExtSRModel):
     """ExtSRModel + the target's valid-pixel mask in the pixel loss + the annealed L0 exponent schedule."""
 
+    option_keys = {'train': TrainOptions}
+
     def init_training_settings(self):
         super().init_training_settings()
         from basicsr_ext.losses.n2n_loss import AnnealedL0Loss
 
-        if self.cri_pix is None:
-            raise UserError('train.pixel_opt: Noise2NoiseModel needs a pixel loss (e.g. type: L1Loss)')
-        schedule = self.opt['train'].get('l0_gamma')
         self.l0_gamma = None
-        if isinstance(self.cri_pix, AnnealedL0Loss):
-            schedule = dict(schedule or {})
-            unknown = set(schedule) - {'start', 'end', 'iters'}
-            if unknown:
-                raise UserError(f'train.l0_gamma: unknown keys {sorted(unknown)}; expected start, end, iters')
-            try:
-                self.l0_gamma = {
-                    'start': float(schedule.get('start', 2.0)),
-                    'end': float(schedule.get('end', 0.0)),
-                    'iters': int(schedule.get('iters') or self.opt['train']['total_iter']),
-                }
-            except (TypeError, ValueError):
-                raise UserError(
-                    f'train.l0_gamma: start/end must be numbers and iters an integer, got {schedule}'
-                ) from None
-            if self.l0_gamma['iters'] <= 0:
-                raise UserError(f'train.l0_gamma.iters: expected > 0, got {self.l0_gamma["iters"]}')
-        elif schedule:
-            raise UserError(
-                f'train.l0_gamma: only AnnealedL0Loss has an exponent to anneal; train.pixel_opt.type is '
-                f'{self.opt["train"]["pixel_opt"]["type"]}'
-            )
+        if isinstance(self.cri_pix, AnnealedL0Loss):  # the schedule was checked with the options (TrainOptions)
+            schedule = self.opt['train'].get('l0_gamma') or {}
+            self.l0_gamma = {
+                'start': float(schedule.get('start', 2.0)),
+                'end': float(schedule.get('end', 0.0)),
+                'iters': int(schedule.get('iters') or self.opt['train']['total_iter']),
+            }
 
     def feed_data(self, data):
         super().feed_data(data)

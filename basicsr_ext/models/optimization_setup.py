@@ -11,6 +11,7 @@ from torch.nn.parallel import DataParallel, DistributedDataParallel
 
 from basicsr_ext.models.lr_scheduler import get_scheduler_class, is_plateau
 from basicsr_ext.utils.errors import UserError
+from basicsr_ext.utils.option_models import option_error
 from basicsr_ext.utils.option_signature import check_kwargs
 
 PLATEAU_MONITOR_HINT = (
@@ -19,26 +20,28 @@ PLATEAU_MONITOR_HINT = (
 )
 
 
+def check_scheduler(sched_opt):
+    """``train.scheduler`` before anything runs: its type, and its arguments against the scheduler's signature (a
+    validator of ExtSRModel's ``train`` options). Raises the pydantic error of the first problem."""
+    if not isinstance(sched_opt, dict) or not sched_opt:
+        return sched_opt
+    try:
+        sched_cls = get_scheduler_class(sched_opt.get('type'))
+    except UserError as err:  # 'train.scheduler.type: ...'
+        path, message = str(err).split(': ', 1)
+        raise option_error(path, message) from None
+    plateau = issubclass(sched_cls, torch.optim.lr_scheduler.ReduceLROnPlateau)
+    skip = ('type', 'monitor') if plateau else ('type',)
+    problems = check_kwargs(sched_cls, sched_opt, 'train.scheduler', skip, data_args=('optimizer',), lenient=True)
+    if plateau and not sched_opt.get('monitor'):
+        problems.append(('train.scheduler.monitor', PLATEAU_MONITOR_HINT))
+    if problems:
+        raise option_error(*problems[0])
+    return sched_opt
+
+
 class OptimizationSetup:
     """``train.trainable_params``, DDP on any device, ``train.optim_g`` by torch name, ``train.scheduler`` by name."""
-
-    @classmethod
-    def option_problems(cls, opt, is_train):
-        """``train.scheduler`` checked before anything runs: its type, and its arguments against the scheduler's
-        signature (``utils.option_check`` calls this hook of the model class). ``(key_path, message)`` pairs."""
-        sched_opt = (opt.get('train') or {}).get('scheduler') if is_train else None
-        if not isinstance(sched_opt, dict) or not sched_opt:
-            return []
-        try:
-            sched_cls = get_scheduler_class(sched_opt.get('type'))
-        except UserError as err:  # names train.scheduler.type itself
-            return [(None, str(err))]
-        plateau = issubclass(sched_cls, torch.optim.lr_scheduler.ReduceLROnPlateau)
-        skip = ('type', 'monitor') if plateau else ('type',)
-        problems = check_kwargs(sched_cls, sched_opt, 'train.scheduler', skip, data_args=('optimizer',), lenient=True)
-        if plateau and not sched_opt.get('monitor'):
-            problems.append(('train.scheduler.monitor', PLATEAU_MONITOR_HINT))
-        return problems
 
     def model_to_device(self, net):
         """BaseModel's, with two changes: parameters are frozen before DDP wraps the net (DDP registers the ones that
@@ -128,9 +131,7 @@ class OptimizationSetup:
         if 'total_iter' in sched_opt and sched_opt['total_iter'] is None:  # RampDownLR: ~ = the run's length
             sched_opt['total_iter'] = int(self.opt['train']['total_iter'])
         if issubclass(cls, torch.optim.lr_scheduler.ReduceLROnPlateau):
-            self.plateau_monitor = sched_opt.pop('monitor', None)
-            if not self.plateau_monitor:
-                raise UserError(f'train.scheduler.monitor: {PLATEAU_MONITOR_HINT}')
+            self.plateau_monitor = sched_opt.pop('monitor')
         for optimizer in self.optimizers:
             for group in optimizer.param_groups:
                 group.setdefault('initial_lr', group['lr'])  # BasicSR's warm-up reads it

@@ -21,38 +21,20 @@ class TrainingDiverged(UserError):
     """Too many consecutive non-finite steps."""
 
 
-def positive_option(value, key, cast=int, allow_none=False):
-    """``value`` cast to a positive number, or a UserError naming ``key``."""
-    if value is None and allow_none:
-        return None
-    try:
-        value = cast(value)
-    except (TypeError, ValueError):
-        value = None
-    if value is None or value <= 0:
-        raise UserError(f'{key}: expected a positive {cast.__name__}, got {value!r}')
-    return value
-
-
 class TrainingStep:
     """``optimize_parameters`` of every basicsr-ext model; the losses come from :meth:`compute_losses`."""
 
     def init_training_step(self):
         """Read the step's options (called from ``init_training_settings``)."""
         train_opt = self.opt['train']
-        self.accumulate_grad_batches = positive_option(
-            train_opt.get('accumulate_grad_batches', 1), 'train.accumulate_grad_batches'
-        )
-        self.grad_clip_norm = positive_option(train_opt.get('grad_clip_norm'), 'train.grad_clip_norm', float, True)
+        # the values were checked with the options (ext_sr_model.TrainOptions)
+        self.accumulate_grad_batches = int(train_opt.get('accumulate_grad_batches', 1))
+        self.grad_clip_norm = train_opt.get('grad_clip_norm')
         self.use_amp = bool(train_opt.get('use_amp', False))
         amp_dtype = train_opt.get('amp_dtype') or ('fp16' if self.device.type == 'cuda' else 'bf16')
-        if amp_dtype not in AMP_DTYPES:
-            raise UserError(f'train.amp_dtype: expected one of {", ".join(AMP_DTYPES)}, got {amp_dtype!r}')
         self.amp_dtype = AMP_DTYPES[amp_dtype]
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.use_amp and self.amp_dtype == torch.float16)
-        self.max_nonfinite_steps = positive_option(
-            train_opt.get('max_nonfinite_steps', 10), 'train.max_nonfinite_steps'
-        )
+        self.max_nonfinite_steps = int(train_opt.get('max_nonfinite_steps', 10))
         self.nonfinite_steps = 0  # consecutive skipped steps
         self.optimizer_steps = 0
         self._window_nonfinite = False  # a non-finite loss since the last optimizer step

@@ -34,22 +34,9 @@ class Validation:
         """
         save_best = (self.opt.get('val') or {}).get('save_best')
         self.best_checkpoint = None
-        if save_best:
-            if 'metric' not in save_best:
-                raise UserError('val.save_best: expected {metric: <name> or {<name>: <weight>, ...}, mode: max|min}')
+        if save_best:  # checked with the options (ext_sr_model.SaveBest)
             metric = save_best['metric']
-            if isinstance(metric, dict):
-                bad = [k for k, w in metric.items() if isinstance(w, bool) or not isinstance(w, (int, float))]
-                if not metric or bad:
-                    raise UserError(
-                        f'val.save_best.metric: expected a name or a mapping of names to weights (numbers), got '
-                        f'{metric!r}'
-                    )
-            elif not isinstance(metric, str):
-                raise UserError(f'val.save_best.metric: expected a result name or {{name: weight}}, got {metric!r}')
-            mode = save_best.get('mode', 'min' if metric == 'val_loss' else 'max')
-            if mode not in ('max', 'min'):
-                raise UserError(f"val.save_best.mode: expected 'max' or 'min', got {mode!r}")
+            mode = save_best.get('mode') or ('min' if metric == 'val_loss' else 'max')
             self.best_checkpoint = {'metric': metric, 'mode': mode, 'value': None, 'iter': -1}
 
     def best_checkpoint_value(self, results):

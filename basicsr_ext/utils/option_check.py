@@ -1,19 +1,33 @@
-"""An option dict checked against :mod:`~basicsr_ext.utils.option_schema` before anything runs.
+"""An option dict checked before anything runs: one :class:`UserError` naming the file and the key path.
 
-:func:`validate_options` raises one :class:`UserError` naming the file (or the ``--cfg-options`` entry that set the
-value) and the key path: required keys, types and ranges, unknown keys anywhere (with the closest known ones),
-dataset phases, and the keyword arguments of networks, losses, metrics, the optimizer and (through the model class's
-``option_problems`` hook) the scheduler. Keys of the user's own go under the top-level ``extra:`` mapping, or are added
-with ``--cfg-options +a.b=v``.
+The fixed sections are the pydantic models of :mod:`~basicsr_ext.utils.option_models`, widened for this file by
+what its model class and each dataset class declare in ``option_keys`` (a pydantic section model, or a tuple of key
+names; BasicSR's own classes get theirs in ``basicsr_ext/compat_options.py``). Networks, losses, metrics and
+optimizers are bound to their signatures (:mod:`~basicsr_ext.utils.option_signature`). A key another registered
+class reads (or an older BasicSR) is ignored with a warning, as BasicSR ignores it; keys of the user's own go under
+the top-level ``extra:`` mapping, or are added with ``--cfg-options +a.b=v``.
 """
 
 import difflib
+import typing
+from typing import Any, Optional
 
 import torch
+from pydantic import BaseModel, ValidationError, create_model
 
 from basicsr_ext.utils.errors import UserError
-from basicsr_ext.utils.option_keys import dataset_keys, model_keys
-from basicsr_ext.utils.option_schema import DATASET, IO_BACKENDS, LR, METRIC_ARGS, ROOT, closest, describe
+from basicsr_ext.utils.option_models import (
+    IO_BACKENDS,
+    SECTIONS,
+    Dataset,
+    IntRange,
+    Metric,
+    NumberRange,
+    closest,
+    describe,
+    expected,
+    yaml_number_hint,
+)
 from basicsr_ext.utils.option_signature import check_kwargs
 
 # keys the runners set; a file that sets them is mistaken (BasicSR overwrites them)
@@ -21,91 +35,187 @@ RUNTIME = {
     '': {'dist', 'rank', 'world_size', 'is_train', 'auto_resume', 'root_path'},
     'path': {'experiments_root', 'models', 'training_states', 'log', 'visualization', 'results_root'},
 }
-METRIC_DATA = ('img', 'img2', 'pos')  # filled by the validation loop, not by the option file
-
-
-# keys of older BasicSR versions that 1.4.2 reads nowhere (its own shipped option files still carry some): ignored
-# with a warning, as BasicSR ignores them, not refused
-LEGACY = {'': {'suffix', 'crop_border', 'save_img'}, 'val': {'rgb2bgr', 'use_image'}}
-
-
+# keys of older BasicSR versions that 1.4.2 reads nowhere (its own shipped option files still carry some)
+LEGACY = {'': ('suffix', 'crop_border', 'save_img'), 'val': ('rgb2bgr', 'use_image')}
 IGNORED = 'ignored: read by other BasicSR models or datasets (or older versions), not by the ones this file uses'
+RANGE_ERRORS = ('greater_than', 'greater_than_equal', 'less_than', 'less_than_equal')
+UNKNOWN = 'keys of your own go under the top-level extra: mapping'
 
 
 def lookup(registry, name):
     """A registered object by name (BasicSR's suffixed copies too) without Registry.get's print on a miss."""
-    if not isinstance(name, str):
-        return None
-    for key in (name, f'{name}_basicsr'):
-        if key in registry:  # Registry.__contains__; get() would print on the suffixed fallback
+    for key in (name, f'{name}_basicsr') if isinstance(name, str) else ():
+        if key in registry:
             return registry.get(key)
     return None
 
 
+def declared(cls, section=None):
+    """``(pydantic section models, key names)`` a class declares in ``option_keys`` along its MRO (for a model
+    class: of ``section``; '' is the top level)."""
+    models, names = [], set()
+    for klass in reversed(getattr(cls, '__mro__', ())):
+        keys = klass.__dict__.get('option_keys')
+        if section is not None and isinstance(keys, dict):
+            keys = keys.get(section)
+        if isinstance(keys, type) and issubclass(keys, BaseModel):
+            models.append(keys)
+        elif isinstance(keys, (tuple, list)):
+            names.update(keys)
+    return models, names
+
+
+def _compose(base, classes, section, data, **overrides):
+    """``base`` widened by the declarations of ``classes`` and by the pattern keys ``data`` holds."""
+    models, names = [], set()
+    for cls in classes:
+        found = declared(cls, section)
+        models += [m for m in found[0] if m not in models]
+        names |= found[1]
+    bases = (base, *[m for m in models if m not in base.__mro__])
+    patterns = {k: v for m in reversed(bases) for k, v in m.patterns.items()}
+    fields = {n: (Any, None) for n in names if all(n not in m.model_fields for m in bases)}
+    for key in data if isinstance(data, dict) else ():
+        if isinstance(key, str) and key not in fields and all(key not in m.model_fields for m in bases):
+            match = [a for p, a in patterns.items() if (key.endswith(p[1:]) if p[0] == '*' else key.startswith(p))]
+            if match:
+                fields[key] = (match[0], None)
+    return create_model(base.__name__, __base__=bases, **fields, **overrides)
+
+
+def _fields_at(model, keys):
+    """The known key names of the mapping at ``keys`` in ``model`` (None when it is not a section model)."""
+    for key in keys:
+        annotation = model.model_fields[key].annotation if key in model.model_fields else None
+        args = [a for a in typing.get_args(annotation) or (annotation,) if isinstance(a, type)]
+        model = next((a for a in args if issubclass(a, BaseModel)), None)
+        if model is None:
+            return None
+    return model
+
+
+def _schema_at(schema, keys):
+    """``expected`` words of the value at ``keys`` (mapping keys and list indices) in a model's JSON Schema."""
+    defs = schema.get('$defs', {})
+
+    def resolve(node, want):
+        node = defs[node['$ref'].rsplit('/', 1)[-1]] if '$ref' in node else node
+        for option in node.get('anyOf', [node]):
+            option = defs[option['$ref'].rsplit('/', 1)[-1]] if '$ref' in option else option
+            if want in option:
+                return option
+        return node
+
+    for key in keys:
+        if isinstance(key, int):
+            schema = resolve(schema, 'items').get('items', {})
+        else:
+            schema = resolve(schema, 'properties').get('properties', {}).get(key, {})
+    return expected(schema, defs)
+
+
+def _unknown(model, keys, key):
+    known = list(model.model_fields) if model else []
+    close = closest(key, known)
+    if close:
+        return f'unknown key (did you mean {" or ".join(close)}?); {UNKNOWN}'
+    names = sorted(known) + [p.replace('*', '<name>') if '*' in p else p + '<name>' for p in model.patterns]
+    return f'unknown key (known here: {", ".join(names[:15])}{", ..." if len(names) > 15 else ""}); {UNKNOWN}'
+
+
+def model_problems(model, data, prefix='', added=(), elsewhere=None, notes=None, context=None):
+    """``(key_path, message)`` of ``model.model_validate(data)``: unknown keys first (a misspelt required key is
+    reported as the unknown key it is), then the rest in field order."""
+    try:
+        model.model_validate(data, context=context)
+        return
+    except ValidationError as err:
+        errors = sorted(err.errors(), key=lambda e: e['type'] != 'extra_forbidden')
+    schema, seen = model.model_json_schema(), set()
+    for error in errors:
+        keys, node = [], data
+        for item in error['loc']:
+            if isinstance(node, dict) and item in node:
+                keys.append(item)
+                node = node[item]
+            elif isinstance(node, list) and isinstance(item, int) and 0 <= item < len(node):
+                keys.append(item)
+                node = node[item]
+            else:
+                if error['type'] == 'missing':
+                    keys.append(item)
+                break
+        path = '.'.join(map(str, [prefix] * bool(prefix) + keys))
+        ctx = error.get('ctx') or {}
+        if error['type'] == 'option':  # a declared class's own check: its message names what it checks
+            yield ctx.get('path', path), ctx['message']
+            return
+        if path in seen:  # one line per key (a union reports each member)
+            continue
+        seen.add(path)
+        parent, key = _fields_at(model, keys[:-1]), keys[-1] if keys else ''
+        section = '.'.join(map(str, keys[:-1]))
+        if error['type'] == 'extra_forbidden':
+            if any(a == path or a.startswith(path + '.') or path.startswith(a + '.') for a in added):
+                continue
+            if key in RUNTIME.get(section, ()):
+                yield path, 'set by basicsr-ext when it runs, not in option files: remove it'
+            elif elsewhere is not None and key in elsewhere.get(section, ()) and not closest(key, parent.model_fields):
+                if notes is not None and node is not None:  # a ~ that clears an inherited key: nothing ignored
+                    notes.append((path, IGNORED))
+            else:
+                yield path, _unknown(parent, keys[:-1], key)
+        elif error['type'] == 'missing':
+            yield path, f'missing required key (expected {_schema_at(schema, keys)})'
+        elif error['type'] == 'finite_number':
+            yield path, error['msg']
+        elif error['type'] in RANGE_ERRORS:
+            yield path, f'expected {_schema_at(schema, keys)}, got {node}'
+        else:
+            yield path, f'expected {_schema_at(schema, keys)}, got {describe(node)}{yaml_number_hint(node)}'
+
+
 def keys_read_anywhere():
-    """``{section: keys}`` read by any registered model, and ``'dataset'``: keys read by any registered dataset."""
+    """``{section: keys}`` declared by any registered model, and ``'dataset'``: by any registered dataset."""
     from basicsr.utils.registry import DATASET_REGISTRY, MODEL_REGISTRY
 
-    found = {}
-    for cls in {cls for _, cls in MODEL_REGISTRY}:
-        for section, keys in model_keys(cls).items():
-            found.setdefault('' if section == 'root' else section, set()).update(keys)
-    found['dataset'] = set().union(*(dataset_keys(cls) for cls in {cls for _, cls in DATASET_REGISTRY}))
-    for section, keys in LEGACY.items():
-        found.setdefault(section, set()).update(keys)
+    found = {section: set(keys) for section, keys in LEGACY.items()}
+    for _, cls in MODEL_REGISTRY:
+        for section in SECTIONS:
+            models, names = declared(cls, section)
+            found.setdefault(section, set()).update(names, *(m.model_fields for m in models))
+    for _, cls in DATASET_REGISTRY:
+        models, names = declared(cls)
+        found.setdefault('dataset', set()).update(names, *(m.model_fields for m in models))
     return found
 
 
-def _join(path, key):
-    return f'{path}.{key}' if path else str(key)
+def _options_model(opt, is_train, classes):
+    sections = {}
+    for section, base in SECTIONS.items():
+        if section:
+            relax = {'val_freq': (Optional[IntRange(1)], None)} if section == 'val' and not is_train else {}
+            sections[section] = (Optional[_compose(base, classes, section, opt.get(section), **relax)], None)
+    if is_train:
+        sections['train'] = (sections['train'][0].__args__[0], ...)
+    return _compose(SECTIONS[''], classes, '', opt, **sections)
 
 
-def _unknown(path, key, known, patterns=()):
-    close = closest(key, known)
-    if close:
-        hint = f'did you mean {" or ".join(close)}?'
-    else:
-        names = sorted(map(str, known)) + [p.replace('*', '<name>') if '*' in p else p + '<name>' for p in patterns]
-        hint = 'known here: ' + ', '.join(names[:15]) + (', ...' if len(names) > 15 else '')
-    return _join(path, key), f'unknown key ({hint}); keys of your own go under the top-level extra: mapping'
+def options_schema():
+    """The JSON Schema of a training option file, with the keys basicsr-ext's models declare (for YAML editors;
+    ``scripts/option_schema.py`` writes it to docs/)."""
+    from basicsr.utils.registry import MODEL_REGISTRY
+
+    ours = sorted((cls for _, cls in MODEL_REGISTRY if cls.__module__.startswith('basicsr_ext.')), key=str)
+    schema = _options_model({}, True, ours).model_json_schema()
+    schema['title'] = 'basicsr-ext option file'
+    return schema
 
 
-def _mapping_problems(value, spec, path, is_train, extras, added, elsewhere=None, notes=None):
-    """Unknown, mistyped and missing required keys of one mapping, recursing into typed sub-mappings (a misspelt
-    required key is reported as the unknown key it is, with the right name as the suggestion). A key this model or
-    dataset does not read but another one (or an older BasicSR) does is ignored, as BasicSR ignores it: a line in
-    ``notes``, not a problem."""
-    known = set(spec.keys or {}) | (extras.get(path, set()) - RUNTIME.get(path, set()))
-    for key, item in value.items():
-        key_path = _join(path, key)
-        if path == '' and key == 'extra':
-            continue
-        sub = spec.spec_for(key)
-        if sub is None:
-            if key in known or any(a == key_path or a.startswith(key_path + '.') for a in added):
-                continue
-            if key in RUNTIME.get(path, set()):
-                yield key_path, 'set by basicsr-ext when it runs, not in option files: remove it'
-            elif elsewhere is not None and key in elsewhere.get(path, set()) and not closest(key, known):
-                if notes is not None:
-                    notes.append((key_path, IGNORED))
-            else:
-                yield _unknown(path, key, known, spec.patterns or ())
-            continue
-        problem = sub.problem(item)
-        if problem:
-            yield key_path, problem
-        elif isinstance(item, dict) and (sub.keys is not None or sub.patterns):
-            yield from _mapping_problems(item, sub, key_path, is_train, extras, added, elsewhere, notes)
-    for key, sub in (spec.keys or {}).items():
-        if key not in value and (sub.required == 'always' or (sub.required == 'train' and is_train)):
-            yield _join(path, key), f'missing required key (expected {sub.expected()})'
-
-
-def _dataset_problems(opt, is_train, added, elsewhere=None, notes=None):
+def _dataset_problems(opt, is_train, added, elsewhere, notes):
     from basicsr.utils.registry import DATASET_REGISTRY
 
-    datasets = opt.get('datasets') or {}
+    datasets = opt['datasets']
     if not datasets:
         yield 'datasets', 'expected at least one dataset entry (train, val, test_1, ...)'
     if is_train and 'train' not in datasets:
@@ -114,14 +224,18 @@ def _dataset_problems(opt, is_train, added, elsewhere=None, notes=None):
         path = f'datasets.{phase}'
         if is_train and phase != 'train' and str(phase).split('_')[0] != 'val':
             yield path, 'training reads the phases train and val (val_1, val_2, ...): rename this entry'
-        if not isinstance(entry, dict):
+        if not isinstance(entry, dict) or 'type' not in entry:
             yield path, f'expected a mapping with a type key, got {describe(entry)}'
             continue
-        cls = lookup(DATASET_REGISTRY, entry.get('type'))
-        extras = {path: set(dataset_keys(cls)) if cls else set()}
-        other = {path: (elsewhere or {}).get('dataset', set())}
-        # keys required for training (batch size, workers) only in the train entry
-        yield from _mapping_problems(entry, DATASET, path, is_train and phase == 'train', extras, added, other, notes)
+        cls = lookup(DATASET_REGISTRY, entry['type'])
+        relax = (
+            {}
+            if is_train and phase == 'train'
+            else {'batch_size_per_gpu': (Any, None), 'num_worker_per_gpu': (Any, None)}
+        )
+        model = _compose(Dataset, [cls], None, entry, **relax)
+        other = {'': elsewhere.get('dataset', set())}
+        yield from model_problems(model, entry, path, added, other, notes, context={'opt': opt, 'where': path})
         backend = entry.get('io_backend')
         if isinstance(backend, dict) and backend.get('type') not in IO_BACKENDS:
             yield f'{path}.io_backend.type', f'expected one of {", ".join(IO_BACKENDS)}, got {backend.get("type")!r}'
@@ -129,7 +243,42 @@ def _dataset_problems(opt, is_train, added, elsewhere=None, notes=None):
             if str(key).startswith('dataroot') and value is not None:
                 for item in value if isinstance(value, list) else [value]:
                     if not isinstance(item, str):
-                        yield _join(path, key), f'expected a folder path (or a list of them), got {describe(item)}'
+                        yield f'{path}.{key}', f'expected a folder path (or a list of them), got {describe(item)}'
+
+
+def _registry_problem(key, name, registry, kind):
+    if not isinstance(name, str):
+        return key, f'expected the name of a registered {kind} (a string), got {describe(name)}'
+    if lookup(registry, name) is not None:
+        return None
+    names = sorted(registry.keys())
+    close = difflib.get_close_matches(str(name), names, n=5, cutoff=0.4)
+    close += [n for n in names if n.lower() == str(name).lower() and n not in close]
+    hint = f' Closest registered names: {", ".join(close)}.' if close else f' Registered: {", ".join(names)}.'
+    return key, f'unknown {kind} {name!r}.{hint}'
+
+
+def _type_problems(opt):
+    """Every ``type:`` against BasicSR's registries (``import basicsr_ext`` registered ours)."""
+    from basicsr.utils.registry import ARCH_REGISTRY, DATASET_REGISTRY, LOSS_REGISTRY, METRIC_REGISTRY, MODEL_REGISTRY
+
+    checks = [('model_type', opt['model_type'], MODEL_REGISTRY, 'model')]
+    for key, value in opt.items():
+        if str(key).startswith('network_') and isinstance(value, dict):
+            if 'type' not in value:
+                return [(key, 'missing required key type (the arch name, e.g. SRCNN)')]
+            checks.append((f'{key}.type', value['type'], ARCH_REGISTRY, 'arch'))
+    for phase, dataset in (opt.get('datasets') or {}).items():
+        if not isinstance(dataset, dict) or 'type' not in dataset:
+            return [(f'datasets.{phase}', f'expected a mapping with a type key, got {describe(dataset)}')]
+        checks.append((f'datasets.{phase}.type', dataset['type'], DATASET_REGISTRY, 'dataset'))
+    for key, value in (opt.get('train') or {}).items():
+        if str(key).endswith('_opt') and isinstance(value, dict) and 'type' in value:
+            checks.append((f'train.{key}.type', value['type'], LOSS_REGISTRY, 'loss'))
+    for name, metric in ((opt.get('val') or {}).get('metrics') or {}).items():
+        if isinstance(metric, dict) and 'type' in metric:
+            checks.append((f'val.metrics.{name}.type', metric['type'], METRIC_REGISTRY, 'metric'))
+    return [problem for problem in map(lambda c: _registry_problem(*c), checks) if problem][:1]
 
 
 def _kwargs_problems(opt):
@@ -140,107 +289,57 @@ def _kwargs_problems(opt):
         if str(key).startswith('network_') and isinstance(net, dict) and 'type' in net:
             yield from check_kwargs(lookup(ARCH_REGISTRY, net['type']), net, key, skip=('type',))
     for key, value in (opt.get('train') or {}).items():
-        path = f'train.{key}'
         if str(key).endswith('_opt') and isinstance(value, dict) and 'type' in value:
-            yield from check_kwargs(lookup(LOSS_REGISTRY, value['type']), value, path, skip=('type',))
+            yield from check_kwargs(lookup(LOSS_REGISTRY, value['type']), value, f'train.{key}', skip=('type',))
         elif str(key).startswith('optim_') and isinstance(value, dict):
-            yield from _optimizer_problems(value, path)
+            yield from _optimizer_problems(value, f'train.{key}')
     for name, metric in (((opt.get('val') or {}).get('metrics')) or {}).items():
         path = f'val.metrics.{name}'
         if not isinstance(metric, dict) or 'type' not in metric:
             yield path, f'expected a mapping with a type key (e.g. type: calculate_psnr), got {describe(metric)}'
             continue
-        typed = [(f'{path}.{k}', spec.problem(metric[k])) for k, spec in METRIC_ARGS.items() if k in metric]
-        typed = [(k, problem) for k, problem in typed if problem]
-        if typed:
-            yield typed[0]
+        typed = {k: v for k, v in metric.items() if k in Metric.model_fields}
+        problems = list(model_problems(Metric, typed, path))
+        if problems:
+            yield problems[0]
             continue
         fn = lookup(METRIC_REGISTRY, metric['type'])
-        yield from check_kwargs(fn, metric, path, skip=('type', 'better'), data_args=METRIC_DATA)
+        yield from check_kwargs(fn, metric, path, skip=('type', 'better'), data_args=('img', 'img2', 'pos'))
+
+
+def optimizer_names():
+    return sorted(
+        n for n in dir(torch.optim) if isinstance(getattr(torch.optim, n), type) and n[0].isupper()
+        and issubclass(getattr(torch.optim, n), torch.optim.Optimizer) and n != 'Optimizer'
+    )  # fmt: skip
 
 
 def _optimizer_problems(optim, path):
     name = optim.get('type')
     cls = getattr(torch.optim, str(name), None)
     if not (isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer)):
-        known = sorted(
-            n for n in dir(torch.optim) if isinstance(getattr(torch.optim, n), type) and n[0].isupper()
-            and issubclass(getattr(torch.optim, n), torch.optim.Optimizer) and n != 'Optimizer'
-        )  # fmt: skip
-        close = closest(name, known)
-        hint = f'did you mean {" or ".join(close)}?' if close else f'torch.optim has {", ".join(known)}'
+        close = closest(name, optimizer_names())
+        hint = f'did you mean {" or ".join(close)}?' if close else f'torch.optim has {", ".join(optimizer_names())}'
         yield f'{path}.type', f'unknown optimizer {name!r}; {hint}'
         return
     if 'lr' not in optim:
-        yield path, f'missing required key lr (expected {LR.expected()})'
-    elif LR.problem(optim['lr']):
-        yield f'{path}.lr', LR.problem(optim['lr'])
+        yield path, 'missing required key lr (expected a number >= 0)'
+        return
+    yield from model_problems(create_model('Optim', lr=(NumberRange(0), ...)), {'lr': optim['lr']}, path)
     yield from check_kwargs(cls, optim, path, skip=('type',), data_args=('params',), lenient=True)
 
 
-def _registry_problem(key, name, registry, kind):
-    if not isinstance(name, str):
-        return key, f'expected the name of a registered {kind} (a string), got {describe(name)}'
-    names = sorted(registry.keys())
-    if lookup(registry, name) is not None:
-        return None
-    close = difflib.get_close_matches(str(name), names, n=5, cutoff=0.4)
-    close += [n for n in names if n.lower() == str(name).lower() and n not in close]
-    hint = f' Closest registered names: {", ".join(close)}.' if close else f' Registered: {", ".join(names)}.'
-    return key, f'unknown {kind} {name!r}.{hint}'
-
-
-def _type_problems(opt):
-    """Every ``type:`` against BasicSR's registries (``import basicsr_ext`` registered ours), then each dataset's own
-    ``check_options`` consistency checks against the other options."""
-    from basicsr.utils.registry import ARCH_REGISTRY, DATASET_REGISTRY, LOSS_REGISTRY, METRIC_REGISTRY, MODEL_REGISTRY
-
-    checks = [('model_type', opt['model_type'], MODEL_REGISTRY, 'model')]
-    for key, value in opt.items():
-        if str(key).startswith('network_') and isinstance(value, dict):
-            if 'type' not in value:
-                yield key, 'missing required key type (the arch name, e.g. SRCNN)'
-                return
-            checks.append((f'{key}.type', value['type'], ARCH_REGISTRY, 'arch'))
-    for phase, dataset in (opt.get('datasets') or {}).items():
-        if not isinstance(dataset, dict) or 'type' not in dataset:
-            yield f'datasets.{phase}', f'expected a mapping with a type key, got {describe(dataset)}'
-            return
-        checks.append((f'datasets.{phase}.type', dataset['type'], DATASET_REGISTRY, 'dataset'))
-    for key, value in (opt.get('train') or {}).items():
-        if str(key).endswith('_opt') and isinstance(value, dict) and 'type' in value:
-            checks.append((f'train.{key}.type', value['type'], LOSS_REGISTRY, 'loss'))
-    for name, metric in ((opt.get('val') or {}).get('metrics') or {}).items():
-        if isinstance(metric, dict) and 'type' in metric:
-            checks.append((f'val.metrics.{name}.type', metric['type'], METRIC_REGISTRY, 'metric'))
-    for check in checks:
-        problem = _registry_problem(*check)
-        if problem:
-            yield problem
-            return
-    for phase, dataset in (opt.get('datasets') or {}).items():
-        check = getattr(lookup(DATASET_REGISTRY, dataset['type']), 'check_options', None)
-        if check is not None:
-            try:
-                check(dataset, opt, f'datasets.{phase}')
-            except UserError as err:  # its message starts with the key path
-                yield None, str(err)
-                return
-
-
 def option_problems(opt, is_train=True, added=(), notes=None):
-    """Every problem of a resolved option dict as ``(key_path, message)``, in the order they are checked; a key path
-    of None means the message names its keys itself. Checking stops at the first group that has a problem. Keys that
-    are ignored (read by other models or datasets only, or by older BasicSR versions) go to ``notes``."""
+    """Every problem of a resolved option dict as ``(key_path, message)``, in the order they are checked; checking
+    stops at the first group that has a problem. Ignored keys go to ``notes``."""
     from basicsr.utils.registry import MODEL_REGISTRY
 
     added = set(added)
     model_cls = lookup(MODEL_REGISTRY, opt.get('model_type'))
-    extras = {k: set(v) for k, v in model_keys(model_cls).items()} if model_cls else {}
-    extras[''] = extras.pop('root', set())
     elsewhere = keys_read_anywhere()
+    context = {'opt': opt, 'is_train': is_train}
     for group in (
-        lambda: _mapping_problems(opt, ROOT, '', is_train, extras, added, elsewhere, notes),
+        lambda: model_problems(_options_model(opt, is_train, [model_cls]), opt, '', added, elsewhere, notes, context),
         lambda: _type_problems(opt),
         lambda: _dataset_problems(opt, is_train, added, elsewhere, notes),
     ):
@@ -249,9 +348,6 @@ def option_problems(opt, is_train=True, added=(), notes=None):
         if problems:  # later checks would trip over what is wrong here
             return
     yield from _kwargs_problems(opt)
-    check = getattr(model_cls, 'option_problems', None)  # the model's own, e.g. the scheduler's arguments
-    if check is not None:
-        yield from check(opt, is_train)
 
 
 def validate_options(opt, opt_file, is_train=True, overrides=None, added=()):

@@ -12,9 +12,16 @@ import math
 import typing
 from numbers import Real
 
-from basicsr_ext.utils.option_schema import closest, describe, is_int, yaml_number_hint
+from basicsr_ext.utils.option_models import closest, describe, yaml_number_hint
 
 _NAMED = {'int': int, 'float': float, 'bool': bool, 'str': str, 'list': list, 'tuple': tuple}
+
+
+def is_int(value):
+    """An integer, or a float with an integral value (``!!float 5e3``); never a bool."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value) and value.is_integer())
 
 
 def _kind(param):
@@ -64,7 +71,7 @@ def check_kwargs(fn, kwargs, key, skip=(), data_args=(), lenient=False):
             schedulers; a network's channel counts must be true integers.
 
     A ``**kwargs`` sink accepts anything, unless the class declares the keys it reads from it in a
-    ``kwargs_options`` tuple (empty: none, the sink only keeps the official signature): then any other key is a
+    ``option_keys`` tuple (empty: none, the sink only keeps the official signature): then any other key is a
     mistake, named with the closest argument.
     """
     if fn is None:  # an unknown type: reported by the registry check
@@ -77,7 +84,7 @@ def check_kwargs(fn, kwargs, key, skip=(), data_args=(), lenient=False):
     name = getattr(fn, '__name__', str(fn))
     params.pop('self', None)
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-    declared = getattr(fn, 'kwargs_options', None)  # a class with a **kwargs sink names the keys it reads from it
+    declared = getattr(fn, 'option_keys', None)  # a class with a **kwargs sink names the keys it reads from it
     if takes_any and declared is not None:
         takes_any = False
         data_args = (*data_args, *declared)

@@ -22,7 +22,7 @@ import yaml
 
 from basicsr_ext.utils.errors import UserError
 from basicsr_ext.utils.option_check import check_types, validate_options  # noqa: F401  (check_types: API)
-from basicsr_ext.utils.option_schema import closest
+from basicsr_ext.utils.option_models import closest
 from basicsr_ext.utils.yaml_io import SafeLoader, describe_yaml_error, dump_yaml, load_yaml
 
 
