@@ -15,7 +15,7 @@ The changes, each marked where it is made:
   stream as an uninterrupted one;
 - epochs run until ``total_iter`` is reached (BasicSR's epoch count rounds iterations per epoch up while the loader
   drops the last partial batch, so with small datasets its loop ends early);
-- user mistakes (no train set, no full batch, a bad ``prefetch_mode``) are one-line ``UserError`` s (exit 2);
+- user mistakes (no train set, no full batch) are one-line ``UserError`` s (exit 2);
 - after distributed training, ``utils.dist.check_replicas_in_sync`` checks that every rank holds the same weights;
 - the eta counts the iterations left (BasicSR's is one short: ``-1 day, 23:59:59`` on the last iteration), and the
   final validation is skipped when the loop has just validated the last iteration.
@@ -149,15 +149,10 @@ def _train(opt, args, logger, tb_logger, resume_state):
     msg_logger = MessageLogger(opt, current_iter, tb_logger)
     # BasicSR's eta counts total_iter - iter - 1 iterations left (-1 s on the last one): count total_iter - iter
     msg_logger.max_iters += 1
-    prefetch_mode = opt['datasets']['train'].get('prefetch_mode')
-    if prefetch_mode is None or prefetch_mode == 'cpu':
-        prefetcher = CPUPrefetcher(train_loader)
-    elif prefetch_mode == 'cuda':
-        if opt['datasets']['train'].get('pin_memory') is not True:
-            raise UserError('datasets.train.pin_memory: must be true with prefetch_mode: cuda')
+    if opt['datasets']['train'].get('prefetch_mode') == 'cuda':  # ~, cpu or cuda; pin_memory (checked with options)
         prefetcher = CUDAPrefetcher(train_loader, opt)
     else:
-        raise UserError(f"datasets.train.prefetch_mode: expected ~, 'cpu' or 'cuda', got {prefetch_mode!r}")
+        prefetcher = CPUPrefetcher(train_loader)
 
     val_opt = opt.get('val')
     logger.info(f'Start training from epoch: {start_epoch}, iter: {current_iter}')

@@ -291,6 +291,11 @@ OPTION_CASES = [
         "datasets.train.prefetch_mode: expected one of 'cpu', 'cuda' or ~ (null), got 'gpu' (a string)",
     ),
     (
+        'prefetch-cuda-unpinned',
+        setting('datasets.train.prefetch_mode', 'cuda'),
+        'datasets.train.pin_memory: must be true with prefetch_mode: cuda',
+    ),
+    (
         'io-backend',
         setting('datasets.train.io_backend.type', 'disc'),
         "datasets.train.io_backend.type: expected one of disk, lmdb, memcached, got 'disc'",

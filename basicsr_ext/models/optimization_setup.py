@@ -104,20 +104,11 @@ class OptimizationSetup:
         self.optimizers.append(self.optimizer_g)
 
     def get_optimizer(self, optim_type, params, lr, **kwargs):
-        """Any ``torch.optim`` optimizer by name (BaseModel knows eight)."""
-        cls = getattr(torch.optim, str(optim_type), None)
-        if not (isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer)):
-            known = sorted(
-                n
-                for n in dir(torch.optim)
-                if isinstance(getattr(torch.optim, n), type)
-                and issubclass(getattr(torch.optim, n), torch.optim.Optimizer)
-                and n != 'Optimizer'
-            )
-            raise UserError(f'train.optim_g.type: unknown optimizer {optim_type!r}; torch.optim has {", ".join(known)}')
+        """Any ``torch.optim`` optimizer by name (BaseModel knows eight); the name and the arguments were checked with
+        the options (``utils.option_check``)."""
         try:
-            return cls(params, lr, **kwargs)
-        except TypeError as err:
+            return getattr(torch.optim, optim_type)(params, lr, **kwargs)
+        except (TypeError, ValueError) as err:  # values of the right type the optimizer refuses
             raise UserError(f'train.optim_g: {optim_type}: {err}') from None
 
     def setup_schedulers(self):

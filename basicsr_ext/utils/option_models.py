@@ -14,7 +14,7 @@ import math
 from numbers import Real
 from typing import Annotated, Any, ClassVar, Literal, Optional
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, model_validator
 from pydantic_core import PydanticCustomError
 
 
@@ -29,6 +29,11 @@ class Section(BaseModel):
 
     model_config = ConfigDict(extra='forbid', protected_namespaces=(), json_schema_extra=_pattern_properties)
     patterns: ClassVar[dict] = {}
+
+
+def option_error(path, message):
+    """What a declared section's own check raises: ``path: message`` is the line the user reads."""
+    return PydanticCustomError('option', '{message}', {'path': path, 'message': message})
 
 
 def _int(value):
@@ -132,6 +137,13 @@ class Dataset(Section):
     meta_info_file: Optional[Str] = None
     patterns: ClassVar[dict] = {'dataroot_': Any}
 
+    @model_validator(mode='after')
+    def _cuda_prefetch_pins_memory(self, info: ValidationInfo):
+        if self.prefetch_mode == 'cuda' and not self.pin_memory:
+            where = (info.context or {}).get('where', 'datasets')
+            raise option_error(f'{where}.pin_memory', 'must be true with prefetch_mode: cuda')
+        return self
+
 
 class Metric(Section):
     """The arguments every BasicSR metric takes (basicsr/metrics/psnr_ssim.py), typed before the signature check."""
@@ -227,8 +239,3 @@ def expected(schema, defs=None):
         return f'{words} in [{low}, {high}]'
     bounds = [(' >= ', low), (' > ', schema.get('exclusiveMinimum')), (' <= ', high)]
     return words + ''.join(f'{sign}{bound}' for sign, bound in bounds if bound is not None)
-
-
-def option_error(path, message):
-    """What a declared section's own check raises: ``path: message`` is the line the user reads."""
-    return PydanticCustomError('option', '{message}', {'path': path, 'message': message})
