@@ -86,6 +86,10 @@ def test_bad_entries_name_the_entry(tmp_path):
     with pytest.raises(UserError, match=r"my\.yml: prepare_data\[0\] \(sample_photos_sr\): .*'scal'.*it takes: root"):
         run_prepare([entry], 'my.yml')
     assert not (tmp_path / 'b').exists()
+    good = {'type': 'sample_photos_sr', 'root': str(tmp_path / 'a')}
+    with pytest.raises(UserError, match=r'my\.yml: prepare_data\[1\] \(sample_photos_sr\): '):
+        run_prepare([good, entry], 'my.yml')
+    assert not (tmp_path / 'a').exists()  # every entry is bound before the first one builds
 
 
 def test_sample_photos_are_aligned_pairs(tmp_path):

@@ -117,8 +117,10 @@ def build_atomically(root, build):
 
 
 def run_prepare(entries, opt_file='options'):
-    """Run the ``prepare_data`` entries of an option file."""
+    """Run the ``prepare_data`` entries of an option file; every entry is bound to its preparer before the first
+    runs, so a mistake in the last one is found before anything is built."""
     logger = get_root_logger()
+    calls = []
     for i, entry in enumerate(entries or []):
         entry = dict(entry)
         name = entry.pop('type', None)
@@ -133,12 +135,11 @@ def run_prepare(entries, opt_file='options'):
         except TypeError as err:
             params = ', '.join(inspect.signature(fn).parameters)
             raise UserError(f'{opt_file}: prepare_data[{i}] ({name}): {err}; it takes: {params}') from None
+        calls.append((i, name, fn, entry))
+    for i, name, fn, entry in calls:
         logger.info(f'Preparing data: {name} {entry}')
         try:
             done = fn(**entry)
         except UserError as err:
             raise UserError(f'{opt_file}: prepare_data[{i}] ({name}): {err}') from None
-        if done:
-            logger.info(f'Prepared data: {name} {entry}')
-        else:
-            logger.info(f'Data already prepared: {name} {entry}')
+        logger.info(f'{"Prepared data" if done else "Data already prepared"}: {name} {entry}')
