@@ -11,8 +11,8 @@ from torch.nn.parallel import DataParallel, DistributedDataParallel
 
 from basicsr_ext.models.lr_scheduler import get_scheduler_class, is_plateau
 from basicsr_ext.utils.errors import UserError
+from basicsr_ext.utils.option_check import check_kwargs
 from basicsr_ext.utils.option_models import option_error
-from basicsr_ext.utils.option_signature import check_kwargs
 
 PLATEAU_MONITOR_HINT = (
     'ReduceLROnPlateau needs the validation metric to watch (e.g. monitor: psnr with mode: max, or monitor: '

@@ -28,7 +28,7 @@ from basicsr_ext.utils.option_models import (
     expected,
     yaml_number_hint,
 )
-from basicsr_ext.utils.option_signature import check_kwargs
+from basicsr_ext.utils.option_signature import argument_problem, signature_model
 
 # keys the runners set; a file that sets them is mistaken (BasicSR overwrites them)
 RUNTIME = {
@@ -123,6 +123,13 @@ def _unknown(model, keys, key):
     return f'unknown key (known here: {", ".join(names[:15])}{", ..." if len(names) > 15 else ""}); {UNKNOWN}'
 
 
+def check_kwargs(fn, kwargs, key, skip=(), data_args=(), lenient=False):
+    """Problems of calling ``fn(**kwargs)`` as ``(key_path, message)`` pairs (empty when it fits; ``fn`` None: an
+    unknown type, reported by the registry check). The arguments: :func:`~.option_signature.signature_model`."""
+    model = signature_model(fn, skip, data_args, lenient) if fn is not None else None
+    return [] if model is None else list(model_problems(model, kwargs, key))
+
+
 def model_problems(model, data, prefix='', added=(), elsewhere=None, notes=None, context=None):
     """``(key_path, message)`` of ``model.model_validate(data)``: unknown keys first (a misspelt required key is
     reported as the unknown key it is), then the rest in field order."""
@@ -154,6 +161,9 @@ def model_problems(model, data, prefix='', added=(), elsewhere=None, notes=None,
             continue
         seen.add(path)
         parent, key = _fields_at(model, keys[:-1]), keys[-1] if keys else ''
+        if getattr(model, 'owner', None):
+            yield argument_problem(model, error, path, key, node)
+            continue
         section = '.'.join(map(str, keys[:-1]))
         if error['type'] == 'extra_forbidden':
             if any(a == path or a.startswith(path + '.') or path.startswith(a + '.') for a in added):

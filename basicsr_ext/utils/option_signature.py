@@ -1,27 +1,25 @@
-"""Options that become keyword arguments (``network_g``, losses, metrics, optimizers) checked against the signature
-of what receives them: unknown names (with the closest ones), missing required arguments, and types.
+"""Options that become keyword arguments (``network_g``, losses, metrics, optimizers, the scheduler) as a pydantic
+model made from the signature of what receives them; :func:`basicsr_ext.utils.option_check.check_kwargs` validates
+with it (unknown names with the closest ones, missing required arguments, types).
 
 A parameter's type is its annotation when that is a plain type (any other annotation, e.g. ``Union[bool, str]``,
 takes anything), else the type of its default: an ``int`` or ``float`` default takes any number (BasicSR's
 ``EDSR(res_scale=1)`` is given 0.1; only an ``int`` annotation asks for an integer), a ``bool`` default true/false,
-a ``str`` default a string, a list or tuple default a list; a ``None`` default or no default takes anything.
+a ``str`` default a string, a list or tuple default a list; a ``None`` default or no default takes anything. A
+``**kwargs`` sink takes anything, unless the class declares the keys it reads from it in ``option_keys`` (Swin2SR:
+none, the sink only keeps the official signature).
 """
 
 import inspect
-import math
 import typing
-from numbers import Real
+from typing import Annotated, Any, ClassVar, Optional
 
-from basicsr_ext.utils.option_models import closest, describe, yaml_number_hint
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from basicsr_ext.utils.option_models import Bool, Int, Number, Str, closest, describe, expected, yaml_number_hint
 
 _NAMED = {'int': int, 'float': float, 'bool': bool, 'str': str, 'list': list, 'tuple': tuple}
-
-
-def is_int(value):
-    """An integer, or a float with an integral value (``!!float 5e3``); never a bool."""
-    if isinstance(value, bool):
-        return False
-    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value) and value.is_integer())
+_KEYWORD = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
 
 
 def _kind(param):
@@ -40,73 +38,67 @@ def _kind(param):
     return type(default) if type(default) in (float, bool, str, list, tuple) else None
 
 
-def _type_problem(kind, value, lenient):
-    if kind is None or value is None:
-        return None
-    if kind is bool:
-        ok, words = isinstance(value, bool), 'true or false'
-    elif kind is int:
-        ok, words = (is_int(value) if lenient else isinstance(value, int) and not isinstance(value, bool)), 'an integer'
-    elif kind is float:
-        ok, words = isinstance(value, Real) and not isinstance(value, bool), 'a number'
-        if ok and not math.isfinite(value):
-            return f'expected a finite number, got {value}'
-    elif kind is str:
-        ok, words = isinstance(value, str), 'a string'
-    else:
-        ok, words = isinstance(value, (list, tuple)), 'a list'
-    return None if ok else f'expected {words}, got {describe(value)}{yaml_number_hint(value)}'
+class Arguments(BaseModel):
+    """The keyword arguments of ``owner``; ``takes``: the names a user may give."""
+
+    model_config = ConfigDict(extra='forbid', protected_namespaces=())
+    owner: ClassVar[str] = ''
+    takes: ClassVar[tuple] = ()
 
 
-def check_kwargs(fn, kwargs, key, skip=(), data_args=(), lenient=False):
-    """Problems of calling ``fn(**kwargs)`` as ``(key_path, message)`` pairs (empty when it fits).
+class OpenArguments(Arguments):
+    """Arguments of a callable with an undeclared ``**kwargs`` sink: any other key is taken too."""
+
+    model_config = ConfigDict(extra='allow')
+
+
+def signature_model(fn, skip=(), data_args=(), lenient=False):
+    """The :class:`Arguments` model of ``fn`` (a class: its ``__init__``), or None when it has no signature.
 
     Args:
-        fn (callable): a class (its ``__init__`` is read) or a function.
-        kwargs (dict): the options that become its keyword arguments.
-        key (str): the option key of the mapping, e.g. ``network_g``.
         skip (tuple): keys of the mapping that are not arguments (``type``).
         data_args (tuple): parameters the caller fills itself (a metric's ``img``, ``img2``).
         lenient (bool): integer arguments also take integral floats (``!!float 5e5``), for optimizers and
             schedulers; a network's channel counts must be true integers.
-
-    A ``**kwargs`` sink accepts anything, unless the class declares the keys it reads from it in a
-    ``option_keys`` tuple (empty: none, the sink only keeps the official signature): then any other key is a
-    mistake, named with the closest argument.
     """
-    if fn is None:  # an unknown type: reported by the registry check
-        return []
     target = fn.__init__ if inspect.isclass(fn) else fn
     try:
         params = dict(inspect.signature(target).parameters)
     except (TypeError, ValueError):  # a builtin without a signature: nothing to check against
-        return []
-    name = getattr(fn, '__name__', str(fn))
+        return None
     params.pop('self', None)
-    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
     declared = getattr(fn, 'option_keys', None)  # a class with a **kwargs sink names the keys it reads from it
-    if takes_any and declared is not None:
-        takes_any = False
-        data_args = (*data_args, *declared)
-    named = {
-        n: p
-        for n, p in params.items()
-        if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY) and n not in data_args
+    sink = declared is None and any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    types = {
+        int: Int if lenient else Annotated[int, Field(strict=True)],
+        float: Number,
+        bool: Bool,
+        str: Str,
+        list: list,
+        tuple: list,
     }
-    problems = []
-    for arg, value in kwargs.items():
-        if arg in skip:
-            continue
-        if arg not in named:
-            if not takes_any and arg not in data_args:
-                close = closest(arg, named)
-                hint = f'did you mean {", ".join(close)}?' if close else f'it takes: {", ".join(named) or "nothing"}'
-                problems.append((f'{key}.{arg}', f'{name} has no argument {arg!r}; {hint}'))
-            continue
-        problem = _type_problem(_kind(named[arg]), value, lenient)
-        if problem:
-            problems.append((f'{key}.{arg}', f'{problem} ({name} argument)'))
-    for arg, param in named.items():
-        if param.default is inspect.Parameter.empty and arg not in kwargs:
-            problems.append((key, f'{name} needs the argument {arg!r}'))
-    return problems
+    fields = {n: (Any, None) for n in (*skip, *data_args, *(declared or ()))}
+    takes = [n for n, p in params.items() if p.kind in _KEYWORD and n not in fields]
+    for name in takes:
+        annotation = types.get(_kind(params[name]), Any)
+        fields[name] = (Optional[annotation], ... if params[name].default is inspect.Parameter.empty else None)
+    try:
+        model = create_model('Arguments', __base__=OpenArguments if sink else Arguments, **fields)
+    except Exception:  # noqa: BLE001  (a parameter pydantic cannot hold as a field: nothing to check against)
+        return None
+    model.owner, model.takes = getattr(fn, '__name__', str(fn)), tuple(takes)
+    return model
+
+
+def argument_problem(model, error, path, key, node):
+    """The line for one error of an :class:`~.option_signature.Arguments` model, naming the callable."""
+    if error['type'] == 'extra_forbidden':
+        close = closest(key, model.takes)
+        hint = f'did you mean {", ".join(close)}?' if close else f'it takes: {", ".join(model.takes) or "nothing"}'
+        return path, f'{model.owner} has no argument {key!r}; {hint}'
+    if error['type'] == 'missing':
+        return path.rsplit('.', 1)[0], f'{model.owner} needs the argument {key!r}'
+    if error['type'] == 'finite_number':
+        return path, f'{error["msg"]} ({model.owner} argument)'
+    words = expected(model.model_json_schema()['properties'][key]).removesuffix(' or ~ (null)')  # ~: the default
+    return path, f'expected {words}, got {describe(node)}{yaml_number_hint(node)} ({model.owner} argument)'
