@@ -49,6 +49,29 @@ DATASETS = {
     'VideoRecurrentTestDataset': _VIDEO_TEST,
 }
 # fmt: on
+# keys a dataset reads with opt[...] in training only (a missing one would be a KeyError once the first batch is read)
+TRAIN_KEYS = {name: ('gt_size', 'use_hflip', 'use_rot') for name in ('PairedImageDataset', 'RealESRGANPairedDataset')}
+
+
+def _with_train_keys(name, keys):
+    """A section of ``keys`` (untyped) whose validator asks for the keys ``name`` reads in training."""
+    from typing import Any
+
+    from pydantic import ValidationInfo, create_model, model_validator
+
+    from basicsr_ext.utils.option_models import Section, option_error
+
+    def needs_train_keys(self, info: ValidationInfo):
+        context = info.context or {}
+        missing = [key for key in TRAIN_KEYS[name] if key not in self.model_fields_set]
+        if context.get('is_train') and context.get('phase') == 'train' and missing:
+            raise option_error(
+                f'{context["where"]}.{missing[0]}', f'missing required key ({name} reads it in training)'
+            )
+        return self
+
+    validators = {'needs_train_keys': model_validator(mode='after')(needs_train_keys)}
+    return create_model(f'{name}Options', __base__=Section, __validators__=validators, **{k: (Any, None) for k in keys})
 
 
 def declare_basicsr_option_keys():
@@ -60,4 +83,5 @@ def declare_basicsr_option_keys():
     for registry, table in ((MODEL_REGISTRY, MODELS), (DATASET_REGISTRY, DATASETS)):
         for _, cls in registry:
             if cls.__module__.startswith('basicsr.') and cls.__name__ in table:
-                cls.option_keys = table[cls.__name__]
+                keys = table[cls.__name__]
+                cls.option_keys = _with_train_keys(cls.__name__, keys) if cls.__name__ in TRAIN_KEYS else keys

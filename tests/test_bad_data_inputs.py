@@ -90,13 +90,13 @@ def gt_size_not_multiple_of_scale(hr, lr, opt):
 
 
 def train_set_without_gt_size(hr, lr, opt):
-    del opt['datasets']['train']['gt_size']  # BasicSR: KeyError('gt_size') from __getitem__
-    return "datasets.train (TinyTrain): missing required key 'gt_size' (PairedImageDataset reads it)"
+    del opt['datasets']['train']['gt_size']  # BasicSR: KeyError('gt_size') from __getitem__; here: an option error
+    return '<opt_file>: datasets.train.gt_size: missing required key (PairedImageDataset reads it in training)'
 
 
 def train_set_without_use_hflip(hr, lr, opt):
     del opt['datasets']['train']['use_hflip']
-    return "datasets.train (TinyTrain): missing required key 'use_hflip' (PairedImageDataset reads it)"
+    return '<opt_file>: datasets.train.use_hflip: missing required key (PairedImageDataset reads it in training)'
 
 
 def hr_without_lr(hr, lr, opt):
@@ -235,8 +235,10 @@ def test_bad_training_data_is_one_line(tmp_path, tiny_data, damage, workers):
     train = opt['datasets']['train']
     expected = damage(train['dataroot_gt'], train['dataroot_lq'], opt)
 
+    opt_file = write_yaml(tmp_path / 'bad_data.yml', opt)
+    expected = expected.replace('<opt_file>', opt_file)  # option mistakes are found before anything is read
     with workers_killed_after():
-        result = run_train(['-opt', write_yaml(tmp_path / 'bad_data.yml', opt)], tmp_path)
+        result = run_train(['-opt', opt_file], tmp_path)
 
     assert result.returncode == 2, result.stderr[-3000:]
     assert 'Traceback' not in result.stderr, result.stderr[-3000:]

@@ -222,7 +222,7 @@ def options_schema():
     return schema
 
 
-def _dataset_problems(opt, is_train, added, elsewhere, notes):
+def _dataset_problems(opt, is_train, added, elsewhere, notes, context):
     from basicsr.utils.registry import DATASET_REGISTRY
 
     datasets = opt['datasets']
@@ -245,7 +245,15 @@ def _dataset_problems(opt, is_train, added, elsewhere, notes):
         )
         model = _compose(Dataset, [cls], None, entry, **relax)
         other = {'': elsewhere.get('dataset', set())}
-        yield from model_problems(model, entry, path, added, other, notes, context={'opt': opt, 'where': path})
+        yield from model_problems(
+            model,
+            entry,
+            path,
+            added,
+            other,
+            notes,
+            context={**context, 'where': path, 'phase': str(phase).split('_')[0]},
+        )
         backend = entry.get('io_backend')
         if isinstance(backend, dict) and backend.get('type') not in IO_BACKENDS:
             yield f'{path}.io_backend.type', f'expected one of {", ".join(IO_BACKENDS)}, got {backend.get("type")!r}'
@@ -351,7 +359,7 @@ def option_problems(opt, is_train=True, added=(), notes=None):
     for group in (
         lambda: model_problems(_options_model(opt, is_train, [model_cls]), opt, '', added, elsewhere, notes, context),
         lambda: _type_problems(opt),
-        lambda: _dataset_problems(opt, is_train, added, elsewhere, notes),
+        lambda: _dataset_problems(opt, is_train, added, elsewhere, notes, context),
     ):
         problems = list(group())
         yield from problems
