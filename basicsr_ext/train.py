@@ -167,7 +167,7 @@ def _train(opt, args, logger, tb_logger, resume_state):
         train_data = prefetcher.next()
         if train_data is None:
             raise UserError(
-                f'datasets.train: {len(train_loader.dataset)} samples give no full batch of '
+                f'{args.opt}: datasets.train: {len(train_loader.dataset)} samples give no full batch of '
                 f'batch_size_per_gpu={opt["datasets"]["train"]["batch_size_per_gpu"]} per rank '
                 f'(world size {opt["world_size"]}); lower the batch size or raise dataset_enlarge_ratio'
             )

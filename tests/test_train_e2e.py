@@ -169,5 +169,6 @@ def test_dataset_smaller_than_a_batch_is_one_line(tmp_path):
     make_pairs(str(tmp_path / 'd' / 'train'), 1, 32, seed=3)
     make_pairs(str(tmp_path / 'd' / 'val'), 1, 24, seed=4)
     opt = tiny_options(str(tmp_path / 'd'))
-    line = one_line_error(run_train(['-opt', write_yaml(tmp_path / 'o.yml', opt)], tmp_path), after_logging=True)
-    assert 'datasets.train: 1 samples give no full batch of batch_size_per_gpu=2' in line
+    opt_file = write_yaml(tmp_path / 'o.yml', opt)
+    line = one_line_error(run_train(['-opt', opt_file], tmp_path), after_logging=True)
+    assert f'{opt_file}: datasets.train: 1 samples give no full batch of batch_size_per_gpu=2' in line

@@ -119,7 +119,9 @@ def _unknown(model, keys, key):
     close = closest(key, known)
     if close:
         return f'unknown key (did you mean {" or ".join(close)}?); {UNKNOWN}'
-    names = sorted(known) + [p.replace('*', '<name>') if '*' in p else p + '<name>' for p in model.patterns]
+    names = sorted(known) + [
+        p.replace('*', '<name>') if '*' in p else p + '<name>' for p in getattr(model, 'patterns', ())
+    ]
     return f'unknown key (known here: {", ".join(names[:15])}{", ..." if len(names) > 15 else ""}); {UNKNOWN}'
 
 
@@ -170,7 +172,11 @@ def model_problems(model, data, prefix='', added=(), elsewhere=None, notes=None,
                 continue
             if key in RUNTIME.get(section, ()):
                 yield path, 'set by basicsr-ext when it runs, not in option files: remove it'
-            elif elsewhere is not None and key in elsewhere.get(section, ()) and not closest(key, parent.model_fields):
+            elif (
+                elsewhere is not None
+                and key in elsewhere.get(section, ())
+                and not closest(key, getattr(parent, 'model_fields', ()))
+            ):
                 if notes is not None and node is not None:  # a ~ that clears an inherited key: nothing ignored
                     notes.append((path, IGNORED))
             else:
