@@ -233,3 +233,19 @@ def test_wandb_without_the_package_is_one_line(tmp_path, tiny_data, monkeypatch)
     )
     opt['logger']['wandb'] = {'project': None}
     check_wandb(opt, 'x.yml')  # BasicSR starts wandb only with a project
+
+
+def test_keys_only_training_needs_are_not_asked_of_a_test_run():
+    """A test run (test.py) may carry the train and val sections of its training file without total_iter, optim_g or
+    val_freq; training asks for them."""
+    opt = {
+        'name': 't',
+        'model_type': 'ExtSRModel',
+        'network_g': {'type': 'SRCNN'},
+        'datasets': {'test_1': {'type': 'PairedImageDataset', 'name': 'a'}},
+        'train': {'pixel_opt': {'type': 'L1Loss'}},
+        'val': {'save_img': True},
+    }
+    assert validate_options(opt, 't.yml', is_train=False) == []
+    with pytest.raises(UserError, match=r'^t\.yml: train\.total_iter: missing required key'):
+        validate_options(opt, 't.yml', is_train=True)

@@ -206,11 +206,17 @@ def keys_read_anywhere():
     return found
 
 
+TEST_RELAXED = {
+    'val': {'val_freq': (Optional[IntRange(1)], None)},
+    'train': {'total_iter': (Optional[IntRange(1)], None), 'optim_g': (Optional[dict], None)},
+}
+
+
 def _options_model(opt, is_train, classes):
     sections = {}
     for section, base in SECTIONS.items():
         if section:
-            relax = {'val_freq': (Optional[IntRange(1)], None)} if section == 'val' and not is_train else {}
+            relax = {} if is_train else TEST_RELAXED.get(section, {})  # keys only training needs
             sections[section] = (Optional[_compose(base, classes, section, opt.get(section), **relax)], None)
     if is_train:
         sections['train'] = (sections['train'][0].__args__[0], ...)
