@@ -158,7 +158,7 @@ def check_options(opt, is_train=True, opt_file='unit.yml'):
     user = {k: copy.deepcopy(v) for k, v in opt.items() if k not in RUNTIME['']}
     user['path'] = {k: v for k, v in (user.get('path') or {}).items() if k not in RUNTIME['path']}
     user.setdefault(
-        'datasets', {'train': {'type': 'PairedImageDataset', 'batch_size_per_gpu': 1, 'num_worker_per_gpu': 0}}
+        'datasets', {'train': {'type': 'SingleImageDataset', 'batch_size_per_gpu': 1, 'num_worker_per_gpu': 0}}
     )
     if is_train and isinstance(user.get('val'), dict):
         user['val'].setdefault('val_freq', 1)

@@ -67,6 +67,8 @@ def test_files_stay_small():
 
 def test_reports_are_cited_by_name_not_seed_number():
     pattern = re.compile(r'(\b|_)seeds? ?(\d{3}|\d\.\d)', re.IGNORECASE)  # also after an underscore, in names
+    must_catch = ['name: train_AOS_Swin2SR_' + 'seed' + '000', 'Seed' + ' 4.3', 'seeds' + ' 123']  # (split: not hits)
+    assert all(pattern.search(text) for text in must_catch)
     files = [ROOT / 'README.md', ROOT / 'datasets' / 'README.md', *(ROOT / 'docs').glob('*.md')]
     files += [*(ROOT / 'options').glob('*.yml'), *(ROOT / 'tests').glob('*.py')]
     names = [p.name for p in (ROOT / 'options').glob('*') if 'seed' in p.name.lower()]

@@ -15,6 +15,8 @@ from basicsr_ext.utils.errors import UserError
 
 from conftest import check_options
 
+CROP = {'gt_size': 16, 'use_hflip': False, 'use_rot': False}
+
 
 def make_opt(tmp_path, **train):
     models = tmp_path / 'models'
@@ -35,7 +37,13 @@ def make_opt(tmp_path, **train):
         'network_g': {'type': 'SRCNN', 'num_feat': [4, 4], 'kernel_sizes': [3, 3, 3], 'upscale': 2},
         'path': {'models': str(models), 'training_states': str(states)},
         'datasets': {
-            'train': {'name': 'T', 'type': 'PairedImageDataset', 'batch_size_per_gpu': 1, 'num_worker_per_gpu': 0},
+            'train': {
+                'name': 'T',
+                'type': 'PairedImageDataset',
+                'batch_size_per_gpu': 1,
+                'num_worker_per_gpu': 0,
+                **CROP,
+            },
             'val': {'name': 'V', 'type': 'PairedImageDataset'},
         },
         'train': train_opt,

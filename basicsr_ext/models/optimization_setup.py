@@ -11,7 +11,7 @@ from torch.nn.parallel import DataParallel, DistributedDataParallel
 
 from basicsr_ext.models.lr_scheduler import get_scheduler_class, is_plateau
 from basicsr_ext.utils.errors import UserError
-from basicsr_ext.utils.option_check import check_kwargs
+from basicsr_ext.utils.option_lines import check_kwargs
 from basicsr_ext.utils.option_models import option_error
 
 PLATEAU_MONITOR_HINT = (
