@@ -211,46 +211,47 @@ def test_shipped_aos_options_train_and_test(tmp_path):
 
 
 def test_bad_inference_options_name_the_key(tmp_path):
-    import pytest
-    from basicsr.models import build_model
+    """val.self_ensemble, val.multipass and val.report are declared by AOSRestorationModel and checked with the
+    options (test.py: before any folder is made); the line names the option file and the key."""
+    import re
 
-    from basicsr_ext.utils.errors import UserError
-
-    opt = aos_options(tmp_path)
-    opt.update(is_train=False, dist=False, rank=0, world_size=1)
-    # checked when the model is built, before any data is read
-    opt['val']['self_ensemble'] = {'transforms': 3}
-    with pytest.raises(UserError, match=r'val\.self_ensemble: expected \{transforms: 4 \| 8'):
-        build_model(opt)
-    opt['val']['self_ensemble'] = None
-    opt['val']['multipass'] = {'max_passes': 0}
-    with pytest.raises(UserError, match=r'val\.multipass\.max_passes: expected >= 1, got 0'):
-        build_model(opt)
-
-
-def test_bad_report_options_name_the_key(tmp_path):
     import pytest
     from basicsr.models import build_model
 
     from basicsr_ext.models.aos_test_report import report_variants
     from basicsr_ext.utils.errors import UserError
 
+    from conftest import check_options
+
+    cases = [
+        ({'self_ensemble': {'transforms': 3}}, 'val.self_ensemble.transforms: expected one of 4, 8, '
+         'got 3 (an integer)'),
+        ({'multipass': {'max_passes': 0}}, 'val.multipass.max_passes: expected an integer >= 1, got 0'),
+        (
+            {'report': {'variants': ['simple', 'tta']}},
+            "val.report.variants.1: expected one of 'integral', 'oracle_constant', 'blind_constant', 'simple', "
+            "'self_ensemble', 'multipass', got 'tta' (a string)",
+        ),
+        ({'report': {'variants': 'simple'}}, "val.report.variants: expected a list of integral, oracle_constant, "
+         "blind_constant, simple, self_ensemble, multipass, got 'simple' (a string)"),
+        ({'report': {'variants': []}}, 'val.report.variants: expected a list of integral, oracle_constant, '
+         'blind_constant, simple, self_ensemble, multipass, got [] (a list)'),
+        (
+            {'report': {'self_ensemble': {'reduce': 'max'}}},
+            "val.report.self_ensemble.reduce: expected one of 'median', 'mean', got 'max' (a string)",
+        ),
+        ({'report': {'max_passes': 1}}, 'val.report.max_passes: expected an integer >= 2, got 1'),
+        ({'report': {'plane': 'first'}}, "val.report.plane: expected an integer >= 0, got 'first' (a string)"),
+        ({'report': {'montages': -1}}, 'val.report.montages: expected an integer >= 0, got -1'),
+    ]  # fmt: skip
+    for val, message in cases:
+        opt = aos_options(tmp_path)
+        opt['val'].update(val)
+        with pytest.raises(UserError, match='^unit.yml: ' + re.escape(message) + '$'):
+            check_options(opt, is_train=False)
     opt = aos_options(tmp_path)
     opt.update(is_train=False, dist=False, rank=0, world_size=1)
     model = build_model(opt)
-    cases = [
-        (
-            {'variants': ['simple', 'tta']},
-            r'val\.report\.variants: expected a list of integral, oracle_constant, blind_constant, simple',
-        ),
-        ({'variants': 'simple'}, r'val\.report\.variants: expected a list'),
-        ({'self_ensemble': {'reduce': 'max'}}, r'val\.report\.self_ensemble: expected \{transforms: 4 \| 8'),
-        ({'max_passes': 1}, r'val\.report\.max_passes: expected >= 2, got 1'),
-        ({'plane': 'first'}, r"val\.report\.plane: expected >= 0, got 'first' \(an integer\)"),
-    ]
-    for report, message in cases:
-        with pytest.raises(UserError, match=message):
-            report_variants(report)
     # a plane the input does not have: named, before any output is made
     model.inference = report_variants({'plane': 5})[0][1]
     model.lq = torch.zeros(1, 2, 8, 8)

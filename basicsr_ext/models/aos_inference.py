@@ -40,14 +40,14 @@ class InferenceSettings:
 
     @classmethod
     def from_val_options(cls, val_opt):
-        """``val.self_ensemble`` and ``val.multipass: {max_passes, plane}`` of a model's options, validated."""
+        """``val.self_ensemble`` and ``val.multipass: {max_passes, plane}`` of a model's options (checked with the
+        options: ``aos_restoration_model.ValOptions``)."""
         val_opt = val_opt or {}
-        se = check_self_ensemble(val_opt.get('self_ensemble'), 'val.self_ensemble')
         mp = val_opt.get('multipass') or {}
         return cls(
-            self_ensemble=se,
-            max_passes=int_option(mp.get('max_passes', 1), 'val.multipass.max_passes', 1),
-            plane=int_option(mp.get('plane', 0), 'val.multipass.plane', 0),
+            self_ensemble=val_opt.get('self_ensemble') or None,
+            max_passes=int(mp.get('max_passes', 1)),
+            plane=int(mp.get('plane', 0)),
             key='val.multipass',
         )
 

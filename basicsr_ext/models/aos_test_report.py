@@ -24,8 +24,7 @@ from os import path as osp
 
 from basicsr.utils import get_root_logger, tensor2img
 
-from basicsr_ext.models.aos_inference import InferenceSettings, check_self_ensemble, int_option
-from basicsr_ext.utils.errors import UserError
+from basicsr_ext.models.aos_inference import InferenceSettings
 from basicsr_ext.utils.file_io import write_text_atomic
 from basicsr_ext.utils.montage import draw_box, make_montage, to_bgr_uint8, write_png
 from basicsr_ext.utils.tables import Column, csv_text, markdown_lines
@@ -41,15 +40,12 @@ REPORT_VARIANTS = {
 
 
 def report_variants(report):
-    """``[(name, InferenceSettings)]`` of a ``val.report`` mapping, validated (one-line errors naming the key)."""
+    """``[(name, InferenceSettings)]`` of a ``val.report`` mapping (checked with the options:
+    ``aos_restoration_model.Report``)."""
     names = report.get('variants', list(REPORT_VARIANTS))
-    if not isinstance(names, list) or not names or any(n not in REPORT_VARIANTS for n in names):
-        raise UserError(f'val.report.variants: expected a list of {", ".join(REPORT_VARIANTS)}; got {names}')
-    se = check_self_ensemble(
-        report.get('self_ensemble', {'transforms': 8, 'reduce': 'median'}), 'val.report.self_ensemble'
-    )
-    max_passes = int_option(report.get('max_passes', 2), 'val.report.max_passes', 2)
-    base = InferenceSettings(plane=int_option(report.get('plane', 0), 'val.report.plane', 0), key='val.report')
+    se = report.get('self_ensemble', {'transforms': 8, 'reduce': 'median'}) or None
+    max_passes = int(report.get('max_passes', 2))
+    base = InferenceSettings(plane=int(report.get('plane', 0)), key='val.report')
     settings = {
         'integral': replace(base, integral=True),
         'oracle_constant': replace(base, constant='oracle'),
@@ -72,7 +68,7 @@ def run_test_report(model, dataloader, current_iter, save_img, report, metrics_o
     """
     dataset_name = dataloader.dataset.opt['name']
     variants = report_variants(report)
-    limit = int_option(report.get('montages', 8), 'val.report.montages', 0)
+    limit = int(report.get('montages', 8))
     rows, captured = [], {}
     logger = get_root_logger()
     saved = model.inference
