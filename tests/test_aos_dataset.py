@@ -111,6 +111,8 @@ def test_lmdb_round_trip_matches_disk(tmp_path):
 
 
 def test_errors_name_the_sample(tmp_path):
+    from basicsr_ext.utils.option_check import validate_options
+
     split = make_split(tmp_path / 's', [(1, 1)])
     with pytest.raises(
         UserError, match=r'0_0_1_1_integral\.tiff: focal height 2 m not in the stack \(it has 0, 0\.5, 1'
@@ -125,8 +127,12 @@ def test_errors_name_the_sample(tmp_path):
     with pytest.raises(UserError, match='not a focal-stack file name'):
         (split / 'meta_info.txt').write_text('weird.tiff\n')
         dataset(split)
-    with pytest.raises(UserError, match=r"person_crop_prob: expected a probability in \[0, 1\], got 'high'"):
-        dataset(split, person_crop_prob='high')
+    entry = {'type': 'AOSFocalStackDataset', 'name': 'v', 'person_crop_prob': 'high'}  # checked with the options
+    opt = {'name': 'x', 'model_type': 'AOSRestorationModel', 'network_g': {'type': 'SRCNN'}, 'datasets': {'val': entry}}
+    with pytest.raises(
+        UserError, match=r"^x.yml: datasets\.val\.person_crop_prob: expected a number in \[0, 1\], got 'high'"
+    ):
+        validate_options(opt, 'x.yml', is_train=False)
     with pytest.raises(UserError, match='io_backend.type: expected disk or lmdb'):
         dataset(split, io_backend={'type': 'memcached'})
 

@@ -108,15 +108,7 @@ class AOSFocalStackDataset(data.Dataset):
         if self.mapping not in MAPPINGS:
             raise UserError(f'position_mapping: expected one of {MAPPINGS}, got {self.mapping!r}')
         self.gt_size = opt.get('gt_size')
-        try:
-            self.person_crop_prob = float(opt.get('person_crop_prob', 0.9))
-        except (TypeError, ValueError):
-            self.person_crop_prob = -1.0
-        if not 0 <= self.person_crop_prob <= 1:
-            raise UserError(
-                f'datasets.{opt.get("phase")}.person_crop_prob: expected a probability in [0, 1], got '
-                f'{opt.get("person_crop_prob")!r}'
-            )
+        self.person_crop_prob = float(opt.get('person_crop_prob', 0.9))  # in [0, 1]: FocalStackOptions
         self.train = opt.get('phase') == 'train'
         self.file_client = None
         self.samples = self._lmdb_samples() if self.backend == 'lmdb' else self._disk_samples()
