@@ -53,7 +53,7 @@ def _schema_at(schema, keys):
     return expected(schema, defs)
 
 
-def _unknown(model, keys, key):
+def _unknown(model, key):
     known = list(model.model_fields) if model else []
     close = closest(key, known)
     if close:
@@ -119,7 +119,7 @@ def model_problems(model, data, prefix='', added=(), elsewhere=None, notes=None,
                 if notes is not None and node is not None:  # a ~ that clears an inherited key: nothing ignored
                     notes.append((path, IGNORED))
             else:
-                yield path, _unknown(parent, keys[:-1], key)
+                yield path, _unknown(parent, key)
         elif error['type'] == 'missing':
             yield path, f'missing required key (expected {_schema_at(schema, keys)})'
         elif error['type'] == 'finite_number':
