@@ -219,20 +219,19 @@ def test_plus_prefix_creates_every_missing_level():
 def test_wandb_without_the_package_is_one_line(tmp_path, tiny_data, monkeypatch):
     import importlib.util
 
-    from basicsr_ext.utils.options import check_wandb
-
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, 'find_spec', lambda name, *a: None if name == 'wandb' else real(name, *a))
     opt = tiny_options(tiny_data)
-    check_wandb(opt, 'x.yml')  # no logger.wandb: fine
+    validate_options(opt, 'x.yml')  # no logger.wandb: fine
     opt['logger']['wandb'] = {'project': 'demo', 'resume_id': None}
     with pytest.raises(UserError) as info:
-        check_wandb(opt, 'x.yml')
+        validate_options(opt, 'x.yml')
     assert str(info.value) == (
         'x.yml: logger.wandb.project: the wandb package is not installed (pip install wandb), or remove logger.wandb'
     )
+    validate_options({**opt, 'name': 'debug_x'}, 'x.yml')  # BasicSR starts no wandb in a debug run
     opt['logger']['wandb'] = {'project': None}
-    check_wandb(opt, 'x.yml')  # BasicSR starts wandb only with a project
+    validate_options(opt, 'x.yml')  # BasicSR starts wandb only with a project
 
 
 def test_keys_only_training_needs_are_not_asked_of_a_test_run():

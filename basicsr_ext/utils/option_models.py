@@ -97,9 +97,19 @@ class Val(Section):
 
 
 class Wandb(Section):
-    project: Optional[Str] = None
+    project: Optional[Str] = None  # BasicSR starts wandb (and imports it) only with a project, and not in debug runs
     resume_id: Optional[Str] = None
     entity: Optional[Str] = None
+
+    @model_validator(mode='after')
+    def _wandb_installed(self, info: ValidationInfo):
+        import importlib.util
+
+        name = str(((info.context or {}).get('opt') or {}).get('name'))
+        if self.project is not None and 'debug' not in name and importlib.util.find_spec('wandb') is None:
+            message = 'the wandb package is not installed (pip install wandb), or remove logger.wandb'
+            raise option_error('logger.wandb.project', message)
+        return self
 
 
 class Logger(Section):

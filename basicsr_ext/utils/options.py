@@ -178,19 +178,6 @@ def resolve_options(opt_path, cfg_options=None, force_yml=None):
 
 
 # ----------------------------------------------------------------------------------------------- validation
-def check_wandb(opt, opt_file):
-    """``logger.wandb.project`` needs the wandb package (BasicSR imports it when training starts)."""
-    import importlib.util
-
-    wandb = ((opt.get('logger') or {}).get('wandb')) or {}
-    if isinstance(wandb, dict) and wandb.get('project') is not None and 'debug' not in str(opt.get('name')):
-        if importlib.util.find_spec('wandb') is None:
-            raise UserError(
-                f'{opt_file}: logger.wandb.project: the wandb package is not installed (pip install wandb), or '
-                'remove logger.wandb'
-            )
-
-
 def check_paths(opt, opt_file):
     """Input paths must exist; the error names the option key and the path."""
     for phase, dataset in (opt.get('datasets') or {}).items():
@@ -226,7 +213,6 @@ def parse_options(is_train=True, argv=None):
     for warning in validate_options(opt, args.opt, is_train, overrides, added):
         if int(os.environ.get('RANK', 0)) == 0:
             print(f'basicsr-ext: warning: {warning}', file=sys.stderr)
-    check_wandb(opt, args.opt)
     opt.setdefault('num_gpu', 'auto')
     opt.setdefault('path', {})
     logger_opt = opt.setdefault('logger', {})
