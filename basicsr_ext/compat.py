@@ -39,7 +39,11 @@ basicsr_network_errors         ``build_network`` hands a ``network_*`` mapping t
 basicsr_dataset_key_errors     BasicSR's datasets read required options as ``opt['key']``: a key
                                missing from a ``datasets:`` entry (``gt_size``, ``use_hflip``,
                                ``io_backend``) is a bare KeyError, in a worker too. Ours names the
-                               dataset entry and the key.
+                               dataset entry and the key (the crop keys of a paired train set are
+                               asked for earlier, with the options: see the next row).
+declare_basicsr_option_keys    (in ``compat_options.py``) BasicSR's models and datasets read keys besides
+                               the fixed sections and cannot declare them: ``option_keys`` set on them,
+                               so the option check knows their keys without reading their source.
 =============================  ======================================================================
 
 What BasicSR does in code this project owns is done in the project's own classes instead, not patched:
