@@ -71,9 +71,7 @@ def aos_figure(args):
 
     stacks = [osp.join(split, 'stacks', n) for n in names]
     try:
-        aos_restore.main(
-            ['--input', *stacks, '--gt', osp.join(split, 'gt'), '--output', work, '--model', 'aos_person']
-        )
+        aos_restore.main(['--input', *stacks, '--gt', osp.join(split, 'gt'), '--output', work, '--model', 'aos_person'])
     except SystemExit as exit_:
         raise UserError(f'scripts/aos_restore.py failed (exit {exit_.code})') from None
     stems = [osp.splitext(n)[0] for n in names]
