@@ -5,7 +5,7 @@
 Inputs are held-out data the training option files prepare (never trained on):
 - aos: the first test stacks with a person of ``datasets/aos_person512`` (options/train_aos.yml's simulated data)
   through scripts/aos_restore.py with the shipped default ``aos_person``: its own montage (integral | restored | GT);
-- sr: ``datasets/sample_photos/val`` (options/train_srcnn.yml): bicubic x2 | ``srcnn_x2`` | HR;
+- sr: ``datasets/sample_photos_sr_antialiased/val`` (options/train_srcnn_mixed.yml): bicubic x2 | ``srcnn_x2`` | HR;
 - denoise: ``datasets/sample_photos_denoise_colour/val`` (options/train_n2n_gaussian.yml) with Gaussian noise
   sigma 25 (seed 0): noisy | ``n2n_gaussian`` | clean;
 - modulation: the same photo with sigma 50: noisy | ``adafm_denoise`` at --coef 0, 0.5, 1 | clean.
@@ -85,8 +85,8 @@ def aos_figure(args):
 
 
 def sr_figure(args):
-    hr_path = osp.join(REPO, 'datasets', 'sample_photos', 'val', 'HR', 'coffee.png')
-    lr_path = osp.join(REPO, 'datasets', 'sample_photos', 'val', 'LR_bicubic', 'X2', 'coffee.png')
+    hr_path = osp.join(REPO, 'datasets', 'sample_photos_sr_antialiased', 'val', 'HR', 'coffee.png')
+    lr_path = osp.join(REPO, 'datasets', 'sample_photos_sr_antialiased', 'val', 'LR_bicubic', 'X2', 'coffee.png')
     work = osp.join(args.work, 'sr')
     restore_cli(['--model', 'srcnn_x2', '--input', lr_path, '--output', work])
     hr, lr = read(hr_path), read(lr_path)
