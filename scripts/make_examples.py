@@ -11,12 +11,14 @@ person. They come from a seed no training, validation or test split uses, with t
 always writes the same files.
 
 ``--photos`` writes inputs for the image models from two sample photos that ship inside the installed packages (made
-here, never committed: they are not the project's own): scikit-image's ``camera`` (CC0, Lav Varshney) and
-matplotlib's ``grace_hopper`` (US Navy photo, public domain), 256 px centre crops. ``examples/sr``: x2 LR made by
-MATLAB-style bicubic and by OpenCV ``INTER_CUBIC`` (``<photo>_<kind>.png``), HR in ``examples/sr/gt``;
-``examples/denoise``: Gaussian noise of sigma 25 clipped to 8 bits (seed 0), clean in ``examples/denoise/gt``. Then
-``scripts/restore.py -n srcnn_x2 -i examples/sr -o out --gt examples/sr/gt`` (and ``-n n2n_gaussian`` /
-``-n adafm_denoise --coef 0.2`` on ``examples/denoise``) prints each model beside its baseline.
+here, never committed: they are not the project's own) and that no zoo model trains or validates on: scikit-image's
+``coins`` (Greek coins from Pompeii, Brooklyn Museum collection, no known copyright restrictions) and matplotlib's
+``grace_hopper`` (US Navy photo, public domain), 256 px centre crops. ``examples/sr``: x2 LR made by MATLAB-style
+bicubic (``srcnn_x2``'s kind), ``examples/sr_cv2``: by OpenCV ``INTER_CUBIC`` (``srcnn_x2_cv2``'s), HR in their
+``gt`` folders; ``examples/denoise``: Gaussian noise of sigma 25 clipped to 8 bits (seed 0), clean in
+``examples/denoise/gt``. Then ``scripts/restore.py -n srcnn_x2 -i examples/sr -o out --gt examples/sr/gt`` (and
+``-n srcnn_x2_cv2`` on ``examples/sr_cv2``, ``-n n2n_gaussian`` / ``-n adafm_denoise --coef 0.2`` on
+``examples/denoise``) prints each model beside its baseline.
 """
 
 import argparse
@@ -38,6 +40,7 @@ SEED, RUN = 2026, 9  # the data sets of the option files use seeds 0-3
 HEIGHTS = [0.0, 0.4, 0.8]
 TREE_TOP_K = (295, 318)
 MAX_DRAWS = 200
+PHOTOS = ('coins', 'grace_hopper')  # in no zoo model's training or validation data
 # stem: (has a person, lowest and highest person contrast kept by the 0 m integral)
 KINDS = {
     'person_visible': (True, 0.5, float('inf')),
@@ -96,17 +99,16 @@ def make_photos(out, size=256):
     from basicsr_ext.data.sample_photos_prepare import downscale
     from basicsr_ext.evaluation.zoo_check import load_photos, noisy
 
-    photos = [p for p in load_photos(size) if p[0] in ('camera', 'grace_hopper')]
-    for folder in ('sr', 'sr/gt', 'denoise', 'denoise/gt'):
+    photos = [p for p in load_photos(size) if p[0] in PHOTOS]
+    for folder in ('sr/gt', 'sr_cv2/gt', 'denoise/gt'):
         os.makedirs(osp.join(out, folder), exist_ok=True)
     for i, (name, img, _colour) in enumerate(photos):
-        for kind in ('matlab', 'cv2_cubic'):
-            lr = downscale(img, kind, 2)
-            cv2.imwrite(osp.join(out, 'sr', f'{name}_{kind}.png'), lr)
-            cv2.imwrite(osp.join(out, 'sr', 'gt', f'{name}_{kind}.png'), img)
+        for folder, kind in (('sr', 'matlab'), ('sr_cv2', 'cv2_cubic')):
+            cv2.imwrite(osp.join(out, folder, f'{name}.png'), downscale(img, kind, 2))
+            cv2.imwrite(osp.join(out, folder, 'gt', f'{name}.png'), img)
         cv2.imwrite(osp.join(out, 'denoise', f'{name}_sigma25.png'), noisy(img, 25, seed=i))
         cv2.imwrite(osp.join(out, 'denoise', 'gt', f'{name}_sigma25.png'), img)
-        print(f'{name}: examples/sr/{name}_{{matlab,cv2_cubic}}.png, examples/denoise/{name}_sigma25.png', flush=True)
+        print(f'{name}: examples/sr/{name}.png, examples/sr_cv2/{name}.png, examples/denoise/{name}_sigma25.png')
 
 
 def main(argv=None):

@@ -6,17 +6,18 @@ Photos: the scikit-image and matplotlib sample images that no option file trains
 moon, page, text, brick, grass, gravel, clock, cell, the colour wheel, Grace Hopper), centre crops of --size px;
 they ship inside those packages (no download). Per model and degradation kind:
 
-- SR (``srcnn_x2``): LR made by MATLAB-style bicubic (BasicSR's ``imresize``, the training data's), PIL bicubic,
-  OpenCV ``INTER_CUBIC`` and ``INTER_AREA``; the baseline is OpenCV bicubic upscaling of the same LR; PSNR on Y with
-  the zoo entry's crop border;
+- SR (``srcnn_x2``, ``srcnn_x2_cv2``): LR made the ways its zoo entry's ``lr_kinds`` name (MATLAB-style bicubic,
+  BasicSR's ``imresize``; PIL bicubic; OpenCV ``INTER_CUBIC``; ``INTER_AREA``; all four when it names none); the
+  baseline is OpenCV bicubic upscaling of the same LR; PSNR on Y with the zoo entry's crop border;
 - denoising (``n2n_gaussian``): Gaussian noise of sigma 15, 25, 50 clipped and rounded to 8 bits, as every saved noisy
   photo is; the baseline is the noisy input itself; PSNR on all channels;
 - modulation (``adafm_denoise``): the same noise at sigma 20, 50, 80 with --coef 0, 0.5, 1 (the levels it was trained
   for); the baseline is the noisy input;
-- AOS (``aos_*``): the example stacks of ``examples/aos`` with their GT; baselines the 0 m integral and a constant at
-  the GT's median (the oracle of docs/aos_person.md).
+- AOS (``aos_*``): the example stacks of ``examples/aos`` with their GT; baselines the 0 m integral and the blind
+  constant (the integral's median), what a user has without a model; the oracle constant (the GT's median,
+  docs/aos_person.md) is a reference row: it needs the GT, so it is shown and not graded.
 
-A row passes when the model is above its baseline on average and on at least 90 % of the images, and, for colour
+A graded row passes when the model is above its baseline on average and on at least 90 % of the images, and, for colour
 photos, its colour error (the mean over channels of |mean(output) - mean(GT)|, grey levels) is within 2. The command
 prints one markdown table and writes it with a CSV per image to --out.
 """

@@ -3,11 +3,11 @@
     python scripts/zoo_figures.py [--out docs/figures] [--work results/zoo_figures]
 
 Inputs are held-out data the training option files prepare (never trained on):
-- aos: the first test stacks of ``datasets/aos_sim2real512`` (options/train_aos.yml's simulated data) through
-  scripts/aos_restore.py with the shipped ``aos_sim2real``: its own montage (integral | restored | GT);
-- sr: ``datasets/sample_photos/val`` (options/train_srcnn.yml): bicubic x2 | ``srcnn_x2`` | HR;
-- denoise: ``datasets/sample_photos_denoise/val`` with Gaussian noise sigma 25 (seed 0): noisy | ``n2n_gaussian`` |
-  clean;
+- aos: the first test stacks with a person of ``datasets/aos_person512`` (options/train_aos.yml's simulated data)
+  through scripts/aos_restore.py with the shipped default ``aos_person``: its own montage (integral | restored | GT);
+- sr: ``datasets/sample_photos_sr_antialiased/val`` (options/train_srcnn_mixed.yml): bicubic x2 | ``srcnn_x2`` | HR;
+- denoise: ``datasets/sample_photos_denoise_colour/val`` (options/train_n2n_gaussian.yml) with Gaussian noise
+  sigma 25 (seed 0): noisy | ``n2n_gaussian`` | clean;
 - modulation: the same photo with sigma 50: noisy | ``adafm_denoise`` at --coef 0, 0.5, 1 | clean.
 Each tile is labelled with its PSNR against the clean image (test.py's computation); the figures are crops of
 --crop px, zoomed x1.5 for the sr row. The command prints every figure it draws.
@@ -60,7 +60,7 @@ def crop(img, box):
 
 def aos_figure(args):
     """scripts/aos_restore.py on --aos-samples simulated test stacks (with their GT); its montages side by side."""
-    split = osp.join(REPO, 'datasets', 'aos_sim2real512', 'test')
+    split = osp.join(REPO, 'datasets', 'aos_person512', 'test')
     meta = osp.join(split, 'meta_info.txt')
     if not osp.isfile(meta):
         raise UserError(f'{meta} not found (python basicsr_ext/train.py -opt options/train_aos.yml prepares it)')
@@ -71,9 +71,7 @@ def aos_figure(args):
 
     stacks = [osp.join(split, 'stacks', n) for n in names]
     try:
-        aos_restore.main(
-            ['--input', *stacks, '--gt', osp.join(split, 'gt'), '--output', work, '--model', 'aos_sim2real']
-        )
+        aos_restore.main(['--input', *stacks, '--gt', osp.join(split, 'gt'), '--output', work, '--model', 'aos_person'])
     except SystemExit as exit_:
         raise UserError(f'scripts/aos_restore.py failed (exit {exit_.code})') from None
     stems = [osp.splitext(n)[0] for n in names]
@@ -83,12 +81,12 @@ def aos_figure(args):
     rows = [
         cv2.copyMakeBorder(m, 0, 4, 0, width - m.shape[1], cv2.BORDER_CONSTANT, value=(255, 255, 255)) for m in montages
     ]
-    return 'zoo_aos.png', [np.concatenate(rows)], [f'aos_sim2real on {len(stems)} simulated test stacks']
+    return 'zoo_aos.png', [np.concatenate(rows)], [f'aos_person on {len(stems)} simulated test stacks']
 
 
 def sr_figure(args):
-    hr_path = osp.join(REPO, 'datasets', 'sample_photos', 'val', 'HR', 'coffee.png')
-    lr_path = osp.join(REPO, 'datasets', 'sample_photos', 'val', 'LR_bicubic', 'X2', 'coffee.png')
+    hr_path = osp.join(REPO, 'datasets', 'sample_photos_sr_antialiased', 'val', 'HR', 'coffee.png')
+    lr_path = osp.join(REPO, 'datasets', 'sample_photos_sr_antialiased', 'val', 'LR_bicubic', 'X2', 'coffee.png')
     work = osp.join(args.work, 'sr')
     restore_cli(['--model', 'srcnn_x2', '--input', lr_path, '--output', work])
     hr, lr = read(hr_path), read(lr_path)
@@ -111,7 +109,7 @@ def noisy_copy(clean, sigma, path):
 
 
 def denoise_figures(args):
-    folder = osp.join(REPO, 'datasets', 'sample_photos_denoise', 'val')
+    folder = osp.join(REPO, 'datasets', 'sample_photos_denoise_colour', 'val')
     names = sorted(n for n in os.listdir(folder) if n.endswith('.png')) if osp.isdir(folder) else []
     if not names:
         raise UserError(f'{folder}: no validation photos (train options/train_n2n_gaussian.yml first)')

@@ -155,3 +155,21 @@ def test_sample_photos_sr_makes_one_pair_per_lr_kind(tmp_path):
     ):
         run_prepare([bad], 'my.yml')
     assert not (tmp_path / 'bad').exists()  # refused before anything is written
+
+
+def test_sample_photos_sr_adds_colour_fields_and_validates_on_the_first_lr_kind(tmp_path):
+    from basicsr_ext.data.colour_fields import colour_fields
+    from basicsr_ext.data.sample_photos_prepare import downscale
+
+    root = tmp_path / 'sr'
+    make = PREPARE_REGISTRY.get('sample_photos_sr')
+    make(str(root), 2, train=('coffee.png',), val=('chelsea.png',), lr_kinds=['cv2_cubic'], colour_fields=2, seed=3)
+    hr_names = sorted(os.listdir(root / 'train' / 'HR'))
+    assert hr_names == ['coffee.png', 'colour_field_00.png', 'colour_field_01.png']
+    assert np.array_equal(cv2.imread(str(root / 'train' / 'HR' / 'colour_field_01.png')), colour_fields(2, 3)[1])
+    val_hr = cv2.imread(str(root / 'val' / 'HR' / 'chelsea.png'))
+    val_lr = cv2.imread(str(root / 'val' / 'LR_bicubic' / 'X2' / 'chelsea.png'))
+    assert np.array_equal(val_lr, downscale(val_hr, 'cv2_cubic', 2))  # the model's own kind, not MATLAB-style
+    with pytest.raises(UserError, match='^sample_photos_sr colour_fields: expected an integer >= 0, got 1.5$'):
+        make(str(tmp_path / 'bad'), colour_fields=1.5)
+    assert not (tmp_path / 'bad').exists()

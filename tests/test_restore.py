@@ -232,7 +232,8 @@ def test_zoo_entries_are_verified_and_a_damaged_copy_is_refused(tmp_path):
     zoo_file.write_text(yaml.safe_dump({'tiny_x2': entry}))
     zoo = load_zoo(str(zoo_file))
     assert describe(zoo['tiny_x2']).startswith('tiny_x2  sr  SRCNN')
-    assert 'input: x2 LR made by MATLAB-style or PIL bicubic, OpenCV INTER_CUBIC' in describe(load_zoo()['srcnn_x2'])
+    assert 'input: x2 LR made by MATLAB-style or PIL bicubic or OpenCV INTER_AREA' in describe(load_zoo()['srcnn_x2'])
+    assert 'cv2.INTER_CUBIC LR -> srcnn_x2_cv2' in describe(load_zoo()['srcnn_x2'])
     assert zoo['tiny_x2'].verify() is zoo['tiny_x2']
     data = bytearray(open(pth, 'rb').read())
     data[len(data) // 2] ^= 0xFF

@@ -1,19 +1,24 @@
 """scripts/zoo_check.py: every zoo model against its baseline on held-out photos, one table, rows per image."""
 
 import csv
+import math
 
 from conftest import run_script
 
 
 def test_zoo_check_scores_models_against_their_baselines(tmp_path):
     out = tmp_path / 'check'
-    run = run_script('zoo_check', ['--models', 'srcnn_x2', 'n2n_gaussian', '--size', '48', '--out', out])
+    models = ['srcnn_x2', 'srcnn_x2_cv2', 'n2n_gaussian']
+    run = run_script('zoo_check', ['--models', *models, '--size', '48', '--out', out])
     assert run.returncode == 0, run.stderr
     rows = list(csv.DictReader(open(out / 'per_image.csv')))
     kinds = {r['degradation'] for r in rows}
-    assert {'LR by OpenCV INTER_CUBIC', 'LR by MATLAB-style bicubic (BasicSR imresize)'} <= kinds
+    # each SR model on the LR kinds its zoo entry names: srcnn_x2 the antialiased three, srcnn_x2_cv2 INTER_CUBIC
+    sr_kinds = {(r['model'], r['degradation']) for r in rows if r['model'].startswith('srcnn')}
+    assert ('srcnn_x2_cv2', 'LR by OpenCV INTER_CUBIC') in sr_kinds and len(sr_kinds) == 4
+    assert ('srcnn_x2', 'LR by OpenCV INTER_CUBIC') not in sr_kinds
     # the denoiser is scored on the 7 photos its data never used (it trains on camera, brick, grass, gravel, moon)
-    assert 'noise sigma 25, 8 bit' in kinds and len(rows) == 12 * 4 + 7 * 3
+    assert 'noise sigma 25, 8 bit' in kinds and len(rows) == 12 * 3 + 12 + 7 * 3
     assert not {r['image'] for r in rows if r['model'] == 'n2n_gaussian'} & {
         'camera',
         'brick',
@@ -27,7 +32,7 @@ def test_zoo_check_scores_models_against_their_baselines(tmp_path):
             or abs(float(r['gain_db']) - (float(r['psnr']) - float(r['baseline_psnr']))) < 1e-3
         )
     table = open(out / 'report.md').read()
-    assert table in run.stdout and '| srcnn_x2 | LR by OpenCV INTER_CUBIC | 12 |' in table
+    assert table in run.stdout and '| srcnn_x2_cv2 | LR by OpenCV INTER_CUBIC | 12 |' in table
     assert 'n2n_gaussian leaves out brick, camera, grass, gravel, moon (in its training data)' in table
     assert 'grace_hopper (colour)' in table and run.stdout.strip().splitlines()[-1].split()[1] == 'of'
 
@@ -35,3 +40,16 @@ def test_zoo_check_scores_models_against_their_baselines(tmp_path):
 def test_zoo_check_names_an_unknown_model(tmp_path):
     run = run_script('zoo_check', ['--models', 'no_such_model', '--out', tmp_path])
     assert run.returncode == 2 and run.stderr.startswith('zoo_check: error: --models: not in the zoo: no_such_model')
+
+
+def test_reference_rows_are_shown_and_not_graded():
+    from basicsr_ext.evaluation.zoo_check import summarise
+
+    rows = [
+        ('aos_person', 'example stack vs the 0 m integral', 'a', 30.0, 20.0, math.nan, True),
+        ('aos_person', 'example stack vs the 0 m integral', 'b', 31.0, 32.0, math.nan, True),
+        ('aos_person', 'vs the oracle constant (reference: needs the GT)', 'a', 30.0, 40.0, math.nan, False),
+    ]
+    lines = {line[1]: line for line in summarise(rows)}
+    assert lines['example stack vs the 0 m integral'][-1] == 'FAIL'  # above on average, on only half the images
+    assert lines['vs the oracle constant (reference: needs the GT)'][-1] == 'reference'

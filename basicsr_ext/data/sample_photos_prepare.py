@@ -68,18 +68,28 @@ def write_sr_pair(img, scale, hr_dir, lr_dir, name, kind='matlab'):
     cv2.imwrite(osp.join(lr_dir, f'{name}.png'), downscale(hr, kind, scale))
 
 
+def check_count(preparer, colour_fields):
+    """One line when ``colour_fields`` is not an integer >= 0."""
+    if isinstance(colour_fields, bool) or not isinstance(colour_fields, int) or colour_fields < 0:
+        raise UserError(f'{preparer} colour_fields: expected an integer >= 0, got {colour_fields!r}')
+
+
 @PREPARE_REGISTRY.register()
-def sample_photos_sr(root, scale=2, train=TRAIN_PHOTOS, val=VAL_PHOTOS, lr_kinds=('matlab',)):
+def sample_photos_sr(root, scale=2, train=TRAIN_PHOTOS, val=VAL_PHOTOS, lr_kinds=('matlab',), colour_fields=0, seed=0):
     """Write ``root/{train,val}/HR`` and ``root/{train,val}/LR_bicubic/X{scale}`` from scikit-image's photos.
 
-    Each training photo gets one pair per LR kind in ``lr_kinds`` (:data:`LR_KINDS`; named ``<photo>_<kind>`` when
-    there are several), so a model learns every way users make LR images; validation pairs stay MATLAB-style bicubic
-    (the published figures' convention).
+    Each training image gets one pair per LR kind in ``lr_kinds`` (:data:`LR_KINDS`; named ``<photo>_<kind>`` when
+    there are several), so a model learns the ways its users make LR images; the training images are the photos plus
+    ``colour_fields`` synthetic images of saturated colours and smooth hue ramps (:mod:`basicsr_ext.data.colour_fields`,
+    seeded by ``seed``). Validation pairs are made by the first kind of ``lr_kinds``.
     """
+    from basicsr_ext.data.colour_fields import colour_fields as make_colour_fields
+
     kinds = list(lr_kinds)
     bad = [k for k in kinds if k not in LR_KINDS]
     if not kinds or bad:
         raise UserError(f'lr_kinds: expected some of {", ".join(LR_KINDS)}, got {lr_kinds!r}')
+    check_count('sample_photos_sr', colour_fields)
 
     def build(tmp):
         for split, names in (('train', train), ('val', val)):
@@ -87,11 +97,14 @@ def sample_photos_sr(root, scale=2, train=TRAIN_PHOTOS, val=VAL_PHOTOS, lr_kinds
             lr_dir = osp.join(tmp, split, 'LR_bicubic', f'X{scale}')
             os.makedirs(hr_dir)
             os.makedirs(lr_dir)
-            for filename in names:
-                stem = osp.splitext(filename)[0]
-                for kind in kinds if split == 'train' else ['matlab']:
+            images = [(osp.splitext(filename)[0], load_photo(filename)) for filename in names]
+            if split == 'train':
+                fields = make_colour_fields(colour_fields, seed)
+                images += [(f'colour_field_{i:02d}', img) for i, img in enumerate(fields)]
+            for stem, img in images:
+                for kind in kinds if split == 'train' else kinds[:1]:
                     name = f'{stem}_{kind}' if split == 'train' and len(kinds) > 1 else stem
-                    write_sr_pair(load_photo(filename), scale, hr_dir, lr_dir, name, kind)
+                    write_sr_pair(img, scale, hr_dir, lr_dir, name, kind)
 
     return build_atomically(root, build)
 
@@ -163,8 +176,7 @@ def sample_photos_denoise(
     ``crop_size`` crops of each held-out photo (chelsea, coffee)."""
     from basicsr_ext.data.colour_fields import colour_fields as make_colour_fields
 
-    if isinstance(colour_fields, bool) or not isinstance(colour_fields, int) or colour_fields < 0:
-        raise UserError(f'sample_photos_denoise colour_fields: expected an integer >= 0, got {colour_fields!r}')
+    check_count('sample_photos_denoise', colour_fields)
 
     def build(tmp):
         os.makedirs(osp.join(tmp, 'train'))

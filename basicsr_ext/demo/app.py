@@ -129,7 +129,10 @@ def build_app(demo=None, device='cpu', cache=None):
                     a_files = gr.File(file_count='multiple', label='or upload one sample (used instead)')
                     gr.Markdown(UPLOAD_HELP)
                     a_plane = gr.Dropdown(label='focal plane shown (m)', allow_custom_value=True)
-                    a_se = gr.Checkbox(label='self-ensemble (median of 8 flips, 8x slower)')
+                    a_se = gr.Checkbox(
+                        label='self-ensemble (median of 8 flips, 8x slower)',
+                        value=bool(demo.zoo[DEFAULT_MODEL].extra.get('self_ensemble', False)),  # the model's default
+                    )
                     a_mp = gr.Checkbox(label=f'multi-pass (up to {MULTIPASS} passes)')
                     a_run = gr.Button('Restore', variant='primary', elem_id='aos-restore')
                 with gr.Column(scale=3):
