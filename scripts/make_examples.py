@@ -14,11 +14,12 @@ always writes the same files.
 here, never committed: they are not the project's own) and that no zoo model trains or validates on: scikit-image's
 ``coins`` (Greek coins from Pompeii, Brooklyn Museum collection, no known copyright restrictions) and matplotlib's
 ``grace_hopper`` (US Navy photo, public domain), 256 px centre crops. ``examples/sr``: x2 LR made by MATLAB-style
-bicubic (``srcnn_x2``'s kind), ``examples/sr_cv2``: by OpenCV ``INTER_CUBIC`` (``srcnn_x2_cv2``'s), HR in their
-``gt`` folders; ``examples/denoise``: Gaussian noise of sigma 25 clipped to 8 bits (seed 0), clean in
-``examples/denoise/gt``. Then ``scripts/restore.py -n srcnn_x2 -i examples/sr -o out --gt examples/sr/gt`` (and
-``-n srcnn_x2_cv2`` on ``examples/sr_cv2``, ``-n n2n_gaussian`` / ``-n adafm_denoise --coef 0.2`` on
-``examples/denoise``) prints each model beside its baseline.
+bicubic (``msrresnet_x2``'s and ``srcnn_x2``'s kind), ``examples/sr_cv2``: by OpenCV ``INTER_CUBIC``
+(``msrresnet_x2_cv2``'s), HR in their ``gt`` folders; ``examples/denoise``: Gaussian noise of sigma 25 clipped to 8
+bits (seed 0), clean in ``examples/denoise/gt``. Then
+``scripts/restore.py -n msrresnet_x2 -i examples/sr -o out --gt examples/sr/gt`` (and ``-n msrresnet_x2_cv2`` on
+``examples/sr_cv2``, ``-n n2n_gaussian`` / ``-n adafm_denoise --coef 0.2`` on ``examples/denoise``) prints each
+model beside its baseline.
 """
 
 import argparse

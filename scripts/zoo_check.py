@@ -6,9 +6,9 @@ Photos: the scikit-image and matplotlib sample images that no option file trains
 moon, page, text, brick, grass, gravel, clock, cell, the colour wheel, Grace Hopper), centre crops of --size px;
 they ship inside those packages (no download). Per model and degradation kind:
 
-- SR (``srcnn_x2``, ``srcnn_x2_cv2``): LR made the ways its zoo entry's ``lr_kinds`` name (MATLAB-style bicubic,
-  BasicSR's ``imresize``; PIL bicubic; OpenCV ``INTER_CUBIC``; ``INTER_AREA``; all four when it names none); the
-  baseline is OpenCV bicubic upscaling of the same LR; PSNR on Y with the zoo entry's crop border;
+- SR (``msrresnet_x2``, ``msrresnet_x2_cv2``, ``srcnn_x2``): LR made the ways its zoo entry's ``lr_kinds`` name
+  (MATLAB-style bicubic, BasicSR's ``imresize``; PIL bicubic; OpenCV ``INTER_CUBIC``; ``INTER_AREA``; all four when it
+  names none); the baseline is OpenCV bicubic upscaling of the same LR; PSNR on Y with the zoo entry's crop border;
 - denoising (``n2n_gaussian``): Gaussian noise of sigma 15, 25, 50 clipped and rounded to 8 bits, as every saved noisy
   photo is; the baseline is the noisy input itself; PSNR on all channels;
 - modulation (``adafm_denoise``): the same noise at sigma 20, 50, 80 with --coef 0, 0.5, 1 (the levels it was trained

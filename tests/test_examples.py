@@ -51,7 +51,7 @@ def test_photo_examples_are_made_on_demand_and_restore_with_their_baselines(tmp_
     for folder in ('sr', 'sr_cv2'):
         assert sorted(p.name for p in (tmp_path / folder).glob('*.png')) == ['coins.png', 'grace_hopper.png']
     assert not (tmp_path / 'aos').exists()
-    for model, folder in (('srcnn_x2', 'sr'), ('srcnn_x2_cv2', 'sr_cv2'), ('n2n_gaussian', 'denoise')):
+    for model, folder in (('msrresnet_x2', 'sr'), ('msrresnet_x2_cv2', 'sr_cv2'), ('n2n_gaussian', 'denoise')):
         out = tmp_path / f'out_{model}'
         argv = ['-n', model, '-i', str(tmp_path / folder), '-o', str(out), '--gt', str(tmp_path / folder / 'gt')]
         assert load_script('restore').main(argv) == 0

@@ -233,7 +233,7 @@ def test_zoo_entries_are_verified_and_a_damaged_copy_is_refused(tmp_path):
     zoo = load_zoo(str(zoo_file))
     assert describe(zoo['tiny_x2']).startswith('tiny_x2  sr  SRCNN')
     assert 'input: x2 LR made by MATLAB-style or PIL bicubic or OpenCV INTER_AREA' in describe(load_zoo()['srcnn_x2'])
-    assert 'cv2.INTER_CUBIC LR -> srcnn_x2_cv2' in describe(load_zoo()['srcnn_x2'])
+    assert 'cv2.INTER_CUBIC LR -> msrresnet_x2_cv2' in describe(load_zoo()['srcnn_x2'])
     assert zoo['tiny_x2'].verify() is zoo['tiny_x2']
     data = bytearray(open(pth, 'rb').read())
     data[len(data) // 2] ^= 0xFF

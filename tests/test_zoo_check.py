@@ -8,14 +8,14 @@ from conftest import run_script
 
 def test_zoo_check_scores_models_against_their_baselines(tmp_path):
     out = tmp_path / 'check'
-    models = ['srcnn_x2', 'srcnn_x2_cv2', 'n2n_gaussian']
+    models = ['srcnn_x2', 'msrresnet_x2_cv2', 'n2n_gaussian']
     run = run_script('zoo_check', ['--models', *models, '--size', '48', '--out', out])
     assert run.returncode == 0, run.stderr
     rows = list(csv.DictReader(open(out / 'per_image.csv')))
     kinds = {r['degradation'] for r in rows}
-    # each SR model on the LR kinds its zoo entry names: srcnn_x2 the antialiased three, srcnn_x2_cv2 INTER_CUBIC
+    # each SR model on the LR kinds its zoo entry names: srcnn_x2 the antialiased three, msrresnet_x2_cv2 INTER_CUBIC
     sr_kinds = {(r['model'], r['degradation']) for r in rows if r['model'].startswith('srcnn')}
-    assert ('srcnn_x2_cv2', 'LR by OpenCV INTER_CUBIC') in sr_kinds and len(sr_kinds) == 4
+    assert ('msrresnet_x2_cv2', 'LR by OpenCV INTER_CUBIC') in sr_kinds and len(sr_kinds) == 4
     assert ('srcnn_x2', 'LR by OpenCV INTER_CUBIC') not in sr_kinds
     # the denoiser is scored on the 7 photos its data never used (it trains on camera, brick, grass, gravel, moon)
     assert 'noise sigma 25, 8 bit' in kinds and len(rows) == 12 * 3 + 12 + 7 * 3
@@ -32,7 +32,7 @@ def test_zoo_check_scores_models_against_their_baselines(tmp_path):
             or abs(float(r['gain_db']) - (float(r['psnr']) - float(r['baseline_psnr']))) < 1e-3
         )
     table = open(out / 'report.md').read()
-    assert table in run.stdout and '| srcnn_x2_cv2 | LR by OpenCV INTER_CUBIC | 12 |' in table
+    assert table in run.stdout and '| msrresnet_x2_cv2 | LR by OpenCV INTER_CUBIC | 12 |' in table
     assert 'n2n_gaussian leaves out brick, camera, grass, gravel, moon (in its training data)' in table
     assert 'grace_hopper (colour)' in table and run.stdout.strip().splitlines()[-1].split()[1] == 'of'
 
