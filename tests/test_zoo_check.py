@@ -3,6 +3,8 @@
 import csv
 import math
 
+import pytest
+
 from conftest import run_script
 
 
@@ -53,3 +55,18 @@ def test_reference_rows_are_shown_and_not_graded():
     lines = {line[1]: line for line in summarise(rows)}
     assert lines['example stack vs the 0 m integral'][-1] == 'FAIL'  # above on average, on only half the images
     assert lines['vs the oracle constant (reference: needs the GT)'][-1] == 'reference'
+
+
+def test_an_unknown_lr_kind_in_a_zoo_entry_is_one_line():
+    from basicsr_ext.evaluation.zoo_check import lr_kinds
+    from basicsr_ext.inference.zoo import load_zoo
+    from basicsr_ext.utils.errors import UserError
+
+    entry = load_zoo()['msrresnet_x2']
+    assert lr_kinds(entry) == ['matlab', 'pil', 'cv2_area']
+    entry.extra['lr_kinds'] = ['matlab', 'bilinear']
+    with pytest.raises(
+        UserError,
+        match=r"^msrresnet_x2\.lr_kinds: expected some of matlab, pil, cv2_cubic, cv2_area, got \['bilinear'\]$",
+    ):
+        lr_kinds(entry)

@@ -131,7 +131,7 @@ def build_app(demo=None, device='cpu', cache=None):
                     a_plane = gr.Dropdown(label='focal plane shown (m)', allow_custom_value=True)
                     a_se = gr.Checkbox(
                         label='self-ensemble (median of 8 flips, 8x slower)',
-                        value=bool(demo.zoo[DEFAULT_MODEL].extra.get('self_ensemble', False)),  # the model's default
+                        value=demo.zoo[DEFAULT_MODEL].self_ensemble,  # the model's default, as the CLIs
                     )
                     a_mp = gr.Checkbox(label=f'multi-pass (up to {MULTIPASS} passes)')
                     a_run = gr.Button('Restore', variant='primary', elem_id='aos-restore')

@@ -180,7 +180,7 @@ def _build(name, task, network_g, params, key, why, settings, entry):
         composable=hasattr(net, 'maps') and hasattr(net, 'compose'),
         param_key=key or 'state dict',
         param_key_why=why,
-        self_ensemble=bool(entry is not None and entry.extra.get('self_ensemble', False)),
+        self_ensemble=entry is not None and entry.self_ensemble,
         entry=entry,
     )
     if not 0 <= descriptor.multipass_plane < (len(heights) if heights else 1):

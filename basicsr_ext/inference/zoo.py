@@ -51,6 +51,11 @@ class ZooEntry:
     param_key: Optional[str] = 'params'
     extra: dict = field(default_factory=dict)
 
+    @property
+    def self_ensemble(self):
+        """The model's inference default for self-ensemble (the entry's optional ``self_ensemble``, else off)."""
+        return bool(self.extra.get('self_ensemble', False))
+
     def network(self):
         """A copy of the arch options (BasicSR's ``build_network`` pops keys)."""
         return copy.deepcopy(self.network_g)
