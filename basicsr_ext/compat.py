@@ -154,18 +154,9 @@ def basicsr_network_errors():
     import basicsr.archs as archs
     import basicsr.models  # noqa: F401  (its model modules bind build_network by name: patch those bindings too)
 
-    from basicsr_ext.utils.errors import UserError
+    from basicsr_ext.utils.errors import ARGUMENT_ERRORS, UserError, constructor_refusal
 
     original = archs.build_network
-
-    def raised_in_constructor(err):
-        tb = err.__traceback__
-        while tb is not None:
-            module = tb.tb_frame.f_globals.get('__name__', '')
-            if tb.tb_frame.f_code.co_name == '__init__' and module.startswith(('basicsr.archs', 'basicsr_ext.archs')):
-                return True
-            tb = tb.tb_next
-        return False
 
     def option_key(net_opt, caller):
         """The option key (network_g, network_d, ...) of the mapping being built, found in the caller's options."""
@@ -181,11 +172,11 @@ def basicsr_network_errors():
         name = opt.get('type') if isinstance(opt, dict) else None
         try:
             return original(opt)
-        except (ValueError, AssertionError, TypeError, KeyError, IndexError) as err:
-            if not raised_in_constructor(err):
+        except ARGUMENT_ERRORS as err:
+            message = constructor_refusal(err)
+            if message is None:
                 raise
             key = option_key(opt, sys._getframe(1))
-            message = ' '.join((str(err) or type(err).__name__).split())
             raise UserError(f'{key}: {name} refused its arguments: {message}') from None
 
     for name, module in list(sys.modules.items()):

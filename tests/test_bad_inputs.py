@@ -771,14 +771,15 @@ def test_bad_test_option(tmp_path, tiny_data, case_id, edit, expected):
     ids=['lengths', 'choice'],
 )
 def test_network_refusing_its_arguments(tmp_path, tiny_data, edit, expected):
-    """Values of the right type that the arch's constructor refuses: found when the model builds the network (after the
-    experiment folder is made; nothing is trained or saved)."""
+    """Values of the right type that the arch's constructor refuses: found with the other option checks, by building
+    the network on the meta device, before any folder is made; the line names the option file."""
     opt = tiny_options(tiny_data)
+    opt['logger']['use_tb_logger'] = True
     edit(opt, tmp_path)
-    run = run_train(['-opt', write_yaml(tmp_path / 'bad.yml', opt)], tmp_path)
-    assert_one_line_error(run, expected)
-    assert_nothing_written(tmp_path, run_folders=False)
-    assert not list(tmp_path.glob('experiments/*/models/*'))
+    opt_file = write_yaml(tmp_path / 'bad.yml', opt)
+    run = run_train(['-opt', opt_file], tmp_path)
+    assert_one_line_error(run, f'{opt_file}: {expected}')
+    assert_nothing_written(tmp_path)
 
 
 @pytest.mark.parametrize(

@@ -54,7 +54,27 @@ def test_reference_rows_are_shown_and_not_graded():
     ]
     lines = {line[1]: line for line in summarise(rows)}
     assert lines['example stack vs the 0 m integral'][-1] == 'FAIL'  # above on average, on only half the images
-    assert lines['vs the oracle constant (reference: needs the GT)'][-1] == 'reference'
+    assert lines['vs the oracle constant (reference: needs the GT)'][-1] == 'not graded'
+
+
+def test_a_training_stage_is_labelled_everywhere_a_user_meets_it(tmp_path):
+    """aos_sim2real (the stage aos_ground starts from; it dims the person) says so in --list and in every restore,
+    and a stage_of that names no zoo entry is one line."""
+    from basicsr_ext.inference.restorer import Restorer
+    from basicsr_ext.inference.zoo import ZOO_FILE, describe, load_zoo
+    from basicsr_ext.utils.errors import UserError
+    from basicsr_ext.utils.yaml_io import dump_yaml, load_yaml
+
+    entry = load_zoo()['aos_sim2real']
+    assert entry.stage_of == 'aos_ground' and 'training stage of aos_ground' in describe(entry)
+    notes = Restorer('aos_sim2real', device='cpu').notes
+    assert notes == [entry.stage_note] and 'restore with aos_person' in notes[0]
+    assert Restorer('aos_ground', device='cpu').notes == []
+    zoo = load_yaml(ZOO_FILE)
+    zoo['aos_sim2real']['stage_of'] = 'aos_grund'
+    dump_yaml(zoo, tmp_path / 'zoo.yml')
+    with pytest.raises(UserError, match=r'aos_sim2real\.stage_of: expected the name of another zoo entry, got'):
+        load_zoo(str(tmp_path / 'zoo.yml'))
 
 
 def test_an_unknown_lr_kind_in_a_zoo_entry_is_one_line():

@@ -178,6 +178,8 @@ def run(args, restorer=None):
             f'--model {model}: a {restorer.descriptor.task} model, not an AOS restorer: use scripts/restore.py'
         )
     print(restorer.settings, flush=True)
+    for note in restorer.notes:  # said before the run (a training stage named as the model)
+        print(f'note: {note}', flush=True)
     scales = plane_scales(args.plane_scale, args.input)
     found, seen = [], {}
     for item, scale in zip(args.input, scales):

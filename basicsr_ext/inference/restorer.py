@@ -132,6 +132,8 @@ class Restorer:
         self.tile_overlap = None if tile_overlap is None else check_overlap(tile_overlap, self.tile)
         self.batch_size = max(1, int(batch_size))
         self.notes, self.last_passes = [], 0
+        if d.entry is not None and d.entry.stage_note:
+            self.note(d.entry.stage_note)
         d.scale = 1 if d.is_aos else self._probe_scale()
         for name, value in (('DNI alpha', alpha if dni is not None else None), ('modulation coefficient', coef)):
             if value is not None and not 0 <= value <= 1:

@@ -9,6 +9,8 @@ Each entry of the metafile names one weight file in ``weights/`` and says everyt
       sha256: 3f0c...               # of the file: checked on every load, a damaged copy is refused
       param_key: params
       self_ensemble: false          # optional, default false: the inference default of Restorer / the CLIs
+      stage_of: aos_ground          # optional: a training stage the named model's command starts from (as Real-ESRGAN
+                                    # ships RealESRNet): --list and every restore say so; zoo_check shows, not grades it
       network_g: {type: SRCNN, ...} # the arch options (an aos restorer's file carries them too; they must agree)
       command: python basicsr_ext/train.py -opt options/train_srcnn.yml && ...
       data: ...                     # what it was trained on
@@ -52,6 +54,20 @@ class ZooEntry:
     extra: dict = field(default_factory=dict)
 
     @property
+    def stage_of(self):
+        """The zoo model whose training starts from this one (the entry's optional ``stage_of``), else None."""
+        return self.extra.get('stage_of')
+
+    @property
+    def stage_note(self):
+        """What a user is told when a training stage restores their images (None for a restorer)."""
+        if not self.stage_of:
+            return None
+        what = f' ({self.extra["input"]})' if self.extra.get('input') else ''
+        people = f'; to find people restore with {DEFAULT_AOS_MODEL}' if self.task == 'aos' else ''
+        return f'{self.name} is the training stage {self.stage_of} starts from, shipped for fine-tuning{what}{people}'
+
+    @property
     def self_ensemble(self):
         """The model's inference default for self-ensemble (the entry's optional ``self_ensemble``, else off)."""
         return bool(self.extra.get('self_ensemble', False))
@@ -92,6 +108,9 @@ def load_zoo(zoo_file=ZOO_FILE):
             raise UserError(f'{zoo_file}: {name}.figures: expected a mapping (name: value), got {raw["figures"]!r}')
         if not isinstance(raw.get('self_ensemble', False), bool):
             raise UserError(f'{zoo_file}: {name}.self_ensemble: expected true or false, got {raw["self_ensemble"]!r}')
+        stage_of = raw.get('stage_of')
+        if stage_of is not None and stage_of not in data:
+            raise UserError(f'{zoo_file}: {name}.stage_of: expected the name of another zoo entry, got {stage_of!r}')
         known = set(REQUIRED) | {'param_key'}
         entries[name] = ZooEntry(
             name=name,
@@ -125,4 +144,5 @@ def describe(entry):
     size = osp.getsize(entry.path) / 1e6 if osp.isfile(entry.path) else float('nan')
     figures = ', '.join(f'{k} {v}' for k, v in entry.figures.items())
     expects = f'  input: {entry.extra["input"]}' if entry.extra.get('input') else ''
-    return f'{entry.name}  {entry.task}  {entry.network_g["type"]}  {figures}  ({size:.1f} MB){expects}'
+    stage = f'  training stage of {entry.stage_of} (for fine-tuning)' if entry.stage_of else ''
+    return f'{entry.name}  {entry.task}  {entry.network_g["type"]}  {figures}  ({size:.1f} MB){stage}{expects}'

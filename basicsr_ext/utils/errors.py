@@ -24,3 +24,20 @@ def one_line(err):
                 return last.split(marker, 1)[1]
         return last
     return ' '.join(text.split('\n'))
+
+
+ARGUMENT_ERRORS = (ValueError, AssertionError, TypeError, KeyError, IndexError)
+
+
+def constructor_refusal(err):
+    """The one-line message of ``err`` when an arch's own ``__init__`` (BasicSR's or ours) raised it about its
+    arguments (an :data:`ARGUMENT_ERRORS` type), else None: then it is a bug, not a user mistake."""
+    if not isinstance(err, ARGUMENT_ERRORS):
+        return None
+    tb = err.__traceback__
+    while tb is not None:
+        module = tb.tb_frame.f_globals.get('__name__', '')
+        if tb.tb_frame.f_code.co_name == '__init__' and module.startswith(('basicsr.archs', 'basicsr_ext.archs')):
+            return ' '.join((str(err) or type(err).__name__).split())
+        tb = tb.tb_next
+    return None

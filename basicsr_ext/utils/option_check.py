@@ -198,7 +198,9 @@ def _kwargs_problems(opt):
 
     for key, net in opt.items():
         if str(key).startswith('network_') and isinstance(net, dict) and 'type' in net:
-            yield from check_kwargs(lookup(ARCH_REGISTRY, net['type']), net, key, skip=('type',))
+            cls = lookup(ARCH_REGISTRY, net['type'])
+            problems = check_kwargs(cls, net, key, skip=('type',))
+            yield from problems or _constructor_problems(cls, net, key)
     for key, value in (opt.get('train') or {}).items():
         if str(key).endswith('_opt') and isinstance(value, dict) and 'type' in value:
             yield from check_kwargs(lookup(LOSS_REGISTRY, value['type']), value, f'train.{key}', skip=('type',))
@@ -216,6 +218,25 @@ def _kwargs_problems(opt):
             continue
         fn = lookup(METRIC_REGISTRY, metric['type'])
         yield from check_kwargs(fn, metric, path, skip=('type', 'better'), data_args=('img', 'img2', 'pos'))
+
+
+def _constructor_problems(cls, net, key):
+    """The arch built on the meta device (no memory; on the CPU when its constructor needs real tensors, as Swin's
+    ``.item()`` does): what its own ``__init__`` refuses (a list of lengths, a window that does not divide the image)
+    is found here, before any folder is made."""
+    from basicsr_ext.utils.errors import constructor_refusal
+
+    kwargs = {k: v for k, v in net.items() if k != 'type'}
+    for device in ('meta', 'cpu'):
+        try:
+            with torch.device(device):
+                cls(**kwargs)
+            return []
+        except Exception as err:  # noqa: BLE001  (an argument refusal is the user's; anything else: try the CPU)
+            message = constructor_refusal(err)
+            if message is not None:
+                return [(key, f'{net["type"]} refused its arguments: {message}')]
+    return []  # a constructor that fails for other reasons: BasicSR's build_network reports it when it runs
 
 
 def optimizer_names():
