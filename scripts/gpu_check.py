@@ -32,14 +32,14 @@ REPORT_OPT = osp.join(REPO, 'options', 'train_aos_course_report.yml')
 
 
 def seed_network(dry_run, device):
-    """The seed configuration's Swin2SR (dry run: one stage of 2 blocks, 64 px)."""
+    """The seed configuration's Swin2SR (dry run: one stage of 2 blocks, 32 px)."""
     from basicsr.utils.registry import ARCH_REGISTRY
 
     from basicsr_ext.utils.options import resolve_options
 
     net_opt = dict(resolve_options(REPORT_OPT)['network_g'])
     if dry_run:
-        net_opt.update(depths=[2], num_heads=[4], img_size=64)
+        net_opt.update(depths=[2], num_heads=[4], img_size=32)
     torch.manual_seed(0)
     return ARCH_REGISTRY.get(net_opt.pop('type'))(**net_opt).to(device), net_opt
 
@@ -223,11 +223,11 @@ def print_table(header, rows):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--dry-run', action='store_true', help='CPU, tiny sizes, gloo: checks that the check works')
-    parser.add_argument('--repeats', type=int, default=None, help='timed runs per row (default: 10, dry run 2)')
+    parser.add_argument('--repeats', type=int, default=None, help='timed runs per row (default: 10, dry run 1)')
     parser.add_argument('--warmup', type=int, default=None, help='untimed runs first (default: 2, dry run 1)')
     parser.add_argument('--out', help='also write the rows as JSON here')
     args = parser.parse_args(argv)
-    args.repeats = args.repeats or (2 if args.dry_run else 10)
+    args.repeats = args.repeats or (1 if args.dry_run else 10)
     args.warmup = args.warmup or (1 if args.dry_run else 2)
     if not args.dry_run and not torch.cuda.is_available():
         print(
@@ -236,7 +236,7 @@ def main(argv=None):
         )
         return 2
     device = torch.device('cpu' if args.dry_run else 'cuda')
-    size, batch = (64, 1) if args.dry_run else (512, 2)
+    size, batch = (32, 1) if args.dry_run else (512, 2)
     where = 'CPU (dry run)' if args.dry_run else torch.cuda.get_device_name(device)
     started = time.perf_counter()
     rows = check_train_steps(args, device, size, batch)
