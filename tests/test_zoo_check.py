@@ -90,3 +90,16 @@ def test_an_unknown_lr_kind_in_a_zoo_entry_is_one_line():
         match=r"^msrresnet_x2\.lr_kinds: expected some of matlab, pil, cv2_cubic, cv2_area, got \['bilinear'\]$",
     ):
         lr_kinds(entry)
+
+
+def test_the_photos_a_model_trained_on_are_found_through_base_files():
+    """Every image model of the zoo trained on sample photos, so each leaves some out; adafm_denoise's option files
+    take their prepare_data from a _base_ file (train_modulation_base.yml), which counts."""
+    from basicsr_ext.evaluation.zoo_check import seen_photos
+    from basicsr_ext.inference.zoo import load_zoo
+
+    zoo = load_zoo()
+    for entry in zoo.values():
+        if entry.task != 'aos':
+            assert seen_photos(entry), entry.name
+    assert {'camera', 'brick', 'moon'} <= seen_photos(zoo['adafm_denoise'])

@@ -66,20 +66,20 @@ def load_photos(size):
 def seen_photos(entry):
     """Stems of the photos a zoo model's data was made from: the ``train`` and ``val`` photo lists (given, or the
     preparer's defaults) of every ``sample_photos_*`` entry of ``prepare_data`` in the option files its command
-    runs."""
+    runs (resolved: an entry a ``_base_`` file holds counts)."""
     import inspect
     import re
 
     from basicsr_ext.data.prepare import PREPARE_REGISTRY
     from basicsr_ext.resources import shipped_dir
-    from basicsr_ext.utils.yaml_io import load_yaml
+    from basicsr_ext.utils.options import resolve_options
 
     seen = set()
     for opt_file in re.findall(r'options/[\w.-]+\.yml', entry.command):
         path = osp.join(osp.dirname(shipped_dir('options')), opt_file)
         if not osp.isfile(path):
             raise UserError(f'{entry.name}: its command trains with {opt_file}, which is missing')
-        for item in load_yaml(path).get('prepare_data') or []:
+        for item in resolve_options(path).get('prepare_data') or []:
             if not str(item.get('type', '')).startswith('sample_photos'):
                 continue
             params = inspect.signature(PREPARE_REGISTRY.get(item['type'])).parameters
