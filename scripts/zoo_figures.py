@@ -1,6 +1,6 @@
 """Before/after pictures of the zoo models, made with scripts/restore.py, for README's "Use a trained model".
 
-    python scripts/zoo_figures.py [--out docs/figures] [--work results/zoo_figures]
+    python scripts/zoo_figures.py [--out docs/figures] [--work results/zoo_figures] [--only aos sr denoise]
 
 Inputs are held-out data the training option files prepare (never trained on):
 - aos: the first test stacks with a person of ``datasets/aos_person512`` (options/train_aos.yml's simulated data)
@@ -134,15 +134,25 @@ def denoise_figures(args):
     return figures
 
 
+FIGURES = {  # --only: name -> figures (zoo_aos.png; zoo_sr.png; zoo_denoise.png and zoo_modulation.png)
+    'aos': lambda args: [aos_figure(args)],
+    'sr': lambda args: [sr_figure(args)],
+    'denoise': lambda args: denoise_figures(args),
+}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--out', default=osp.join(REPO, 'docs', 'figures'), help='where the PNGs go')
     parser.add_argument('--work', default=osp.join('results', 'zoo_figures'), help='restore.py outputs')
     parser.add_argument('--crop', type=int, default=232, help='crop side in output pixels')
     parser.add_argument('--aos-samples', type=int, default=2, help='simulated AOS test stacks (with a person)')
+    parser.add_argument(
+        '--only', nargs='+', choices=FIGURES, default=list(FIGURES), help='these figures only (default: all)'
+    )
     args = parser.parse_args(argv)
     try:
-        figures = [aos_figure(args), sr_figure(args), *denoise_figures(args)]
+        figures = [fig for name in args.only for fig in FIGURES[name](args)]
     except UserError as err:
         print(f'zoo_figures: error: {err}', file=sys.stderr)
         return 2
