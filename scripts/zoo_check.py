@@ -15,7 +15,8 @@ they ship inside those packages (no download). Per model and degradation kind:
   for); the baseline is the noisy input;
 - AOS (``aos_*``): the example stacks of ``examples/aos`` with their GT; baselines the 0 m integral and the blind
   constant (the integral's median), what a user has without a model; the oracle constant (the GT's median,
-  docs/aos_person.md) is a reference row: it needs the GT, so it is shown and not graded.
+  docs/aos_person.md) is a reference row: it needs the GT, so it is shown and not graded; so are the rows of a
+  training stage (a zoo entry with ``stage_of``, e.g. ``aos_sim2real``: shipped for fine-tuning, not for restoring).
 
 A graded row passes when the model is above its baseline on average and on at least 90 % of the images, and, for colour
 photos, its colour error (the mean over channels of |mean(output) - mean(GT)|, grey levels) is within 2. The command

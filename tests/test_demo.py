@@ -41,7 +41,7 @@ def free_port():
 
 @pytest.fixture(scope='module')
 def client(tmp_path_factory):
-    app = build_app()
+    app = build_app(cache=str(tmp_path_factory.mktemp('demo_cache')))  # its own: pytest-xdist workers run in parallel
     url = launch(app, DEFAULT_HOST, free_port(), block=False)
     assert url.startswith('http://127.0.0.1:')
     downloads = tmp_path_factory.mktemp('downloads')

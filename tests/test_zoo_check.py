@@ -103,3 +103,21 @@ def test_the_photos_a_model_trained_on_are_found_through_base_files():
         if entry.task != 'aos':
             assert seen_photos(entry), entry.name
     assert {'camera', 'brick', 'moon'} <= seen_photos(zoo['adafm_denoise'])
+
+
+def test_an_image_training_stage_is_shown_not_graded_and_stage_of_is_checked(tmp_path):
+    from basicsr_ext.evaluation.zoo_check import stage_rows, summarise
+    from basicsr_ext.inference.zoo import ZOO_FILE, load_zoo
+    from basicsr_ext.utils.errors import UserError
+    from basicsr_ext.utils.yaml_io import dump_yaml, load_yaml
+
+    entry = load_zoo()['aos_sim2real']
+    rows = [('sr_stage', 'LR by PIL bicubic', 'a', 30.0, 31.0, 0.1, True)]
+    (line,) = summarise(stage_rows(entry, rows))
+    assert line[1] == 'LR by PIL bicubic (training stage of aos_ground)' and line[-1] == 'not graded'
+    for bad in (['aos_ground'], 'aos_sim2real'):  # not a name; itself
+        zoo = load_yaml(ZOO_FILE)
+        zoo['aos_sim2real']['stage_of'] = bad
+        dump_yaml(zoo, tmp_path / 'zoo.yml')
+        with pytest.raises(UserError, match=r'aos_sim2real\.stage_of: expected the name of another zoo entry'):
+            load_zoo(str(tmp_path / 'zoo.yml'))

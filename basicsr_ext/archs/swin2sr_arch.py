@@ -649,7 +649,8 @@ class Swin2SR(nn.Module):
         self.pos_drop = nn.Dropout(p=drop_rate)
 
         # stochastic depth decay rule
-        dpr = [x.item() for x in torch.linspace(0, drop_path_rate, sum(depths))]
+        n = sum(depths)  # linspace(0, drop_path_rate, n) in plain floats: the net also builds on the meta device
+        dpr = [drop_path_rate * i / (n - 1) if n > 1 else 0.0 for i in range(n)]
 
         # build Residual Swin Transformer blocks (RSTB)
         self.layers = nn.ModuleList()

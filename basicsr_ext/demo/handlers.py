@@ -253,7 +253,7 @@ class Demo:
             f'**{model}** ({entry.task}, {entry.network_g["type"]}{", self-ensemble x8" if self_ensemble else ""}) on '
             f'{stem}: {img.shape[1]}x{img.shape[0]} -> {out.shape[1]}x{out.shape[0]} in {seconds:.2f} s on '
             f'{self.device}',
-            *[f'note: {n}' for n in new_notes],
+            *[f'note: {n}' for n in [entry.stage_note, *new_notes] if n],
         ]
         if entry.task == 'modulation':
             lines.append('at its trained level (coefficient 1); the Modulation tab slides it')

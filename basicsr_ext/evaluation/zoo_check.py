@@ -174,14 +174,20 @@ def check_aos_model(entry, device, examples):
         restored, _, _ = restorer.restore_sample(sample)
         score = psnr(restored, gt)
         for method, img in baselines(integral_plane(sample)[0], gt).items():
-            graded = method != 'oracle constant' and not entry.stage_of
+            graded = method != 'oracle constant'
             kind = f'example stack vs the {"0 m " if method == "integral" else ""}{method}'
-            if method == 'oracle constant':
+            if not graded:
                 kind += ' (reference: needs the GT)'
-            elif entry.stage_of:
-                kind += f' (training stage of {entry.stage_of})'
             rows.append((entry.name, kind, sample.stem, score, psnr(img, gt), math.nan, graded))
     return rows
+
+
+def stage_rows(entry, rows):
+    """The rows of a training stage (a zoo entry with ``stage_of``): shown, labelled, not graded."""
+    return [
+        (m, kind + (f' (training stage of {entry.stage_of})' if graded else ''), *rest, False)
+        for m, kind, *rest, graded in rows
+    ]
 
 
 def summarise(rows):
@@ -248,10 +254,11 @@ def run(args):
         if entry.task == 'aos':
             if not osp.isdir(examples):
                 raise UserError(f'{examples}: the example stacks are missing (a checkout has them)')
-            rows += check_aos_model(entry, args.device, examples)
+            found = check_aos_model(entry, args.device, examples)
         else:
             skipped[name] = sorted(seen_photos(entry) & photo_names)
-            rows += check_image_model(entry, [p for p in photos if p[0] not in skipped[name]], args.device)
+            found = check_image_model(entry, [p for p in photos if p[0] not in skipped[name]], args.device)
+        rows += stage_rows(entry, found) if entry.stage_of else found
         print(f'{name}: checked ({time.time() - start:.0f} s)', flush=True)
     lines = summarise(rows)
     table = format_table(lines)

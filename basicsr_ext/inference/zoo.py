@@ -63,9 +63,9 @@ class ZooEntry:
         """What a user is told when a training stage restores their images (None for a restorer)."""
         if not self.stage_of:
             return None
-        what = f' ({self.extra["input"]})' if self.extra.get('input') else ''
         people = f'; to find people restore with {DEFAULT_AOS_MODEL}' if self.task == 'aos' else ''
-        return f'{self.name} is the training stage {self.stage_of} starts from, shipped for fine-tuning{what}{people}'
+        stage = f'{self.name} is a training stage (the start of {self.stage_of})'
+        return f'{stage}, shipped for fine-tuning, not for restoring{people}'
 
     @property
     def self_ensemble(self):
@@ -109,7 +109,7 @@ def load_zoo(zoo_file=ZOO_FILE):
         if not isinstance(raw.get('self_ensemble', False), bool):
             raise UserError(f'{zoo_file}: {name}.self_ensemble: expected true or false, got {raw["self_ensemble"]!r}')
         stage_of = raw.get('stage_of')
-        if stage_of is not None and stage_of not in data:
+        if stage_of is not None and not (isinstance(stage_of, str) and stage_of in data and stage_of != name):
             raise UserError(f'{zoo_file}: {name}.stage_of: expected the name of another zoo entry, got {stage_of!r}')
         known = set(REQUIRED) | {'param_key'}
         entries[name] = ZooEntry(

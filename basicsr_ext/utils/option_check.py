@@ -14,7 +14,7 @@ from typing import Any, Optional
 import torch
 from pydantic import BaseModel, create_model
 
-from basicsr_ext.utils.errors import UserError
+from basicsr_ext.utils.errors import UserError, constructor_refusal, one_line
 from basicsr_ext.utils.option_lines import RUNTIME, check_kwargs, model_problems  # noqa: F401  (RUNTIME: API)
 from basicsr_ext.utils.option_models import (
     IO_BACKENDS,
@@ -221,22 +221,24 @@ def _kwargs_problems(opt):
 
 
 def _constructor_problems(cls, net, key):
-    """The arch built on the meta device (no memory; on the CPU when its constructor needs real tensors, as Swin's
-    ``.item()`` does): what its own ``__init__`` refuses (a list of lengths, a window that does not divide the image)
-    is found here, before any folder is made."""
-    from basicsr_ext.utils.errors import constructor_refusal
-
+    """The arch built on the meta device (no memory), else on the CPU (a constructor that needs real tensors): what
+    its own ``__init__`` refuses (a list of lengths, a choice) is found here, before any folder is made. Only the
+    CPU build's errors count (a meta tensor refuses numpy); an arch that reads files (``*path`` arguments: SpyNet,
+    DFDNet) is not built twice, BasicSR's ``build_network`` reports it when it runs."""
     kwargs = {k: v for k, v in net.items() if k != 'type'}
-    for device in ('meta', 'cpu'):
+    devices = ('meta',) if any('path' in str(k) for k in kwargs) else ('meta', 'cpu')
+    for device in devices:
         try:
             with torch.device(device):
                 cls(**kwargs)
             return []
-        except Exception as err:  # noqa: BLE001  (an argument refusal is the user's; anything else: try the CPU)
-            message = constructor_refusal(err)
+        except UserError as err:  # an arch of ours says what is wrong itself
+            return [(key, f'{net["type"]} refused its arguments: {one_line(err)}')]
+        except Exception as err:  # noqa: BLE001  (an argument refusal is the user's; anything else is not)
+            message = constructor_refusal(err) if device == 'cpu' else None
             if message is not None:
                 return [(key, f'{net["type"]} refused its arguments: {message}')]
-    return []  # a constructor that fails for other reasons: BasicSR's build_network reports it when it runs
+    return []
 
 
 def optimizer_names():
