@@ -56,3 +56,20 @@ def test_swin2sr_builds_on_the_meta_device():
     cpu = Swin2SR(**{**net, 'depths': [2, 2], 'num_heads': [2, 2], 'drop_path_rate': 0.1})
     rates = [block.drop_path for layer in cpu.layers for block in layer.residual_group.blocks]
     assert np.allclose([getattr(r, 'drop_prob', 0.0) for r in rates], torch.linspace(0, 0.1, 4).tolist())
+
+
+def test_a_refusal_of_a_mapping_an_override_changed_names_the_file_and_the_flag():
+    import pytest
+
+    from basicsr_ext.utils.errors import UserError
+    from basicsr_ext.utils.option_check import validate_options
+    from basicsr_ext.utils.options import resolve_options
+
+    opt = resolve_options('options/train_srcnn.yml', cfg_options=['network_g.num_feat=[64]'])
+    entry = '--cfg-options network_g.num_feat=[64]'
+    with pytest.raises(UserError) as err:
+        validate_options(opt, 'options/train_srcnn.yml', True, {'network_g.num_feat': entry})
+    assert str(err.value) == (
+        f'options/train_srcnn.yml with {entry}: network_g: SRCNN refused its arguments: '
+        'SRCNN needs num_feat of length 2 and kernel_sizes of length 3'
+    )

@@ -295,7 +295,9 @@ def validate_options(opt, opt_file, is_train=True, overrides=None, added=()):
                 raise UserError(f'{entry}: {message}')
             if key_path and key_path.startswith(path + '.'):
                 raise UserError(f'{entry}: {key_path}: {message}')
-        raise UserError(f'{opt_file}: {key_path}: {message}' if key_path else f'{opt_file}: {message}')
+        inside = [entry for path, entry in (overrides or {}).items() if key_path and path.startswith(key_path + '.')]
+        where = f'{opt_file} with {", ".join(inside)}' if inside else opt_file  # a mapping the file and flags made
+        raise UserError(f'{where}: {key_path}: {message}' if key_path else f'{opt_file}: {message}')
     return [f'{opt_file}: {key_path}: {message}' for key_path, message in notes]
 
 
