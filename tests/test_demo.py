@@ -165,6 +165,7 @@ def test_zoo_tab_any_model(client, tmp_path):
         PHOTO, upload(tmp_path / 'grey.png')[0], 'aos_sim2real', False, api_name='/zoo_restore'
     )
     assert read(png).shape == (32, 32) and 'aos_sim2real' in info
+    assert info.count('note: aos_sim2real is a training stage') == 1  # said on every call, once
     cv2.imwrite(str(tmp_path / 'wide.png'), rng.integers(0, 256, (12, 1030, 3), dtype=np.uint8))  # > 1024: tiles
     _, out, _, _ = client.predict(PHOTO, upload(tmp_path / 'wide.png')[0], 'srcnn_x2', False, api_name='/zoo_restore')
     assert read(out).shape == (24, 2060, 3)

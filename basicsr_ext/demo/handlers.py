@@ -246,14 +246,14 @@ class Demo:
         else:
             out = restorer.restore(img)
         seconds = time.perf_counter() - start
-        new_notes = list(dict.fromkeys(restorer.notes[notes:]))
+        shown = list(dict.fromkeys(restorer.notes))  # its own (a training stage) and this call's
         del restorer.notes[notes:]  # a cached restorer would otherwise collect one note per call
         entry = self.zoo[model]
         lines = [
             f'**{model}** ({entry.task}, {entry.network_g["type"]}{", self-ensemble x8" if self_ensemble else ""}) on '
             f'{stem}: {img.shape[1]}x{img.shape[0]} -> {out.shape[1]}x{out.shape[0]} in {seconds:.2f} s on '
             f'{self.device}',
-            *[f'note: {n}' for n in [entry.stage_note, *new_notes] if n],
+            *[f'note: {n}' for n in shown],
         ]
         if entry.task == 'modulation':
             lines.append('at its trained level (coefficient 1); the Modulation tab slides it')
