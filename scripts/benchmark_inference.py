@@ -1,11 +1,13 @@
 """Inference speed of the shipped restorers on this machine: images/s, whole vs tiled, with and without self-ensemble.
 
 python scripts/benchmark_inference.py [--device cpu|cuda] [--repeats 5] [--size 512] [--tile 256] [--threads N]
+                                      [--only aos|zoo] [--contiguous]
 
 AOS rows: ``Restorer`` with the shipped default AOS restorer on random --size px focal stacks (as many planes as
 the model takes). Zoo rows (when weights/zoo.yml lists them): ``Restorer`` with each sr / denoise / modulation model
 on a random --size px RGB image. Each row: median seconds per image over --repeats runs after one warm-up, rows of a
-table interleaved round by round (other processes may share the CPU: compare rows within one run).
+table interleaved round by round (other processes may share the CPU: compare rows within one run). ``--contiguous``
+adds each row again with the net in the contiguous memory layout (the Restorer's default on the CPU is channels-last).
 """
 
 import argparse
@@ -43,6 +45,11 @@ def seconds_per_call(fns, repeats, device):
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
+def layouts(args):
+    """``[(row suffix, Restorer channels_last)]``: the default layout, and with --contiguous the contiguous one."""
+    return [('', None)] + [(' (contiguous)', False)] * bool(args.contiguous)
+
+
 def aos_rows(args):
     variants = {
         f'AOS {args.size} px, whole': dict(self_ensemble=False),  # one pass (the model's default is self-ensemble)
@@ -50,7 +57,11 @@ def aos_rows(args):
         f'AOS {args.size} px, whole, self-ensemble x8': dict(self_ensemble=True),
         f'AOS {args.size} px, tiles of {args.tile}, self-ensemble x8': dict(tile=args.tile, self_ensemble=True),
     }
-    restorers = {name: Restorer(DEFAULT_AOS_MODEL, device=args.device, **kw) for name, kw in variants.items()}
+    restorers = {
+        name + suffix: Restorer(DEFAULT_AOS_MODEL, device=args.device, channels_last=layout, **kw)
+        for name, kw in variants.items()
+        for suffix, layout in layouts(args)
+    }
     planes = len(next(iter(restorers.values())).heights)
     stack = np.random.default_rng(0).random((planes, args.size, args.size), dtype=np.float32)
     fns = {name: (lambda r=r: r.restore_stack(stack)) for name, r in restorers.items()}
@@ -65,11 +76,11 @@ def zoo_rows(args):
         if entry.task == 'aos':
             continue
         for tile in (None, args.tile):
-            restorer = Restorer(entry.name, device=args.device, tile=tile)
-            device = restorer.device
-            fns[f'{entry.name} {args.size} px, ' + ('whole' if tile is None else f'tiles of {tile}')] = (
-                lambda r=restorer: r.restore(image)
-            )
+            for suffix, layout in layouts(args):
+                restorer = Restorer(entry.name, device=args.device, tile=tile, channels_last=layout)
+                device = restorer.device
+                name = f'{entry.name} {args.size} px, ' + ('whole' if tile is None else f'tiles of {tile}') + suffix
+                fns[name] = lambda r=restorer: r.restore(image)
     return seconds_per_call(fns, args.repeats, device) if fns else {}
 
 
@@ -81,6 +92,7 @@ def main(argv=None):
     parser.add_argument('--repeats', type=int, default=5, help='timed runs per row (median reported)')
     parser.add_argument('--threads', type=int, help="torch CPU threads (default: torch's choice)")
     parser.add_argument('--only', choices=['aos', 'zoo'], help='one table only')
+    parser.add_argument('--contiguous', action='store_true', help='each row also in the contiguous memory layout')
     args = parser.parse_args(argv)
     try:
         check_args(args)

@@ -173,6 +173,16 @@ def test_tiled_equals_untiled_for_a_conv_net(srcnn):
     assert np.abs(whole - tiled).max() <= 1e-4
 
 
+def test_channels_last_on_the_cpu_gives_the_contiguous_output(srcnn):
+    """The CPU default runs the net channels-last (faster convolutions); the output is the same to float rounding."""
+    x = image((40, 52, 3)).astype(np.float32) / 255
+    fast = Restorer(srcnn['pth'], opt=srcnn['opt'], device='cpu', tile=32, self_ensemble=True)
+    plain = Restorer(srcnn['pth'], opt=srcnn['opt'], device='cpu', tile=32, self_ensemble=True, channels_last=False)
+    assert fast.memory_format == torch.channels_last and plain.memory_format == torch.contiguous_format
+    assert next(fast.net.parameters()).is_contiguous(memory_format=torch.channels_last)
+    assert np.abs(fast.restore(x) - plain.restore(x)).max() <= 1e-5
+
+
 def test_tiled_swin2sr_within_005_db(tmp_path):
     pth = save_net(tmp_path / 'swin.pth', SWIN)
     gt = image((72, 80, 3)).astype(np.float32) / 255

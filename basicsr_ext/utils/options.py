@@ -1,14 +1,9 @@
 """Option files: BasicSR's flags and dict, plus ``_base_`` inheritance and ``--cfg-options`` overrides.
 
-The dict BasicSR receives is exactly the one it would get from a flat YAML: every BasicSR key keeps its meaning.
-Resolution happens before BasicSR sees anything:
-
-1. every file of the ``_base_`` chain is read with the safe YAML loader (a ``!!python/...`` tag is refused);
-2. mmengine's ``Config`` merges the chain (``_base_`` may be a path or a list; ``_delete_: true`` replaces a
-   mapping instead of merging into it);
-3. ``--cfg-options a.b=1`` (and BasicSR's ``--force_yml a:b=1``) override existing keys; an unknown key path is
-   an error, ``+a.b=1`` adds a new key;
-4. ``type:`` names are checked against BasicSR's registries, with the closest registered names on a miss.
+BasicSR receives exactly the dict a flat YAML would give it. Before that: every file of the ``_base_`` chain is read
+with the safe YAML loader; mmengine's ``Config`` merges the chain (``_delete_: true`` replaces a mapping);
+``--cfg-options a.b=1`` (and BasicSR's ``--force_yml a:b=1``) override existing keys (``+a.b=1`` adds one); then
+:func:`~basicsr_ext.utils.option_check.validate_options` checks the result.
 """
 
 import argparse
@@ -29,37 +24,18 @@ from basicsr_ext.utils.yaml_io import SafeLoader, describe_yaml_error, dump_yaml
 def build_parser(is_train=True):
     """BasicSR's command-line flags plus ``--cfg-options``."""
     parser = argparse.ArgumentParser(
-        prog='basicsr_ext/train.py' if is_train else 'basicsr_ext/test.py',
+        prog=f'basicsr_ext/{"train" if is_train else "test"}.py',
         description=('Train' if is_train else 'Test') + ' a model from a BasicSR option file.',
     )
-    parser.add_argument('-opt', type=str, required=True, help='Path to option YAML file.')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none', help='job launcher')
-    parser.add_argument('--auto_resume', action='store_true', help='resume from the newest training state')
-    parser.add_argument('--debug', action='store_true', help='debug mode: name gets a debug_ prefix')
-    parser.add_argument(
-        '--local_rank',
-        '--local-rank',
-        type=int,
-        default=0,
-        dest='local_rank',
-        help='set by torch.distributed.launch; torchrun uses the LOCAL_RANK variable',
-    )
-    parser.add_argument(
-        '--force_yml',
-        nargs='+',
-        default=None,
-        metavar='A:B=V',
-        help="BasicSR's override syntax, e.g. train:ema_decay=0.999",
-    )
-    parser.add_argument(
-        '--cfg-options',
-        '--cfg_options',
-        nargs='+',
-        default=None,
-        metavar='A.B=V',
-        dest='cfg_options',
-        help='override keys, e.g. train.total_iter=4; +a.b=v adds a new key',
-    )
+    add = parser.add_argument
+    add('-opt', type=str, required=True, help='Path to option YAML file.')
+    add('--launcher', choices=['none', 'pytorch', 'slurm'], default='none', help='job launcher')
+    add('--auto_resume', action='store_true', help='resume from the newest training state')
+    add('--debug', action='store_true', help='debug mode: name gets a debug_ prefix')
+    add('--local_rank', '--local-rank', type=int, default=0, dest='local_rank', help='set by torch.distributed.launch')
+    add('--force_yml', nargs='+', metavar='A:B=V', help="BasicSR's override syntax, e.g. train:ema_decay=0.999")
+    add('--cfg-options', '--cfg_options', nargs='+', metavar='A.B=V', dest='cfg_options',
+        help='override keys, e.g. train.total_iter=4; +a.b=v adds a new key')  # fmt: skip
     return parser
 
 
