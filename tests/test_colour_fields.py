@@ -1,4 +1,5 @@
-"""Synthetic saturated-colour training images: seeded, every hue, saturated, and in the denoise preparer."""
+"""Synthetic saturated-colour training images: seeded, every hue, saturated (full range: out to 0 and 255), and in the
+denoise preparer."""
 
 import cv2
 import numpy as np
@@ -23,14 +24,30 @@ def test_colour_fields_are_seeded_and_have_the_colours_photos_lack():
         assert (hues > 0).sum() >= 5  # nearly every hue sector
 
 
+def test_full_range_fields_reach_0_and_255_where_the_default_ones_do_not():
+    """Clipped noise darkens a channel at 255 (and lifts one at 0): a denoiser learns to undo that only from images
+    that have such values. The default fields stay the same draws (shipped weights were trained on them)."""
+    share = {}
+    for full_range in (False, True):
+        images = colour_fields(4, seed=1, size=96, full_range=full_range)
+        share[full_range] = [np.mean([(img == value).mean() for img in images]) for value in (0, 255)]
+    assert share[True][0] > 0.1 and share[True][1] > 0.1 and share[False][1] < 0.01
+
+
 def test_the_denoise_preparer_adds_them_and_checks_the_count(tmp_path):
     root = tmp_path / 'data'
-    sample_photos_denoise(str(root), val_crops=1, crop_size=32, train=('camera.png',), colour_fields=2)
+    sample_photos_denoise(
+        str(root), val_crops=1, crop_size=32, train=('camera.png',), colour_fields=2, full_range_fields=1
+    )
     assert sorted(p.name for p in (root / 'train').iterdir()) == [
         'camera.png',
         'colour_field_00.png',
         'colour_field_01.png',
+        'full_range_field_00.png',
     ]
     assert cv2.imread(str(root / 'train' / 'colour_field_01.png')).shape == (384, 384, 3)
+    assert (cv2.imread(str(root / 'train' / 'full_range_field_00.png')) == 255).mean() > 0.1
     with pytest.raises(UserError, match='sample_photos_denoise colour_fields: expected an integer >= 0, got -1'):
         sample_photos_denoise(str(tmp_path / 'other'), colour_fields=-1)
+    with pytest.raises(UserError, match='sample_photos_denoise full_range_fields: expected an integer >= 0, got 1.5'):
+        sample_photos_denoise(str(tmp_path / 'other'), full_range_fields=1.5)

@@ -68,10 +68,10 @@ def write_sr_pair(img, scale, hr_dir, lr_dir, name, kind='matlab'):
     cv2.imwrite(osp.join(lr_dir, f'{name}.png'), downscale(hr, kind, scale))
 
 
-def check_count(preparer, colour_fields):
-    """One line when ``colour_fields`` is not an integer >= 0."""
-    if isinstance(colour_fields, bool) or not isinstance(colour_fields, int) or colour_fields < 0:
-        raise UserError(f'{preparer} colour_fields: expected an integer >= 0, got {colour_fields!r}')
+def check_count(preparer, count, key='colour_fields'):
+    """One line when the image count ``key`` is not an integer >= 0."""
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise UserError(f'{preparer} {key}: expected an integer >= 0, got {count!r}')
 
 
 @PREPARE_REGISTRY.register()
@@ -168,15 +168,24 @@ def sample_photos_realesr(
 
 @PREPARE_REGISTRY.register()
 def sample_photos_denoise(
-    root, val_crops=4, crop_size=256, seed=0, train=REALESR_TRAIN_PHOTOS, val=VAL_PHOTOS, colour_fields=0
+    root,
+    val_crops=4,
+    crop_size=256,
+    seed=0,
+    train=REALESR_TRAIN_PHOTOS,
+    val=VAL_PHOTOS,
+    colour_fields=0,
+    full_range_fields=0,
 ):
     """Clean images for denoising (``NoisyPairDataset`` adds the noise): ``root/train/*.png``, the 11 training photos
     of :func:`sample_photos_realesr` plus ``colour_fields`` synthetic images of saturated colours
-    (:mod:`basicsr_ext.data.colour_fields`, seeded by ``seed``), and ``root/val/*.png``, ``val_crops`` seeded
-    ``crop_size`` crops of each held-out photo (chelsea, coffee)."""
+    (:mod:`basicsr_ext.data.colour_fields`, seeded by ``seed``) and ``full_range_fields`` more whose colours reach 0
+    and 255 (``full_range=True``, seeded by ``seed + 1``), and ``root/val/*.png``, ``val_crops`` seeded ``crop_size``
+    crops of each held-out photo (chelsea, coffee)."""
     from basicsr_ext.data.colour_fields import colour_fields as make_colour_fields
 
     check_count('sample_photos_denoise', colour_fields)
+    check_count('sample_photos_denoise', full_range_fields, 'full_range_fields')
 
     def build(tmp):
         os.makedirs(osp.join(tmp, 'train'))
@@ -185,6 +194,8 @@ def sample_photos_denoise(
             cv2.imwrite(osp.join(tmp, 'train', f'{osp.splitext(filename)[0]}.png'), load_photo(filename))
         for i, img in enumerate(make_colour_fields(colour_fields, seed)):
             cv2.imwrite(osp.join(tmp, 'train', f'colour_field_{i:02d}.png'), img)
+        for i, img in enumerate(make_colour_fields(full_range_fields, seed + 1, full_range=True)):
+            cv2.imwrite(osp.join(tmp, 'train', f'full_range_field_{i:02d}.png'), img)
         for _, _, name, crop in seeded_crops(val, val_crops, crop_size, seed, 'sample_photos_denoise'):
             cv2.imwrite(osp.join(tmp, 'val', f'{name}.png'), crop)
 

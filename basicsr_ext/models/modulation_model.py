@@ -13,21 +13,44 @@ level b, with the coefficient at 1. At test time the coefficient slides between 
   checkpoint cannot have, keep their identity initialisation; every other tensor must be there with its shape
   (anything else is an error naming the keys). A checkpoint of the modulated network loads as usual.
 - the modulation layers, their parameter count and coefficient (``network_g.modulation.coef``, 1 by default: the
-  level the layers train for) are logged at start.
+  level the layers train for) are logged at start;
+- ``train.level_path: {sigma: [a, b], prob: p}`` [ext, not in the AdaFM or FTN papers]: with probability ``p`` an
+  iteration trains at a coefficient ``c`` drawn uniformly from [0, 1] on fresh Gaussian noise of sigma
+  ``a + c (b - a)`` (0-255 scale, clipped to [0, 1], as ``NoisyPairDataset`` makes it) added to the batch's clean
+  target, instead of at the end level on the dataset's input. Stage 2 then trains the path the coefficient slides
+  along, not only its end: with the end level alone, the levels between are whatever the linear interpolation of the
+  layers gives, which for the zoo's ``adafm_denoise`` was a colour cast of 3 grey levels at coefficient 0.5 (bluish;
+  docs/zoo.md). The coefficient is back at ``network_g.modulation.coef`` after every such step.
 """
 
+from typing import Annotated, Optional
+
+import torch
 from basicsr.utils import get_root_logger
 from basicsr.utils.registry import MODEL_REGISTRY
+from pydantic import Field
 
-from basicsr_ext.archs.modulation_arch import modulation_layers, modulation_param_names
+from basicsr_ext.archs.modulation_arch import modulation_layers, modulation_param_names, set_modulation_coef
 from basicsr_ext.models.ext_sr_model import ExtSRModel
 from basicsr_ext.utils.errors import UserError
 from basicsr_ext.utils.file_io import load_network_params
+from basicsr_ext.utils.option_models import NumberRange, Section
+
+
+class LevelPath(Section):
+    sigma: Annotated[list[NumberRange(0)], Field(min_length=2, max_length=2)]  # [level at 0, level at 1], 0-255
+    prob: NumberRange(0, 1) = 0.5  # share of iterations on the path (the rest: the end level, the dataset's input)
+
+
+class TrainOptions(Section):
+    level_path: Optional[LevelPath] = None
 
 
 @MODEL_REGISTRY.register()
 class ModulationModel(ExtSRModel):
     """ExtSRModel for modulated networks: base checkpoints load into them; the coefficient is an option."""
+
+    option_keys = {'train': TrainOptions}
 
     def __init__(self, opt):
         super().__init__(opt)
@@ -67,3 +90,19 @@ class ModulationModel(ExtSRModel):
             f'Loaded the base network from {load_path} [{used_key}]: {len(state)} tensors; the {len(missing)} '
             f'modulation tensors ({n_new:,} parameters) it does not have keep their identity initialisation.'
         )
+
+    def optimize_parameters(self, current_iter):
+        path = (self.opt.get('train') or {}).get('level_path')
+        bare = self.get_bare_model(self.net_g)
+        if not path or not modulation_layers(bare) or torch.rand(()).item() >= path.get('prob', 0.5):
+            return super().optimize_parameters(current_iter)
+        coef = torch.rand(()).item()
+        low, high = path['sigma']
+        sigma = (low + coef * (high - low)) / 255.0
+        self.lq = (self.gt + sigma * torch.randn_like(self.gt)).clamp_(0, 1)
+        start = self.opt['network_g'].get('modulation', {}).get('coef', 1)
+        set_modulation_coef(bare, coef)
+        try:
+            return super().optimize_parameters(current_iter)
+        finally:
+            set_modulation_coef(bare, start)
