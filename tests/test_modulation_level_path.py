@@ -76,7 +76,7 @@ def test_a_path_step_trains_on_fresh_noise_and_restores_the_coefficient(prob):
     [
         ({'sigma': [20, 50, 80]}, 'train.level_path.sigma'),
         ({'sigma': [20, 80], 'prob': 2}, 'train.level_path.prob: expected a number in [0, 1], got 2'),
-        ({'sigmas': [20, 80]}, "train.level_path.sigmas: unknown key (did you mean sigma?)"),
+        ({'sigmas': [20, 80]}, 'train.level_path.sigmas: unknown key (did you mean sigma?)'),
     ],
 )
 def test_bad_level_paths_are_one_line(level_path, message):
