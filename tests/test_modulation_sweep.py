@@ -103,9 +103,13 @@ def test_sweep_writes_table_csv_json_and_strip(tmp_path, images, mtype):
     psnr = np.array(result['psnr'])
     assert psnr.shape == (len(COEFS), len(LEVELS)) and np.isfinite(psnr).all()
     rows = table_rows(open(paths['md']).read())
-    header, body = rows[0], rows[2:]
-    assert header[1:] == [f'sigma {lv}' for lv in LEVELS]
+    header, body, colour = rows[0], rows[2:6], rows[8:]
+    assert header[1:] == rows[6][1:] == [f'sigma {lv}' for lv in LEVELS]
     assert [r[0] for r in body] == ['0', '0.5', '1', 'noisy input']
+    # the colour error table (the images are colour): the mean over channels of |mean(out) - mean(clean)|
+    assert [r[0] for r in colour] == ['0', '0.5', '1']
+    assert [r[1:] for r in colour] == [[f'{c:.2f}' for c in row] for row in result['colour']]
+    assert all(c >= 0 for row in result['colour'] for c in row)
     for j, level in enumerate(LEVELS):
         best = int(np.argmax(psnr[:, j]))
         assert result['best'][level] == COEFS[best]
@@ -117,6 +121,7 @@ def test_sweep_writes_table_csv_json_and_strip(tmp_path, images, mtype):
     with open(paths['csv']) as f:
         records = list(csv.DictReader(f))
     assert len(records) == len(COEFS) * len(LEVELS)
+    assert float(records[0]['colour_error']) == pytest.approx(result['colour'][0][0], abs=1e-4)
     assert sum(int(r['best']) for r in records) == len(LEVELS)
     saved = json.load(open(paths['json']))
     assert saved['psnr'] == result['psnr'] and saved['best'] == {str(k): v for k, v in result['best'].items()}

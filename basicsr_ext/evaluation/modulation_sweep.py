@@ -106,9 +106,13 @@ def _noisy_sets(images, levels, seed, clip):
 
 
 def _metrics(img, gt):
+    """PSNR, SSIM and, for colour images, the colour error (``zoo_check.colour_error``; None for grey)."""
     from basicsr.metrics import calculate_psnr, calculate_ssim
 
-    return float(calculate_psnr(img, gt, crop_border=0)), float(calculate_ssim(img, gt, crop_border=0))
+    from basicsr_ext.evaluation.zoo_check import colour_error
+
+    colour = colour_error(img, gt) if img.ndim == 3 and img.shape[2] == 3 else None
+    return float(calculate_psnr(img, gt, crop_border=0)), float(calculate_ssim(img, gt, crop_border=0)), colour
 
 
 def _mean(values):
@@ -217,7 +221,7 @@ def run_sweep(
             raise UserError(f'strip_image: no image {strip_image!r} in {images} (images: {", ".join(names[:8])})')
 
     inputs = {lv: [_metrics(lq_img, gt) for _, _, lq_img, gt in sets[lv]] for lv in levels}
-    psnr, ssim, strip_outputs, strip_psnr = [], [], [], []
+    psnr, ssim, colour, strip_outputs, strip_psnr = [], [], [], [], []
     bar = tqdm(total=len(coefs) * len(levels), desc='sweep', unit='cell') if progress else None
     with torch.no_grad():
         for coef in coefs:
@@ -227,6 +231,7 @@ def run_sweep(
                 set_modulation_coef(net, coef)
             psnr.append([])
             ssim.append([])
+            colour.append([])
             for level in levels:
                 cell = []
                 for i, (_, lq, _, gt) in enumerate(sets[level]):
@@ -237,6 +242,8 @@ def run_sweep(
                         strip_psnr.append(cell[-1][0])
                 psnr[-1].append(_mean([m[0] for m in cell]))
                 ssim[-1].append(_mean([m[1] for m in cell]))
+                colours = [m[2] for m in cell if m[2] is not None]
+                colour[-1].append(_mean(colours) if colours else None)
                 if bar is not None:
                     bar.update(1)
     if bar is not None:
@@ -255,6 +262,7 @@ def run_sweep(
         'images': names,
         'psnr': psnr,
         'ssim': ssim,
+        'colour': colour,
         'best': best,
         'input_psnr': {lv: _mean([m[0] for m in inputs[lv]]) for lv in levels},
         'input_ssim': {lv: _mean([m[1] for m in inputs[lv]]) for lv in levels},
@@ -306,17 +314,30 @@ def sweep_markdown(result, title):
         for j, lv in enumerate(levels)
     )
     lines += ['', f'Best {_coef_name(result)} per level: {best}.', '']
+    if any(c is not None for row in result.get('colour') or [] for c in row):
+        lines += [
+            'Colour error (grey levels: the mean over channels of |mean(output) - mean(clean)|, averaged over the '
+            'images): a colour cast, which PSNR hardly shows.',
+            '',
+            f'| {_coef_name(result)} | ' + ' | '.join(f'sigma {lv:g}' for lv in levels) + ' |',
+            '|---:|' + '---:|' * len(levels),
+        ]
+        for coef, row in zip(coefs, result['colour']):
+            lines.append(f'| {coef:g} | ' + ' | '.join('n/a' if c is None else f'{c:.2f}' for c in row) + ' |')
+        lines.append('')
     return '\n'.join(lines)
 
 
 def _csv(result):
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator='\n')
-    writer.writerow(['coef', 'level', 'psnr', 'ssim', 'best'])
+    writer.writerow(['coef', 'level', 'psnr', 'ssim', 'colour_error', 'best'])
     for i, coef in enumerate(result['coefs']):
         for j, lv in enumerate(result['levels']):
             best = int(coef == result['best'][lv])
-            writer.writerow([coef, lv, f'{result["psnr"][i][j]:.4f}', f'{result["ssim"][i][j]:.6f}', best])
+            colour = result['colour'][i][j]
+            colour = '' if colour is None else f'{colour:.4f}'
+            writer.writerow([coef, lv, f'{result["psnr"][i][j]:.4f}', f'{result["ssim"][i][j]:.6f}', colour, best])
     return buf.getvalue()
 
 
