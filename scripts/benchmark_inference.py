@@ -7,7 +7,7 @@ AOS rows: ``Restorer`` with the shipped default AOS restorer on random --size px
 the model takes). Zoo rows (when weights/zoo.yml lists them): ``Restorer`` with each sr / denoise / modulation model
 on a random --size px RGB image. Each row: median seconds per image over --repeats runs after one warm-up, rows of a
 table interleaved round by round (other processes may share the CPU: compare rows within one run). ``--contiguous``
-adds each row again with the net in the contiguous memory layout (the Restorer's default on the CPU is channels-last).
+adds each row again in the other memory layout (the Restorer's default: channels-last on the CPU, contiguous on a GPU).
 """
 
 import argparse
@@ -46,8 +46,14 @@ def seconds_per_call(fns, repeats, device):
 
 
 def layouts(args):
-    """``[(row suffix, Restorer channels_last)]``: the default layout, and with --contiguous the contiguous one."""
-    return [('', None)] + [(' (contiguous)', False)] * bool(args.contiguous)
+    """``[(row suffix, Restorer channels_last)]``: the default layout (channels-last on the CPU, contiguous on a GPU),
+    and with --contiguous the other one."""
+    if not args.contiguous:
+        return [('', None)]
+    return [
+        ('', None),
+        (' (contiguous)', False) if pick_device(args.device).type == 'cpu' else (' (channels-last)', True),
+    ]
 
 
 def aos_rows(args):
@@ -92,7 +98,7 @@ def main(argv=None):
     parser.add_argument('--repeats', type=int, default=5, help='timed runs per row (median reported)')
     parser.add_argument('--threads', type=int, help="torch CPU threads (default: torch's choice)")
     parser.add_argument('--only', choices=['aos', 'zoo'], help='one table only')
-    parser.add_argument('--contiguous', action='store_true', help='each row also in the contiguous memory layout')
+    parser.add_argument('--contiguous', action='store_true', help='each row also in the other memory layout')
     args = parser.parse_args(argv)
     try:
         check_args(args)

@@ -32,6 +32,10 @@ def test_full_range_fields_reach_0_and_255_where_the_default_ones_do_not():
         images = colour_fields(4, seed=1, size=96, full_range=full_range)
         share[full_range] = [np.mean([(img == value).mean() for img in images]) for value in (0, 255)]
     assert share[True][0] > 0.1 and share[True][1] > 0.1 and share[False][1] < 0.01
+    # the default fields as they were made for the shipped weights (per-channel means, BGR; any other draw order or
+    # range moves them by tens of grey levels, OpenCV's antialiasing by far less than 0.5)
+    means = [img.reshape(-1, 3).mean(0) for img in colour_fields(2, seed=0, size=64)]
+    assert np.allclose(means, [[100.21, 136.67, 164.43], [59.62, 96.57, 62.05]], atol=0.5)
 
 
 def test_the_denoise_preparer_adds_them_and_checks_the_count(tmp_path):

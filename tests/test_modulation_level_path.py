@@ -21,7 +21,7 @@ NET = {
 }
 
 
-def options(**level_path):
+def options(scale=1, noise_sigma=8, **level_path):
     train = {
         'optim_g': {'type': 'Adam', 'lr': 1e-2},
         'total_iter': 10,
@@ -31,15 +31,27 @@ def options(**level_path):
     }
     if level_path:
         train['level_path'] = level_path
+    noise = {'type': 'gaussian', 'sigma': noise_sigma, 'clip': True}
     return {
         'name': 'level_path',
         'model_type': 'ModulationModel',
-        'scale': 1,
+        'scale': scale,
         'num_gpu': 0,
         'is_train': True,
         'dist': False,
         'rank': 0,
         'world_size': 1,
+        'datasets': {
+            'train': {
+                'type': 'NoisyPairDataset',
+                'dataroot_gt': '.',
+                'mode': 'n2c',
+                'noise': noise,
+                'gt_size': 16,
+                'batch_size_per_gpu': 4,
+                'num_worker_per_gpu': 0,
+            },
+        },  # fmt: skip
         'network_g': NET,
         'path': {'pretrain_network_g': None, 'strict_load_g': True, 'resume_state': None},
         'train': train,
@@ -52,23 +64,37 @@ def coefs(model):
 
 
 @pytest.mark.parametrize('prob', [1.0, 0.0])
-def test_a_path_step_trains_on_fresh_noise_and_restores_the_coefficient(prob):
+def test_a_path_step_trains_at_the_drawn_level_and_restores_the_coefficient(prob):
+    """Each path step: the forward runs at a drawn coefficient c on the clean target + noise of sigma 2 + 6 c (the
+    path [2, 8]; small, so that no clipping changes the noise), and the coefficient is 1 again after the step."""
     from basicsr.models import build_model
 
     torch.manual_seed(0)
-    model = build_model(options(sigma=[20, 80], prob=prob))
-    gt = torch.rand(2, 3, 16, 16)
-    lq = gt.flip(-1)  # the dataset's input, here not gt + noise at all
-    before = {n: p.detach().clone() for n, p in model.net_g.named_parameters() if 'adafm' in n}
-    model.feed_data({'lq': lq, 'gt': gt})
-    model.optimize_parameters(1)
-    assert coefs(model) == {1}  # network_g.modulation.coef again
+    model = build_model(options(sigma=[2, 8], prob=prob))
+    seen = []
+    compute_losses = model.compute_losses
+
+    def spy(current_iter):
+        seen.append((coefs(model), (model.lq - model.gt).std().item()))
+        return compute_losses(current_iter)
+
+    model.compute_losses = spy
+    gt = torch.full((4, 3, 32, 32), 0.5)
+    lq = gt + torch.linspace(0, 0.1, 32)  # the dataset's input, here not gt + noise at all
+    for i in range(6):
+        before = {n: p.detach().clone() for n, p in model.net_g.named_parameters() if 'adafm' in n}
+        model.feed_data({'lq': lq, 'gt': gt})
+        model.optimize_parameters(i + 1)
+        assert coefs(model) == {1}  # network_g.modulation.coef again
+        assert any(not torch.equal(p, before[n]) for n, p in model.net_g.named_parameters() if 'adafm' in n)
+    assert all(len(c) == 1 for c, _ in seen)
+    drawn = [next(iter(c)) for c, _ in seen]
     if prob:
-        noise = model.lq - gt  # gt + sigma noise, sigma between 20 and 80 grey levels
-        assert 20 / 255 * 0.7 < noise.std().item() < 80 / 255 * 1.3
-    else:
-        assert torch.equal(model.lq, lq)  # the end level on the dataset's input
-    assert any(not torch.equal(p, before[n]) for n, p in model.net_g.named_parameters() if 'adafm' in n)
+        assert len(set(drawn)) == 6 and all(0 <= c < 1 for c in drawn)
+        for coef, (_, std) in zip(drawn, seen):  # the noise of the drawn level, c = 0 -> sigma 2, c = 1 -> sigma 8
+            assert std == pytest.approx((2 + 6 * coef) / 255, rel=0.05)
+    else:  # the end level on the dataset's input
+        assert drawn == [1] * 6 and all(std == pytest.approx((lq - gt).std().item()) for _, std in seen)
 
 
 @pytest.mark.parametrize(
@@ -77,9 +103,16 @@ def test_a_path_step_trains_on_fresh_noise_and_restores_the_coefficient(prob):
         ({'sigma': [20, 50, 80]}, 'train.level_path.sigma'),
         ({'sigma': [20, 80], 'prob': 2}, 'train.level_path.prob: expected a number in [0, 1], got 2'),
         ({'sigmas': [20, 80]}, 'train.level_path.sigmas: unknown key (did you mean sigma?)'),
+        (
+            {'sigma': [20, 50]},
+            'train.level_path.sigma: its end level 50 must be the level of the training noise, '
+            'datasets.train.noise (Gaussian sigma 80)',
+        ),
+        ({'sigma': [20, 80], 'scale': 2}, 'train.level_path: adds noise at the target'),
     ],
 )
 def test_bad_level_paths_are_one_line(level_path, message):
+    scale = level_path.pop('scale', 1)
     with pytest.raises(UserError, match=r'^unit\.yml: ') as err:
-        check_options(options(**level_path))
+        check_options(options(scale=scale, noise_sigma=80, **level_path))
     assert message in str(err.value) and '\n' not in str(err.value)

@@ -73,8 +73,9 @@ class Restorer:
         alpha (float): DNI weight of ``dni``.
         batch_size (int): Images of one size per forward in :meth:`restore_many`.
         channels_last (bool | None): Run the net in the channels-last memory layout; None: on the CPU (there oneDNN's
-            convolutions run 1.04-1.65x faster in it, the same output to 1e-6: ``scripts/benchmark_inference.py
-            --contiguous``), not on a GPU (not measured there).
+            convolutions run 1.25-1.65x faster in it at 512 px, the same output to 1e-6:
+            ``scripts/benchmark_inference.py --contiguous``), not on a GPU (not measured there). A net with 5-D weights
+            (a 3-D conv) stays contiguous.
 
     Attributes:
         descriptor (ModelDescriptor): What the model is and how it is fed.
@@ -121,7 +122,8 @@ class Restorer:
             if set_modulation_coef(net, coef) == 0:
                 raise UserError(f'--coef: {model} has no modulation layers (AdaFM / FTN) to set')
         self.memory_format = torch.contiguous_format
-        if channels_last or (channels_last is None and self.device.type == 'cpu'):
+        flat = all(p.dim() <= 4 for p in net.parameters())  # channels-last is a layout of 4-D tensors only
+        if flat and (channels_last or (channels_last is None and self.device.type == 'cpu')):
             self.memory_format = torch.channels_last
         self.net = net.to(self.device, self.dtype, memory_format=self.memory_format)
         self._se_default = self_ensemble is None

@@ -16,11 +16,12 @@ level b, with the coefficient at 1. At test time the coefficient slides between 
   level the layers train for) are logged at start;
 - ``train.level_path: {sigma: [a, b], prob: p}`` [ext, not in the AdaFM or FTN papers]: with probability ``p`` an
   iteration trains at a coefficient ``c`` drawn uniformly from [0, 1] on fresh Gaussian noise of sigma
-  ``a + c (b - a)`` (0-255 scale, clipped to [0, 1], as ``NoisyPairDataset`` makes it) added to the batch's clean
-  target, instead of at the end level on the dataset's input. Stage 2 then trains the path the coefficient slides
-  along, not only its end: with the end level alone, the levels between are whatever the linear interpolation of the
-  layers gives, which for the zoo's ``adafm_denoise`` was a colour cast of 3 grey levels at coefficient 0.5 (bluish;
-  docs/zoo.md). The coefficient is back at ``network_g.modulation.coef`` after every such step.
+  ``a + c (b - a)`` (0-255 scale; clipped to [0, 1] when ``datasets.train.noise.clip`` is, as ``NoisyPairDataset``
+  does) added to the batch's clean target, instead of at the end level on the dataset's input (whose sigma must be
+  ``b``; denoising only, ``scale: 1``). Stage 2 then trains the path the coefficient slides along, not only its end:
+  with the end level alone, the levels between are whatever the linear interpolation of the layers gives, which for
+  the zoo's ``adafm_denoise`` was a colour cast of 4 grey levels at coefficient 0.5 on its validation crops
+  (docs/zoo.md). The coefficient is back where it was after every such step.
 """
 
 from typing import Annotated, Optional
@@ -28,13 +29,13 @@ from typing import Annotated, Optional
 import torch
 from basicsr.utils import get_root_logger
 from basicsr.utils.registry import MODEL_REGISTRY
-from pydantic import Field
+from pydantic import Field, ValidationInfo, model_validator
 
 from basicsr_ext.archs.modulation_arch import modulation_layers, modulation_param_names, set_modulation_coef
 from basicsr_ext.models.ext_sr_model import ExtSRModel
 from basicsr_ext.utils.errors import UserError
 from basicsr_ext.utils.file_io import load_network_params
-from basicsr_ext.utils.option_models import NumberRange, Section
+from basicsr_ext.utils.option_models import NumberRange, Section, option_error
 
 
 class LevelPath(Section):
@@ -44,6 +45,30 @@ class LevelPath(Section):
 
 class TrainOptions(Section):
     level_path: Optional[LevelPath] = None
+
+    @model_validator(mode='after')
+    def _path_fits_the_data(self, info: ValidationInfo):
+        opt = (info.context or {}).get('opt') or {}
+        if self.level_path is None:
+            return self
+        if opt.get('scale', 1) != 1:
+            raise option_error(
+                'train.level_path',
+                f"adds noise at the target's size: denoising only (scale 1), got scale {opt['scale']}",
+            )
+        noise = ((opt.get('datasets') or {}).get('train') or {}).get('noise')
+        end = noise.get('sigma') if isinstance(noise, dict) else None
+        if noise is not None and (
+            not isinstance(noise, dict)
+            or noise.get('type', 'gaussian') != 'gaussian'
+            or end != self.level_path.sigma[1]
+        ):
+            raise option_error(
+                'train.level_path.sigma',
+                f'its end level {self.level_path.sigma[1]:g} must be the level of the training noise, '
+                f'datasets.train.noise (Gaussian sigma {end})',
+            )
+        return self
 
 
 @MODEL_REGISTRY.register()
@@ -94,13 +119,16 @@ class ModulationModel(ExtSRModel):
     def optimize_parameters(self, current_iter):
         path = (self.opt.get('train') or {}).get('level_path')
         bare = self.get_bare_model(self.net_g)
-        if not path or not modulation_layers(bare) or torch.rand(()).item() >= path.get('prob', 0.5):
+        layers = modulation_layers(bare)
+        prob = (path or {}).get('prob', 0.5)
+        if not path or not layers or not prob or torch.rand(()).item() >= prob:
             return super().optimize_parameters(current_iter)
         coef = torch.rand(()).item()
         low, high = path['sigma']
-        sigma = (low + coef * (high - low)) / 255.0
-        self.lq = (self.gt + sigma * torch.randn_like(self.gt)).clamp_(0, 1)
-        start = self.opt['network_g'].get('modulation', {}).get('coef', 1)
+        self.lq = self.gt + (low + coef * (high - low)) / 255.0 * torch.randn_like(self.gt)
+        if ((self.opt.get('datasets') or {}).get('train', {}).get('noise') or {}).get('clip', False):
+            self.lq.clamp_(0, 1)
+        start = next(m.adafm.coef if hasattr(m, 'adafm') else m.coef for m in layers.values())
         set_modulation_coef(bare, coef)
         try:
             return super().optimize_parameters(current_iter)
