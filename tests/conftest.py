@@ -62,6 +62,15 @@ def workers_killed_after():
             gc.enable()
 
 
+def free_port():
+    """A TCP port that was free on 127.0.0.1 a moment ago (for torchrun's master port, the demo's server)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
 def make_pairs(root, n, size, scale=2, seed=0):
     """``n`` smooth random colour images (size x size) as HR, with cv2-bicubic LR at 1/scale."""
     rng = np.random.default_rng(seed)

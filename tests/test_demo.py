@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import REPO
+from conftest import REPO, free_port
 
 gr = pytest.importorskip('gradio')
 client_lib = pytest.importorskip('gradio_client')
@@ -31,12 +31,6 @@ pytestmark = [
 ]
 TIFF_EXAMPLE = 'simulated 0_2: TIFF, 3 planes, GT'
 PHOTO = 'coffee (scikit-image photo)'  # an upload is used instead of the example
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope='module')

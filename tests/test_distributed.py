@@ -4,7 +4,6 @@
 import copy
 import os
 import re
-import socket
 import subprocess
 import sys
 from os import path as osp
@@ -16,19 +15,13 @@ import torch.nn.functional as F
 import basicsr_ext  # noqa: F401  (compat patches, before anything imports basicsr)
 from basicsr_ext.archs.srcnn_arch import SRCNN
 
-from conftest import REPO, TRAIN_PY, tiny_options, write_yaml
+from conftest import REPO, TRAIN_PY, free_port, tiny_options, write_yaml
 
 WORLD_SIZE = 2
 CHECK_LINE = re.compile(
     r'Distributed check: (\d+) ranks, optimizer steps per rank \[([\d, ]+)\], weights identical on all ranks: (\w+)'
 )
 TIMEOUT = 180
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 def torchrun(args, cwd, no_python_entry=None, script=TRAIN_PY):

@@ -6,9 +6,9 @@ import subprocess
 import sys
 
 import pytest
-from test_distributed import CHECK_LINE, free_port
+from test_distributed import CHECK_LINE
 
-from conftest import REPO, TRAIN_PY, tiny_options, write_yaml
+from conftest import REPO, TRAIN_PY, free_port, tiny_options, write_yaml
 
 TIMEOUT = 180
 

@@ -7,7 +7,6 @@ import json
 import os
 import re
 import shlex
-import socket
 import subprocess
 import sys
 import textwrap
@@ -21,7 +20,7 @@ from basicsr_ext.models.training_state import TrainingState
 from basicsr_ext.utils.errors import UserError
 from basicsr_ext.utils.resume import load_resume_state
 
-from conftest import REPO
+from conftest import REPO, free_port
 
 
 # ----------------------------------------------------------------------------------------------- helpers
@@ -39,12 +38,6 @@ def run_python(code, cwd, timeout=300, **extra):
         text=True,
         timeout=timeout,
     )
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 class RunsCode:
