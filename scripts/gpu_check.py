@@ -6,8 +6,10 @@ bash scripts/gpu_check.sh --dry-run  # on the CPU with tiny sizes and gloo (CI r
 Rows: train steps of the AOS course report's full configuration (options/train_aos_course_report.yml: Swin2SR embed 32,
 depths [6, 6, 6, 6], 512 px, batch 2, gradient checkpointing) in fp32, AMP fp16 (GradScaler) and AMP bf16, with
 iterations/s and peak memory; 8-transform self-ensemble by chunk size (transforms per forward) against a loop of
-forwards; whole vs tiled inference in images/s; a DDP smoke run of train.py under torchrun (nccl on GPUs, one process
-per GPU). Times are medians; rows that compare run interleaved (scripts/benchmark_aos.py's median_ms).
+forwards; whole vs tiled inference in images/s; the shipped restorers (``aos_person``, ``msrresnet_x2``) in the
+channels-last and the contiguous memory layout, to settle the Restorer's GPU default (channels-last is the CPU's); a
+DDP smoke run of train.py under torchrun (nccl on GPUs, one process per GPU). Times are medians; rows that compare
+run interleaved (scripts/benchmark_aos.py's median_ms).
 """
 
 import argparse
@@ -123,6 +125,28 @@ def check_tiled(args, device, size):
         ('inference, whole image', f'{size} px', f'{1e3 / ms["whole"]:.2f} images/s'),
         ('inference, tiled', f'{size} px in tiles of {tile}', f'{1e3 / ms["tiled"]:.2f} images/s'),
     ]
+
+
+def check_memory_format(args, device, size):
+    """The shipped restorers in the channels-last vs the contiguous layout (interleaved), in images/s: the Restorer runs
+    channels-last on the CPU (1.25-1.65x faster there, README); this row decides it on a GPU."""
+    from basicsr_ext.inference.restorer import Restorer
+
+    rows = []
+    for name in ('aos_person', 'msrresnet_x2'):
+        layouts = {k: Restorer(name, device=str(device), self_ensemble=False, channels_last=k) for k in (True, False)}
+        channels = layouts[True].descriptor.in_channels or 3
+        x = torch.rand(1, channels, size, size, device=device)
+        fns = {k: (lambda r=r, x=x: r.forward(x)) for k, r in layouts.items()}
+        ms = median_ms(fns, device, args.repeats, args.warmup)
+        rows.append(
+            (
+                f'Restorer {name}, channels-last vs contiguous',
+                f'{size} px, one pass, fp32',
+                f'{1e3 / ms[True]:.2f} vs {1e3 / ms[False]:.2f} images/s ({ms[False] / ms[True]:.2f}x)',
+            )
+        )
+    return rows
 
 
 def _tiny_ddp_options(root, backend, num_gpu):
@@ -242,6 +266,7 @@ def main(argv=None):
     rows = check_train_steps(args, device, size, batch)
     rows += check_self_ensemble(args, device, size)
     rows += check_tiled(args, device, size)
+    rows += check_memory_format(args, device, size)
     rows += check_ddp(args, device)
     took = time.perf_counter() - started
     print(f'\ngpu_check on {where}, torch {torch.__version__} (CUDA {torch.version.cuda}), {took:.0f} s')

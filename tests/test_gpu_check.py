@@ -29,6 +29,8 @@ def test_gpu_check_dry_run_prints_every_row(tmp_path):
         assert rows[name].endswith('it/s')
     assert 'self-ensemble x8, 1 per forward (auto)' in rows  # the CPU's automatic chunk
     assert rows['inference, tiled'].endswith('images/s')
+    for name in ('aos_person', 'msrresnet_x2'):
+        assert rows[f'Restorer {name}, channels-last vs contiguous'].endswith('x)')
     assert rows['DDP smoke run (train.py, torchrun)'].startswith('ok: 4 iterations')
     assert '| check ' in run.stdout and 'gpu_check on CPU (dry run)' in run.stdout
 
