@@ -10,14 +10,24 @@ from test_bad_inputs import assert_nothing_written, assert_one_line_error
 from conftest import run_train, tiny_options, write_yaml
 
 
-def _write(path, data):
-    path.write_bytes(data)
-    return str(path)
+def writing(name, data):
+    """A maker of ``tmp/name`` holding the bytes ``data``."""
+
+    def make(tmp):
+        (tmp / name).write_bytes(data)
+        return str(tmp / name)
+
+    return make
 
 
-def _save(path, obj):
-    torch.save(obj, path)
-    return str(path)
+def saving(name, obj):
+    """A maker of ``tmp/name`` holding ``obj`` (torch.save), or ``obj(tmp)`` when it is a function."""
+
+    def make(tmp):
+        torch.save(obj(tmp) if callable(obj) else obj, tmp / name)
+        return str(tmp / name)
+
+    return make
 
 
 def _srcnn_params(tmp_path, **net):
@@ -38,26 +48,15 @@ def _flip_a_byte(path):
 
 # (id, how to make the pretrained file, the expected message or its start (...))
 def _pretrained_cases():
-    def empty(tmp):
-        return _write(tmp / 'net.pth', b'')
-
-    def tensor(tmp):
-        return _save(tmp / 'net.pth', torch.zeros(3))
-
-    def text(tmp):
-        return _write(tmp / 'net.pth', b'not a checkpoint')
-
-    def wider(tmp):
-        return _save(tmp / 'net.pth', {'params': _srcnn_params(tmp, num_feat=[16, 4])})
+    empty, tensor, text = writing('net.pth', b''), saving('net.pth', torch.zeros(3)), writing('net.pth', b'not a ckpt')
+    wider = saving('net.pth', lambda tmp: {'params': _srcnn_params(tmp, num_feat=[16, 4])})
+    param_key = saving('net.pth', lambda tmp: {'weights': _srcnn_params(tmp)})
 
     def flipped(tmp):
         from basicsr_ext.utils.file_io import atomic_torch_save
 
         atomic_torch_save({'params': _srcnn_params(tmp)}, tmp / 'net.pth')
         return _flip_a_byte(str(tmp / 'net.pth'))
-
-    def param_key(tmp):
-        return _save(tmp / 'net.pth', {'weights': _srcnn_params(tmp)})
 
     return [
         ('empty', empty, 'cannot read network checkpoint {f}: the file is empty (0 bytes)'),
@@ -84,29 +83,9 @@ def _pretrained_cases():
     ]
 
 
-PRETRAINED_CASES = _pretrained_cases()
-
-
-@pytest.mark.parametrize('case_id,make,expected', PRETRAINED_CASES, ids=[c[0] for c in PRETRAINED_CASES])
-def test_bad_pretrained_network(tmp_path, tiny_data, case_id, make, expected):
-    opt = tiny_options(tiny_data)
-    opt['path']['pretrain_network_g'] = make(tmp_path)
-    opt_file = write_yaml(tmp_path / 'bad.yml', opt)
-    run = run_train(['-opt', opt_file], tmp_path)
-    assert_one_line_error(run, expected.format(f=opt['path']['pretrain_network_g']), prefix=True)
-    assert_nothing_written(tmp_path, run_folders=False)
-    assert not list(tmp_path.glob('experiments/*/models/*.pth'))
-
-
 def _resume_cases():
-    def empty(tmp):
-        return _write(tmp / '4.state', b'')
-
-    def tensor(tmp):
-        return _save(tmp / '4.state', torch.zeros(2))
-
-    def no_iter(tmp):
-        return _save(tmp / '4.state', {'epoch': 0, 'optimizers': [], 'schedulers': []})
+    empty, tensor = writing('4.state', b''), saving('4.state', torch.zeros(2))
+    no_iter = saving('4.state', {'epoch': 0, 'optimizers': [], 'schedulers': []})
 
     return [
         ('missing', lambda tmp: str(tmp / 'absent.state'), '{opt}: path.resume_state: training state not found: {f}'),
@@ -120,17 +99,20 @@ def _resume_cases():
     ]
 
 
-RESUME_CASES = _resume_cases()
+# (path key, id, how to make the file, the expected line; a network's ends with the load error: its start is checked)
+CASES = [('pretrain_network_g', *c) for c in _pretrained_cases()] + [('resume_state', *c) for c in _resume_cases()]
 
 
-@pytest.mark.parametrize('case_id,make,expected', RESUME_CASES, ids=[c[0] for c in RESUME_CASES])
-def test_bad_resume_state(tmp_path, tiny_data, case_id, make, expected):
+@pytest.mark.parametrize('key,case_id,make,expected', CASES, ids=[f'{c[0]}-{c[1]}' for c in CASES])
+def test_bad_checkpoint(tmp_path, tiny_data, key, case_id, make, expected):
     opt = tiny_options(tiny_data)
-    opt['path']['resume_state'] = make(tmp_path)
+    opt['path'][key] = make(tmp_path)
     opt_file = write_yaml(tmp_path / 'bad.yml', opt)
     run = run_train(['-opt', opt_file], tmp_path)
-    assert_one_line_error(run, expected.format(f=opt['path']['resume_state'], opt=opt_file))
+    line = expected.format(f=opt['path'][key], opt=opt_file)
+    assert_one_line_error(run, line, prefix=key == 'pretrain_network_g')
     assert_nothing_written(tmp_path, run_folders=False)
+    assert not list(tmp_path.glob('experiments/*/models/*.pth'))
 
 
 def test_damaged_resume_state(tmp_path, tiny_data):
