@@ -314,7 +314,7 @@ def sweep_markdown(result, title):
         for j, lv in enumerate(levels)
     )
     lines += ['', f'Best {_coef_name(result)} per level: {best}.', '']
-    if any(c is not None for row in result.get('colour') or [] for c in row):
+    if any(c is not None for row in result['colour'] for c in row):
         lines += [
             'Colour error (grey levels: the mean over channels of |mean(output) - mean(clean)|, averaged over the '
             'colour images): a colour cast, which PSNR hardly shows.',
@@ -335,7 +335,7 @@ def _csv(result):
     for i, coef in enumerate(result['coefs']):
         for j, lv in enumerate(result['levels']):
             best = int(coef == result['best'][lv])
-            colour = (result.get('colour') or [[None] * len(result['levels'])] * len(result['coefs']))[i][j]
+            colour = result['colour'][i][j]
             colour = '' if colour is None else f'{colour:.4f}'
             writer.writerow([coef, lv, f'{result["psnr"][i][j]:.4f}', f'{result["ssim"][i][j]:.6f}', colour, best])
     return buf.getvalue()

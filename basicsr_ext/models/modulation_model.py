@@ -118,10 +118,11 @@ class ModulationModel(ExtSRModel):
 
     def optimize_parameters(self, current_iter):
         path = (self.opt.get('train') or {}).get('level_path')
+        if not path or not path.get('prob', 0.5):
+            return super().optimize_parameters(current_iter)
         bare = self.get_bare_model(self.net_g)
         layers = modulation_layers(bare)
-        prob = (path or {}).get('prob', 0.5)
-        if not path or not layers or not prob or torch.rand(()).item() >= prob:
+        if not layers or torch.rand(()).item() >= path.get('prob', 0.5):
             return super().optimize_parameters(current_iter)
         coef = torch.rand(()).item()
         low, high = path['sigma']
