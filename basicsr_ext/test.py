@@ -23,7 +23,8 @@ def test_pipeline(argv=None):
     from basicsr_ext.data.prepare import run_prepare
     from basicsr_ext.utils.dist import barrier
     from basicsr_ext.utils.logger import setup_logger
-    from basicsr_ext.utils.options import check_paths, parse_options, save_resolved_options
+    from basicsr_ext.utils.options import check_paths
+    from basicsr_ext.utils.run_setup import parse_options, save_resolved_options
 
     opt, args, resolved = parse_options(is_train=False, argv=argv)
     torch.backends.cudnn.benchmark = True

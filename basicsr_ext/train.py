@@ -7,7 +7,7 @@ changes sit inside the loop where no hook reaches. BasicSR's own functions are s
 no change (``create_train_val_dataloader``, ``init_tb_loggers``, ``build_model``, the prefetchers, ``MessageLogger``).
 The changes, each marked where it is made:
 
-- options come from ``utils.options.parse_options`` (``_base_``, ``--cfg-options``, registry and consistency checks)
+- options come from ``utils.run_setup.parse_options`` (``_base_``, ``--cfg-options``, registry and consistency checks)
   and ``prepare_data`` entries build missing data on rank 0 first;
 - resume is ``utils.resume.load_resume_state`` (any device, weights-only, the run's own experiment folder) and
   continues after the batches the saved epoch already trained on (BasicSR restarts the epoch from its first batch);
@@ -64,8 +64,9 @@ def train_pipeline(argv=None):
     from basicsr_ext.utils.dist import barrier
     from basicsr_ext.utils.file_io import remove_stale_temp_files
     from basicsr_ext.utils.logger import setup_logger
-    from basicsr_ext.utils.options import check_paths, parse_options, save_resolved_options
+    from basicsr_ext.utils.options import check_paths
     from basicsr_ext.utils.resume import load_resume_state
+    from basicsr_ext.utils.run_setup import parse_options, save_resolved_options
 
     opt, args, resolved = parse_options(is_train=True, argv=argv)
     torch.backends.cudnn.benchmark = True

@@ -10,7 +10,7 @@ import yaml
 import basicsr_ext  # noqa: F401  (registration)
 from basicsr_ext.utils.errors import UserError
 from basicsr_ext.utils.option_check import validate_options
-from basicsr_ext.utils.options import apply_overrides, check_paths, check_types, parse_value, resolve_options
+from basicsr_ext.utils.options import apply_overrides, check_paths, parse_value, resolve_options
 from basicsr_ext.utils.yaml_io import load_yaml
 
 from conftest import REPO, tiny_options, write_yaml
@@ -125,7 +125,7 @@ def test_unknown_type_lists_closest_registered_names(tiny_data, key, value, kind
     opt = tiny_options(tiny_data)
     apply_overrides(opt, [f'{key}={value}'])
     with pytest.raises(UserError) as err:
-        check_types(opt, 'my.yml')
+        validate_options(opt, 'my.yml')
     msg = str(err.value)
     assert msg.startswith(f'my.yml: {key}: unknown {kind} {value!r}.')
     assert suggestion in msg.split('Closest registered names:')[1]
@@ -147,7 +147,7 @@ def test_basicsr_suffixed_names_are_accepted_and_meta_info_is_checked(tiny_data)
     # option files written for Real-ESRGAN (type: RealESRGANDataset) run unchanged
     opt = tiny_options(tiny_data)
     apply_overrides(opt, ['datasets.train.type=RealESRGANDataset', 'model_type=RealESRNetModel'])
-    check_types(opt, 'my.yml')
+    validate_options(opt, 'my.yml')
     opt['datasets']['train']['meta_info'] = '/nonexistent/meta_info.txt'
     with pytest.raises(UserError, match=r'my\.yml: datasets\.train\.meta_info: path not found: /nonexistent/meta'):
         check_paths(opt, 'my.yml')
@@ -171,7 +171,6 @@ def test_registration_scans_the_package_folders():
 @pytest.mark.parametrize('opt_file', sorted(glob.glob(osp.join(REPO, 'options', '*.yml'))))
 def test_shipped_option_files_resolve_and_pass_the_option_check(opt_file):
     opt = resolve_options(opt_file)
-    check_types(opt, opt_file)
     # the whole check, without a warning: every key a shipped file holds is declared by the classes it uses
     assert validate_options(opt, opt_file, is_train=osp.basename(opt_file).startswith('train')) == []
     assert opt['name'] and '_base_' not in opt

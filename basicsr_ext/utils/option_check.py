@@ -299,11 +299,3 @@ def validate_options(opt, opt_file, is_train=True, overrides=None, added=()):
         where = f'{opt_file} with {", ".join(inside)}' if inside else opt_file  # a mapping the file and flags made
         raise UserError(f'{where}: {key_path}: {message}' if key_path else f'{opt_file}: {message}')
     return [f'{opt_file}: {key_path}: {message}' for key_path, message in notes]
-
-
-def check_types(opt, opt_file):
-    """Raise for the first ``type:`` not in BasicSR's registries (the closest registered names in the message)."""
-    if 'model_type' not in opt:
-        raise UserError(f'{opt_file}: missing required key model_type (e.g. ExtSRModel)')
-    for key_path, message in _type_problems(opt):
-        raise UserError(f'{opt_file}: {key_path}: {message}' if key_path else f'{opt_file}: {message}')
