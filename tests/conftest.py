@@ -162,7 +162,8 @@ def check_options(opt, is_train=True, opt_file='unit.yml'):
     is written) on a unit test's runtime-style option dict: the keys the runners add are dropped first."""
     import copy
 
-    from basicsr_ext.utils.option_check import RUNTIME, validate_options
+    from basicsr_ext.utils.option_check import validate_options
+    from basicsr_ext.utils.option_lines import RUNTIME
 
     user = {k: copy.deepcopy(v) for k, v in opt.items() if k not in RUNTIME['']}
     user['path'] = {k: v for k, v in (user.get('path') or {}).items() if k not in RUNTIME['path']}

@@ -299,7 +299,7 @@ OPTION_CASES = [
     (
         'io-backend',
         setting('datasets.train.io_backend.type', 'disc'),
-        "datasets.train.io_backend.type: expected one of disk, lmdb, memcached, got 'disc'",
+        "datasets.train.io_backend.type: expected one of 'disk', 'lmdb', 'memcached', got 'disc' (a string)",
     ),
     (
         'dataroot-number',

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 import basicsr_ext  # noqa: F401  (compat patches, before anything imports basicsr)
 from basicsr_ext.archs.srcnn_arch import SRCNN
 
-from conftest import REPO, TRAIN_PY, free_port, tiny_options, write_yaml
+from conftest import REPO, TRAIN_PY, tiny_options, write_yaml
 
 WORLD_SIZE = 2
 CHECK_LINE = re.compile(
@@ -36,7 +36,7 @@ def torchrun(args, cwd, no_python_entry=None, script=TRAIN_PY):
         '-m',
         'torch.distributed.run',
         f'--nproc_per_node={WORLD_SIZE}',
-        f'--master_port={free_port()}',
+        '--standalone',  # a rendezvous on a port the launcher binds itself: no port picked and freed first
     ]
     if no_python_entry:
         cmd = launcher + ['--no-python', *no_python_entry, *args]

@@ -124,6 +124,13 @@ class DistParams(Section):
     port: Optional[IntRange(1, 65535)] = None
 
 
+class IoBackend(BaseModel):
+    """``io_backend`` of a dataset entry: BasicSR's FileClient backend, and that backend's own keys (``db_paths``)."""
+
+    model_config = ConfigDict(extra='allow')
+    type: Literal['disk', 'lmdb', 'memcached']
+
+
 class Dataset(Section):
     """One entry of ``datasets:`` (build_dataset / build_dataloader, the prefetchers, keys the image datasets share)."""
 
@@ -139,7 +146,7 @@ class Dataset(Section):
     pin_memory: Bool = False
     persistent_workers: Bool = False
     num_prefetch_queue: IntRange(1) = 1
-    io_backend: dict = {'type': 'disk'}
+    io_backend: IoBackend = IoBackend(type='disk')
     gt_size: Optional[IntRange(1)] = None  # ~: whole images (AOS)
     use_hflip: Bool = False
     use_rot: Bool = False
@@ -187,7 +194,6 @@ class Options(Section):
 
 
 SECTIONS = {'': Options, 'path': Path, 'train': Train, 'val': Val, 'logger': Logger, 'dist_params': DistParams}
-IO_BACKENDS = ('disk', 'lmdb', 'memcached')
 
 
 def closest(word, names):

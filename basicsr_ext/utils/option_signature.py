@@ -16,7 +16,7 @@ from typing import Annotated, Any, ClassVar, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from basicsr_ext.utils.option_models import Bool, Int, Number, Str, closest, describe, expected, yaml_number_hint
+from basicsr_ext.utils.option_models import Bool, Int, Number, Str
 
 _NAMED = {'int': int, 'float': float, 'bool': bool, 'str': str, 'list': list, 'tuple': tuple}
 _KEYWORD = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
@@ -88,17 +88,3 @@ def signature_model(fn, skip=(), data_args=(), lenient=False):
         return None
     model.owner, model.takes = getattr(fn, '__name__', str(fn)), tuple(takes)
     return model
-
-
-def argument_problem(model, error, path, key, node):
-    """The line for one error of an :class:`~.option_signature.Arguments` model, naming the callable."""
-    if error['type'] == 'extra_forbidden':
-        close = closest(key, model.takes)
-        hint = f'did you mean {", ".join(close)}?' if close else f'it takes: {", ".join(model.takes) or "nothing"}'
-        return path, f'{model.owner} has no argument {key!r}; {hint}'
-    if error['type'] == 'missing':
-        return path.rsplit('.', 1)[0], f'{model.owner} needs the argument {key!r}'
-    if error['type'] == 'finite_number':
-        return path, f'{error["msg"]} ({model.owner} argument)'
-    words = expected(model.model_json_schema()['properties'][key]).removesuffix(' or ~ (null)')  # ~: the default
-    return path, f'expected {words}, got {describe(node)}{yaml_number_hint(node)} ({model.owner} argument)'
