@@ -5,9 +5,9 @@ process and must end with one line on stderr, exit status 2, no traceback and no
 
 import pytest
 import torch
-from test_bad_inputs import assert_nothing_written, assert_one_line_error
 
 from conftest import run_train, tiny_options, write_yaml
+from error_lines import assert_nothing_written, assert_one_line_error
 
 
 def writing(name, data):

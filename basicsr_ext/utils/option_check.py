@@ -59,7 +59,8 @@ def _compose(base, classes, section, data, **overrides):
     for key in data if isinstance(data, dict) else ():
         if isinstance(key, str) and key not in fields and all(key not in m.model_fields for m in bases):
             match = [a for p, a in patterns.items() if (key.endswith(p[1:]) if p[0] == '*' else key.startswith(p))]
-            fields.update({key: (match[0], None)} if match else {})
+            if match:
+                fields[key] = (match[0], None)
     return create_model(base.__name__, __base__=bases, **fields, **overrides)
 
 
@@ -68,11 +69,10 @@ def keys_read_anywhere():
     from basicsr.utils.registry import DATASET_REGISTRY, MODEL_REGISTRY
 
     found = {section: set(keys) for section, keys in LEGACY.items()}
-    for registry, sections in ((MODEL_REGISTRY, SECTIONS), (DATASET_REGISTRY, {'dataset': None})):
-        for _, cls in registry:
-            for section in sections:
-                models, names = declared(cls, section if sections is SECTIONS else None)
-                found.setdefault(section, set()).update(names, *(m.model_fields for m in models))
+    pairs = [(cls, section, section) for _, cls in MODEL_REGISTRY for section in SECTIONS]
+    for cls, section, key in pairs + [(cls, None, 'dataset') for _, cls in DATASET_REGISTRY]:
+        models, names = declared(cls, section)
+        found.setdefault(key, set()).update(names, *(m.model_fields for m in models))
     return found
 
 

@@ -1,6 +1,6 @@
 """Options that become keyword arguments (``network_g``, losses, metrics, optimizers, the scheduler) as a pydantic
-model made from the signature of what receives them; :func:`basicsr_ext.utils.option_check.check_kwargs` validates
-with it (unknown names with the closest ones, missing required arguments, types).
+model made from the signature of what receives them; :func:`basicsr_ext.utils.option_lines.check_kwargs` validates
+with it (:mod:`~basicsr_ext.utils.option_lines` words the errors).
 
 A parameter's type is its annotation when that is a plain type (any other annotation, e.g. ``Union[bool, str]``,
 takes anything), else the type of its default: an ``int`` or ``float`` default takes any number (BasicSR's
