@@ -1,7 +1,7 @@
 """The bad-input corpus, checkpoints: pretrained networks and training states as users get them wrong (empty, not a
 checkpoint, another network, changed on disk, a missing parameter group). Each case runs ``train.py`` main in this
-process and must end with one line on stderr, exit status 2, no traceback and no temp file left
-(``test_bad_inputs.py`` has the option-file corpus and the shared assertions)."""
+process and must end with one line on stderr, exit status 2, no traceback and no temp file left (the option-file
+corpus: ``test_bad_options.py`` and ``test_bad_inputs.py``; the shared assertions: ``error_lines.py``)."""
 
 import pytest
 import torch

@@ -291,6 +291,7 @@ OPTION_CASES = [
     ),
     ('num-gpu-negative', setting('num_gpu', -1), "num_gpu: expected an integer >= 0 or 'auto', got -1"),
     ('num-gpu-text', setting('num_gpu', 'all'), "num_gpu: expected an integer >= 0 or 'auto', got 'all' (a string)"),
+    ('num-gpu-list', setting('num_gpu', [1]), "num_gpu: expected an integer >= 0 or 'auto', got [1] (a list)"),
     (
         'seed-negative',
         setting('manual_seed', -1),
@@ -317,6 +318,11 @@ OPTION_CASES = [
         'save-best-no-metric',
         setting('val.save_best', {'mode': 'max'}),
         'val.save_best.metric: missing required key (expected a string or a mapping of keys)',
+    ),
+    (
+        'save-best-metric-list',  # a list where a union (string or mapping) goes
+        setting('val.save_best', {'metric': ['psnr']}),
+        "val.save_best.metric: expected a string or a mapping of keys, got ['psnr'] (a list)",
     ),
     (
         'lsr-shape',

@@ -4,7 +4,8 @@ checkpoints, option files, logs and flags as users get them wrong.
 Every case goes through the script's ``main(argv)`` in this process and must end with exit status 2, exactly one line
 on stderr equal to the expected ``<prog>: error: ...`` line (argparse's usage line before it for flags argparse
 checks), no traceback, and nothing written: the case's folder and the shared inputs are byte for byte what they were,
-so no output and no temp file is left. train.py / test.py have their own corpus (``test_bad_inputs.py``).
+so no output and no temp file is left. train.py / test.py have their own corpus
+(``test_bad_options.py``, ``test_bad_inputs.py``, ``test_bad_checkpoints.py``).
 """
 
 import glob

@@ -247,3 +247,22 @@ def test_keys_only_training_needs_are_not_asked_of_a_test_run():
     assert validate_options(opt, 't.yml', is_train=False) == []
     with pytest.raises(UserError, match=r'^t\.yml: train\.total_iter: missing required key'):
         validate_options(opt, 't.yml', is_train=True)
+
+
+def test_problems_are_reported_in_file_order_of_the_sections(tiny_data):
+    """Names before arguments, and within each: networks, datasets, the train section as the file has it, metrics;
+    a train key that is both a loss (``*_opt``) and an optimizer (``optim_*``) name is a loss."""
+    opt = tiny_options(tiny_data)
+    apply_overrides(opt, ['datasets.train.type=Foo', 'train.pixel_opt.type=L1Los'])
+    with pytest.raises(UserError, match=r"^my\.yml: datasets\.train\.type: unknown dataset 'Foo'"):
+        validate_options(opt, 'my.yml')
+    opt = tiny_options(tiny_data)
+    opt['train'].pop('optim_g')
+    opt['train'] = {'optim_g': {'type': 'Adam', 'lr': 1e-3, 'betaz': 1}, **opt['train']}  # optim_g first in the file
+    opt['val']['metrics'] = {'psnr': {'type': 'calculate_psnr', 'crop_border': 'two'}}
+    opt['train']['pixel_opt']['foo'] = 1
+    with pytest.raises(UserError, match=r"^my\.yml: train\.optim_g\.betaz: Adam has no argument 'betaz'"):
+        validate_options(opt, 'my.yml')
+    opt = tiny_options(tiny_data)
+    opt['train']['optim_x_opt'] = {'type': 'L1Loss'}
+    assert validate_options(opt, 'my.yml') == []

@@ -122,38 +122,37 @@ def _dataset_problems(opt, is_train, added, elsewhere, notes, context):
 
 
 def _built(opt):
-    """``(key path, mapping, kind)`` of every mapping a registry builds (its ``type:`` names the class)."""
+    """``(key path, value, kind)`` of what a ``type:`` names, in the order it is checked: networks (``arch``),
+    datasets, the ``train`` section's losses and optimizers, metrics (``bad metric``: not a mapping with a type)."""
     yield from ((key, v, 'arch') for key, v in opt.items() if str(key).startswith('network_') and isinstance(v, dict))
+    yield from ((f'datasets.{phase}', entry, 'dataset') for phase, entry in opt['datasets'].items())
     for key, value in (opt.get('train') or {}).items():
         if str(key).endswith('_opt') and isinstance(value, dict) and 'type' in value:
             yield f'train.{key}', value, 'loss'
+        elif str(key).startswith('optim_') and isinstance(value, dict):
+            yield f'train.{key}', value, 'optimizer'
     for name, metric in ((opt.get('val') or {}).get('metrics') or {}).items():
-        if not isinstance(metric, dict) or 'type' not in metric:
-            yield f'val.metrics.{name}', metric, 'metric mapping'
-        else:
-            yield f'val.metrics.{name}', metric, 'metric'
+        good = isinstance(metric, dict) and 'type' in metric
+        yield f'val.metrics.{name}', metric, 'metric' if good else 'bad metric'
+
+
+def _registries():
+    from basicsr.utils import registry as r
+
+    kinds = ('model', 'arch', 'dataset', 'loss', 'metric')
+    return {kind: getattr(r, f'{kind.upper()}_REGISTRY') for kind in kinds}
 
 
 def _type_problems(opt):
     """Every ``type:`` against BasicSR's registries (``import basicsr_ext`` registered ours): the first problem."""
-    from basicsr.utils import registry as r
-
-    registries = {
-        'model': r.MODEL_REGISTRY,
-        'arch': r.ARCH_REGISTRY,
-        'loss': r.LOSS_REGISTRY,
-        'metric': r.METRIC_REGISTRY,
-    }
-    checks = [('model_type', opt['model_type'], 'model')]
+    registries, checks = _registries(), [('model_type', opt['model_type'], 'model')]
     for path, value, kind in _built(opt):
         if kind == 'arch' and 'type' not in value:
             return [(path, 'missing required key type (the arch name, e.g. SRCNN)')]
-        checks += [(f'{path}.type', value['type'], kind)] if kind in registries else []
-    for phase, dataset in opt['datasets'].items():
-        if not isinstance(dataset, dict) or 'type' not in dataset:
-            return [(f'datasets.{phase}', f'expected a mapping with a type key, got {describe(dataset)}')]
-        checks.append((f'datasets.{phase}.type', dataset['type'], 'dataset'))
-    registries['dataset'] = r.DATASET_REGISTRY
+        if kind == 'dataset' and (not isinstance(value, dict) or 'type' not in value):
+            return [(path, f'expected a mapping with a type key, got {describe(value)}')]
+        if kind in registries:
+            checks.append((f'{path}.type', value['type'], kind))
     for key, name, kind in checks:
         if not isinstance(name, str):
             return [(key, f'expected the name of a registered {kind} (a string), got {describe(name)}')]
@@ -168,27 +167,24 @@ def _type_problems(opt):
 
 def _kwargs_problems(opt):
     """Networks, losses and metrics against their registered classes; optimizers against torch.optim."""
-    from basicsr.utils import registry as r
-
-    registries = {'arch': r.ARCH_REGISTRY, 'loss': r.LOSS_REGISTRY, 'metric': r.METRIC_REGISTRY}
+    registries = _registries()
     for path, value, kind in _built(opt):
-        if kind == 'metric mapping':
+        if kind == 'bad metric':
             yield path, f'expected a mapping with a type key (e.g. type: calculate_psnr), got {describe(value)}'
-            continue
-        fn = lookup(registries[kind], value['type'])
-        if kind == 'arch':
+        elif kind == 'optimizer':
+            yield from _optimizer_problems(value, path)
+        elif kind == 'arch':
+            fn = lookup(registries[kind], value['type'])
             yield from check_kwargs(fn, value, path, skip=('type',)) or _constructor_problems(fn, value, path)
         elif kind == 'loss':
-            yield from check_kwargs(fn, value, path, skip=('type',))
-        else:
+            yield from check_kwargs(lookup(registries[kind], value['type']), value, path, skip=('type',))
+        elif kind == 'metric':
             typed = {k: v for k, v in value.items() if k in Metric.model_fields}
+            fn, skip = lookup(registries[kind], value['type']), ('type', 'better')
             problems = list(model_problems(Metric, typed, path)) or check_kwargs(
-                fn, value, path, skip=('type', 'better'), data_args=('img', 'img2', 'pos')
+                fn, value, path, skip=skip, data_args=('img', 'img2', 'pos')
             )
             yield from problems[:1]
-    for key, value in (opt.get('train') or {}).items():
-        if str(key).startswith('optim_') and isinstance(value, dict):
-            yield from _optimizer_problems(value, f'train.{key}')
 
 
 def _constructor_problems(cls, net, key):

@@ -41,7 +41,7 @@ def _unknown(parent, key):
     close = closest(key, known)
     if close:
         return f'unknown key (did you mean {" or ".join(close)}?); {UNKNOWN}'
-    names = sorted(known) + sorted(p.strip('^').replace('$', '') for p in parent.get('patternProperties', ()))
+    names = sorted(known) + [p.strip('^').replace('$', '') for p in parent.get('patternProperties', ())]
     names = [f'<name>{n}' if n.startswith('_') else f'{n}<name>' if n.endswith('_') else n for n in names]
     return f'unknown key (known here: {", ".join(names[:15])}{", ..." if len(names) > 15 else ""}); {UNKNOWN}'
 
@@ -81,7 +81,9 @@ def model_problems(model, data, prefix='', added=(), elsewhere=None, notes=None,
     for error in errors:
         keys, node = [], data
         for item in error['loc']:
-            if isinstance(node, (dict, list)) and (item in node if isinstance(node, dict) else 0 <= item < len(node)):
+            if isinstance(node, (dict, list)) and (
+                item in node if isinstance(node, dict) else isinstance(item, int) and 0 <= item < len(node)
+            ):
                 keys.append(item)
                 node = node[item]
             else:
