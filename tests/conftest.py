@@ -316,6 +316,14 @@ def load_script(name):
     return _scripts[name]
 
 
+@pytest.fixture(scope='module')
+def script_inputs(tmp_path_factory):
+    """The inputs the script corpora's cases only read (``script_cases.make_shared``), made once per test file."""
+    from script_cases import make_shared
+
+    return make_shared(tmp_path_factory.mktemp('shared'))
+
+
 def run_script(name, args, cwd=None, env_extra=None):
     """``python scripts/<name>.py <args>`` in ``cwd``, in this process (see :func:`run_main`)."""
     return run_main(load_script(name).main, args, cwd, env_extra)

@@ -16,14 +16,7 @@ from script_cases import (
     Case,
     check_case,
     copies,
-    make_shared,
 )
-
-
-@pytest.fixture(scope='module')
-def shared(tmp_path_factory):
-    return make_shared(tmp_path_factory.mktemp('shared'))
-
 
 CASES = [
     # ------------------------------------------------------------------ restore.py: images, outputs, models, flags
@@ -358,5 +351,5 @@ def test_the_corpus_is_large_and_unique():
 
 
 @pytest.mark.parametrize('case', CASES, ids=[c.id for c in CASES])
-def test_bad_input_is_one_line(case, shared, tmp_path):
-    check_case(case, shared, tmp_path)
+def test_bad_input_is_one_line(case, script_inputs, tmp_path):
+    check_case(case, script_inputs, tmp_path)

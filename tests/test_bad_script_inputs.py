@@ -17,14 +17,7 @@ from script_cases import (
     check_case,
     copies,
     damaged_stack,
-    make_shared,
 )
-
-
-@pytest.fixture(scope='module')
-def shared(tmp_path_factory):
-    return make_shared(tmp_path_factory.mktemp('shared'))
-
 
 CASES = [
     # ------------------------------------------------------------------ aos_prepare.py / aos_simulate.py
@@ -357,5 +350,5 @@ def test_the_corpus_is_large_and_unique():
 
 
 @pytest.mark.parametrize('case', CASES, ids=[c.id for c in CASES])
-def test_bad_input_is_one_line(case, shared, tmp_path):
-    check_case(case, shared, tmp_path)
+def test_bad_input_is_one_line(case, script_inputs, tmp_path):
+    check_case(case, script_inputs, tmp_path)
