@@ -250,6 +250,12 @@ def set_modulation_coef(net, coef):
     return len(layers)
 
 
+def modulation_coefs(net):
+    """The coefficients of the modulation layers of ``net``, sorted, each once (one value after
+    :func:`set_modulation_coef`; empty without layers)."""
+    return sorted({m.adafm.coef if isinstance(m, AdaFMConv2d) else m.coef for m in modulation_layers(net).values()})
+
+
 def modulation_param_names(net):
     """Names of the parameters that belong to the modulation layers (not to the base network)."""
     names = set()

@@ -31,7 +31,12 @@ from basicsr.utils import get_root_logger
 from basicsr.utils.registry import MODEL_REGISTRY
 from pydantic import Field, ValidationInfo, model_validator
 
-from basicsr_ext.archs.modulation_arch import modulation_layers, modulation_param_names, set_modulation_coef
+from basicsr_ext.archs.modulation_arch import (
+    modulation_coefs,
+    modulation_layers,
+    modulation_param_names,
+    set_modulation_coef,
+)
 from basicsr_ext.models.ext_sr_model import ExtSRModel
 from basicsr_ext.utils.errors import UserError
 from basicsr_ext.utils.file_io import load_network_params
@@ -82,7 +87,7 @@ class ModulationModel(ExtSRModel):
         bare = self.get_bare_model(self.net_g)
         layers = modulation_layers(bare)
         extra = modulation_param_names(bare)
-        coefs = sorted({m.adafm.coef if hasattr(m, 'adafm') else m.coef for m in layers.values()})
+        coefs = modulation_coefs(bare)
         get_root_logger().info(
             f'Modulation: {len(layers)} layers ({", ".join(sorted({type(m).__name__ for m in layers.values()}))}), '
             f'{sum(p.numel() for n, p in bare.named_parameters() if n in extra):,} parameters, coefficient '
@@ -118,20 +123,20 @@ class ModulationModel(ExtSRModel):
 
     def optimize_parameters(self, current_iter):
         path = (self.opt.get('train') or {}).get('level_path')
-        if not path or not path.get('prob', 0.5):
+        prob = path.get('prob', LevelPath.model_fields['prob'].default) if path else 0
+        if not prob:
             return super().optimize_parameters(current_iter)
         bare = self.get_bare_model(self.net_g)
-        layers = modulation_layers(bare)
-        if not layers or torch.rand(()).item() >= path.get('prob', 0.5):
+        starts = modulation_coefs(bare)
+        if not starts or torch.rand(()).item() >= prob:
             return super().optimize_parameters(current_iter)
         coef = torch.rand(()).item()
         low, high = path['sigma']
         self.lq = self.gt + (low + coef * (high - low)) / 255.0 * torch.randn_like(self.gt)
         if ((self.opt.get('datasets') or {}).get('train', {}).get('noise') or {}).get('clip', False):
             self.lq.clamp_(0, 1)
-        start = next(m.adafm.coef if hasattr(m, 'adafm') else m.coef for m in layers.values())
         set_modulation_coef(bare, coef)
         try:
             return super().optimize_parameters(current_iter)
         finally:
-            set_modulation_coef(bare, start)
+            set_modulation_coef(bare, starts[0])
